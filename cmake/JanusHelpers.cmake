@@ -1,0 +1,54 @@
+# Build helpers shared by the host, the SDK, plugins and tests.
+
+# Warnings for our own targets only (third-party headers are SYSTEM includes).
+function(janus_set_warnings target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wno-unused-parameter)
+  if(JANUS_WERROR)
+    target_compile_options(${target} PRIVATE -Werror)
+  endif()
+endfunction()
+
+# janus_add_plugin(<name> SOURCES ...)  — a plugin MODULE library named
+# janus_<name>.so in build/plugins, linked against the SDK only.
+function(janus_add_plugin name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;LIBRARIES" ${ARGN})
+  add_library(janus_plugin_${name} MODULE ${ARG_SOURCES})
+  set_target_properties(janus_plugin_${name} PROPERTIES
+    OUTPUT_NAME "janus_${name}"
+    PREFIX "lib"
+    LIBRARY_OUTPUT_DIRECTORY ${JANUS_PLUGIN_OUTPUT_DIRECTORY}
+    CXX_VISIBILITY_PRESET hidden
+    VISIBILITY_INLINES_HIDDEN ON)
+  target_link_libraries(janus_plugin_${name} PRIVATE janus::sdk ${ARG_LIBRARIES})
+  janus_set_warnings(janus_plugin_${name})
+endfunction()
+
+# janus_add_test(<name> SOURCES ... [LIBRARIES ...]) — a GoogleTest binary in
+# build/bin, registered with CTest. Tests read their environment at run time
+# (no frozen ENVIRONMENT property: toolchain-notes.md pitfall 9).
+function(janus_add_test name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;LIBRARIES;LABELS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE janus::sdk GTest::gtest GTest::gmock GTest::gtest_main ${ARG_LIBRARIES})
+  target_compile_definitions(${name} PRIVATE
+    JANUS_SOURCE_DIR="${CMAKE_SOURCE_DIR}"
+    JANUS_SHARED_DIR="${CMAKE_SOURCE_DIR}/../shared"
+    JANUS_BINARY_DIR="${CMAKE_BINARY_DIR}")
+  janus_set_warnings(${name})
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS "${ARG_LABELS}")
+endfunction()
+
+# janus_add_benchmark(<name> SOURCES ... [LIBRARIES ...]) — a Google Benchmark
+# binary in build/bin (never run by the test suite; see BENCHMARKS.md).
+function(janus_add_benchmark name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;LIBRARIES" ${ARGN})
+  if(NOT JANUS_BUILD_BENCHMARKS)
+    return()
+  endif()
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE janus::sdk benchmark::benchmark ${ARG_LIBRARIES})
+  target_compile_definitions(${name} PRIVATE
+    JANUS_SOURCE_DIR="${CMAKE_SOURCE_DIR}"
+    JANUS_SHARED_DIR="${CMAKE_SOURCE_DIR}/../shared")
+  janus_set_warnings(${name})
+endfunction()

@@ -1,0 +1,6 @@
+#include <cstdio>
+
+int main() {
+  std::puts("janus: runtime not built yet");
+  return 0;
+}

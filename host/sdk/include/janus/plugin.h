@@ -1,0 +1,86 @@
+// The plugin boundary: what a plugin shared library exports and what the host
+// hands it. A plugin includes only headers from <janus/...>.
+//
+// A plugin library exports two symbols through Boost.DLL aliases (use the
+// JANUS_PLUGIN macro below):
+//   janus_plugin_abi_version : std::uint32_t, must equal kPluginAbiVersion
+//   janus_plugin_create      : std::unique_ptr<janus::Plugin>()
+// The host keeps every Plugin object beside its loaded library and destroys
+// the object (and everything it registered) before unloading the library.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <boost/dll/alias.hpp>
+
+namespace YAML {
+class Node;
+}
+namespace spdlog {
+class logger;
+}
+
+namespace janus {
+
+// Bumped whenever a header under <janus/...> changes in a way that breaks
+// binary compatibility with already-built plugins.
+inline constexpr std::uint32_t kPluginAbiVersion = 1;
+
+class RouteRegistrar;   // <janus/http.h>: HTTP routes on a listener
+class WorkerRegistrar;  // <janus/worker.h>: periodic and lease-based workers
+class VdafRegistry;     // <janus/vdaf.h>: VDAF factories by name
+class Datastore;        // <janus/datastore.h>: the only way to the database
+class Clock;            // <janus/clock.h>: injectable wall clock
+
+// What the host gives a plugin while it is configured. The references stay
+// valid until the plugin object is destroyed.
+class PluginContext {
+ public:
+  virtual ~PluginContext() = default;
+
+  // The name this plugin instance was given in the host config.
+  virtual const std::string& instance_name() const = 0;
+  // The plugin's own config section (may be Null when it has none). Unknown
+  // keys must be rejected by the plugin (see <janus/config.h>).
+  virtual const YAML::Node& config() const = 0;
+  // The file the config came from, for error messages.
+  virtual const std::string& config_file() const = 0;
+
+  virtual std::shared_ptr<spdlog::logger> logger() const = 0;
+  virtual RouteRegistrar& routes() = 0;
+  virtual WorkerRegistrar& workers() = 0;
+  virtual VdafRegistry& vdafs() = 0;
+  virtual const Clock& clock() const = 0;
+  // nullptr when the host runs without a database (e.g. a VDAF-only host).
+  virtual Datastore* datastore() = 0;
+};
+
+// A component or VDAF plugin. Lifecycle: configure → start → stop; the host
+// stops plugins in reverse order of starting.
+class Plugin {
+ public:
+  virtual ~Plugin() = default;
+  // Parse config, register routes, workers and VDAFs. Throwing here aborts
+  // startup with the exception's message.
+  virtual void configure(PluginContext& context) = 0;
+  // Called once every plugin is configured and listeners are bound.
+  virtual void start() {}
+  // Stop accepting new work and finish what is in flight (bounded).
+  virtual void stop() {}
+};
+
+using PluginFactory = std::unique_ptr<Plugin>();
+
+}  // namespace janus
+
+// Exports the ABI version and a factory for PluginClass from a plugin library.
+#define JANUS_PLUGIN(PluginClass)                                                         \
+  namespace janus_plugin_exports {                                                        \
+  inline std::unique_ptr<::janus::Plugin> create() { return std::make_unique<PluginClass>(); } \
+  inline const std::uint32_t abi_version = ::janus::kPluginAbiVersion;                    \
+  }                                                                                        \
+  BOOST_DLL_ALIAS(janus_plugin_exports::create, janus_plugin_create)                      \
+  BOOST_DLL_ALIAS(janus_plugin_exports::abi_version, janus_plugin_abi_version)
