@@ -77,10 +77,10 @@ using PluginFactory = std::unique_ptr<Plugin>();
 }  // namespace janus
 
 // Exports the ABI version and a factory for PluginClass from a plugin library.
-#define JANUS_PLUGIN(PluginClass)                                                         \
-  namespace janus_plugin_exports {                                                        \
+#define JANUS_PLUGIN(PluginClass)                                                              \
+  namespace janus_plugin_exports {                                                             \
   inline std::unique_ptr<::janus::Plugin> create() { return std::make_unique<PluginClass>(); } \
-  inline const std::uint32_t abi_version = ::janus::kPluginAbiVersion;                    \
-  }                                                                                        \
-  BOOST_DLL_ALIAS(janus_plugin_exports::create, janus_plugin_create)                      \
+  inline const std::uint32_t abi_version = ::janus::kPluginAbiVersion;                         \
+  }                                                                                            \
+  BOOST_DLL_ALIAS(janus_plugin_exports::create, janus_plugin_create)                           \
   BOOST_DLL_ALIAS(janus_plugin_exports::abi_version, janus_plugin_abi_version)
