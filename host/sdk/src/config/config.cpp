@@ -134,6 +134,8 @@ std::vector<std::string> config_value<std::vector<std::string>>(const YAML::Node
 
 ConfigMap::ConfigMap(YAML::Node node, std::string file, std::string path)
     : node_(std::move(node)), file_(std::move(file)), path_(std::move(path)) {
+  // A missing key is an invalid node in yaml-cpp; read it as an empty map.
+  if (!node_.IsDefined()) node_ = YAML::Node();
   if (node_.IsDefined() && !node_.IsNull() && !node_.IsMap()) {
     std::string where = path_.empty() ? "the top level" : "key '" + path_ + "'";
     throw ConfigError(config_location(file_, node_) + ": " + where +
@@ -149,9 +151,11 @@ bool ConfigMap::has(const std::string& key) const {
 
 YAML::Node ConfigMap::take(const std::string& key) {
   consumed_.insert(key);
-  if (!node_.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
+  if (!node_.IsMap()) return YAML::Node();
   const YAML::Node& const_node = node_;
-  return const_node[key];
+  YAML::Node value = const_node[key];
+  // Absent keys come back as null nodes (yaml-cpp's invalid nodes throw on use).
+  return value.IsDefined() ? value : YAML::Node();
 }
 
 ConfigMap ConfigMap::section(const std::string& key) {
