@@ -18,6 +18,7 @@ find_package(fmt REQUIRED)
 find_package(spdlog REQUIRED)
 find_package(nlohmann_json 3.10 REQUIRED)
 find_package(Boost 1.74 REQUIRED COMPONENTS filesystem)
+find_package(prometheus-cpp REQUIRED)  # core only: the host serves the text format itself
 if(JANUS_BUILD_TESTS)
   find_package(GTest REQUIRED)
 endif()

@@ -76,12 +76,6 @@ int serve(HostConfig config, const CommonOptions& options) {
   logger->info("janus {} (git revision {}) starting with config {}", janus::version(),
                janus::git_revision(), config.config_file);
   for (const auto& warning : config.warnings) logger->warn("{}", warning);
-  if (config.metrics.prometheus) {
-    logger->warn(
-        "{}: metrics_config.exporter.prometheus is not implemented yet; no metrics "
-        "are exported",
-        config.config_file);
-  }
 
   HostOptions host_options;
   host_options.default_plugin_directory = default_plugin_directory();

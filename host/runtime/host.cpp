@@ -4,6 +4,7 @@
 
 #include "janus/config.h"
 #include "janus/log.h"
+#include "janus/metrics.h"
 #include "janus/plugin.h"
 
 namespace janus::runtime {
@@ -139,6 +140,17 @@ void Host::add_health_routes() {
 void Host::start() {
   try {
     add_health_routes();
+    if (config_.metrics.prometheus) {
+      const auto& prometheus = *config_.metrics.prometheus;
+      bool ipv6 = prometheus.host.find(':') != std::string::npos;
+      std::string address = (ipv6 ? "[" + prometheus.host + "]" : prometheus.host) + ":" +
+                            std::to_string(prometheus.port);
+      listeners_.add_route(address, HttpMethod::Get, "/metrics", [](const HttpRequest&) {
+        return HttpResponse::bytes(200, "text/plain; version=0.0.4; charset=utf-8",
+                                   to_bytes(metrics::registry().serialize()));
+      });
+      logger_->info("serving Prometheus metrics on http://{}/metrics", address);
+    }
 
     std::filesystem::path directory = options_.default_plugin_directory;
     if (options_.plugin_directory_override) {

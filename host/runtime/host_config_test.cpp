@@ -132,6 +132,17 @@ plugins:
   EXPECT_FALSE(config.plugins[1].config.IsDefined() && !config.plugins[1].config.IsNull());
 }
 
+// The commented sample in config/ stays valid.
+TEST(NativeConfig, ProjectSampleParses) {
+  std::string path = std::string(JANUS_SOURCE_DIR) + "/config/host.yaml";
+  HostConfig config = parse_native_config(load_yaml_file(path), path);
+  ASSERT_TRUE(config.database.has_value());
+  EXPECT_EQ(config.health_check_listen_address, "127.0.0.1:9001");
+  ASSERT_EQ(config.plugins.size(), 2u);
+  EXPECT_EQ(config.plugins[1].plugin, "aggregator");
+  EXPECT_TRUE(config.warnings.empty());
+}
+
 TEST(NativeConfig, Errors) {
   EXPECT_EQ(error_of([] { parse_native_config(YAML::Load("plugins: []\nplugin: x\n"), "h.yaml"); }),
             "h.yaml:2: unknown key 'plugin'");

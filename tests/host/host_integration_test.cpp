@@ -67,8 +67,14 @@ bool eventually(const std::function<bool()>& check, std::chrono::milliseconds ti
 }
 
 std::string host_config(std::uint16_t health_port, std::uint16_t plugin_port,
-                        const std::string& extra_plugin_config = "") {
-  return "health_check_listen_address: 127.0.0.1:" + std::to_string(health_port) +
+                        const std::string& extra_plugin_config = "",
+                        std::uint16_t metrics_port = 0) {
+  std::string metrics =
+      metrics_port == 0 ? ""
+                        : "metrics_config:\n  exporter:\n    prometheus:\n      host: 127.0.0.1\n"
+                          "      port: " +
+                              std::to_string(metrics_port) + "\n";
+  return metrics + "health_check_listen_address: 127.0.0.1:" + std::to_string(health_port) +
          "\nshutdown_grace_period_s: 10\nplugins:\n  - plugin: host_test\n    config:\n"
          "      listen_address: 127.0.0.1:" +
          std::to_string(plugin_port) + "\n      greeting: hi\n      worker_interval_ms: 20\n" +
@@ -91,8 +97,8 @@ std::string expect_startup_failure(const std::vector<std::string>& args, int exp
 }
 
 TEST(JanusProcess, ServesTestPluginRunsWorkerAndStopsOnSigterm) {
-  std::uint16_t health = free_port(), port = free_port();
-  std::string config = write_file("serve.yaml", host_config(health, port));
+  std::uint16_t health = free_port(), port = free_port(), metrics = free_port();
+  std::string config = write_file("serve.yaml", host_config(health, port, "", metrics));
   Process janus(kJanus, {"--config-file", config, "--plugin-dir", kPluginDir},
                 {{"RUST_LOG", "info,janus::host_test=debug"}});
 
@@ -105,6 +111,15 @@ TEST(JanusProcess, ServesTestPluginRunsWorkerAndStopsOnSigterm) {
   EXPECT_EQ(http(port, "GET", "/nothing/here").status, 404);
   EXPECT_EQ(http(port, "POST", "/hello/world").status, 405);
   EXPECT_TRUE(eventually([&] { return std::stoi(http(port, "GET", "/worker/passes").body) >= 3; }));
+
+  // Prometheus metrics, with the HTTP server's request durations by route.
+  Reply scraped = http(metrics, "GET", "/metrics");
+  EXPECT_EQ(scraped.status, 200);
+  EXPECT_NE(scraped.body.find("http_server_request_duration_seconds_count{http_request_method="
+                              "\"GET\",http_response_status_code=\"200\",http_route=\"/hello/"
+                              "{name}\"} 1"),
+            std::string::npos)
+      << scraped.body;
 
   // The log filter can be read and changed at run time.
   Reply filter = http(health, "GET", "/traceconfigz");

@@ -82,12 +82,16 @@ class Router {
   // Throws std::invalid_argument on a malformed pattern or a duplicate route.
   void add(HttpMethod method, std::string_view pattern, HttpHandler handler);
   // Fills request.path_params and request.query_params, then runs the handler.
+  // Records http_server_request_duration_seconds{http_request_method,
+  // http_route, http_response_status_code} in <janus/metrics.h>'s registry.
   HttpResponse dispatch(HttpRequest& request) const;
   bool empty() const { return routes_.empty(); }
   // Drops every handler (the host does this before unloading plugins).
   void clear() { routes_.clear(); }
 
  private:
+  HttpResponse route(HttpRequest& request, std::string& route_label) const;
+
   struct Route {
     HttpMethod method;
     std::string pattern;

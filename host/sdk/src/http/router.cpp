@@ -1,10 +1,12 @@
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <stdexcept>
 
 #include <spdlog/spdlog.h>
 
 #include "janus/http.h"
+#include "janus/metrics.h"
 
 namespace janus {
 namespace {
@@ -204,6 +206,21 @@ void Router::add(HttpMethod method, std::string_view pattern, HttpHandler handle
 }
 
 HttpResponse Router::dispatch(HttpRequest& request) const {
+  const auto started = std::chrono::steady_clock::now();
+  std::string route_label = "unmatched";
+  HttpResponse response = route(request, route_label);
+  // OpenTelemetry's HTTP server metric, as Janus exports it to Prometheus.
+  metrics::registry()
+      .histogram("http_server_request_duration_seconds", "Duration of HTTP server requests.",
+                 metrics::duration_buckets(),
+                 {{"http_request_method", std::string(to_string(request.method))},
+                  {"http_route", route_label},
+                  {"http_response_status_code", std::to_string(response.status)}})
+      .observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  return response;
+}
+
+HttpResponse Router::route(HttpRequest& request, std::string& route_label) const {
   std::vector<std::string_view> parts = split_path(request.path);
   const Route* best = nullptr;
   std::map<std::string, std::string> best_params;
@@ -254,6 +271,7 @@ HttpResponse Router::dispatch(HttpRequest& request) const {
     response.headers.set("Allow", allow);
     return response;
   }
+  route_label = best->pattern;
   request.path_params = std::move(best_params);
   request.query_params = parse_query(request.raw_query);
   try {
