@@ -176,6 +176,71 @@ TEST(JanusProcess, SigintDrainsAnInFlightRequest) {
   EXPECT_EQ(status.exit_code, 0) << janus.stderr_text();
 }
 
+// Two instances of one plugin share a listen address; they start in order
+// and stop in reverse order.
+TEST(JanusProcess, PluginsShareAListenerAndStopInReverseOrder) {
+  std::uint16_t health = free_port(), port = free_port();
+  std::string address = "127.0.0.1:" + std::to_string(port);
+  std::string config =
+      write_file("shared.yaml", "health_check_listen_address: 127.0.0.1:" + std::to_string(health) +
+                                    "\nplugins:\n"
+                                    "  - plugin: host_test\n    name: first\n    config:\n"
+                                    "      listen_address: " +
+                                    address +
+                                    "\n      route_prefix: /a\n"
+                                    "  - plugin: host_test\n    name: second\n    config:\n"
+                                    "      listen_address: " +
+                                    address +
+                                    "\n      route_prefix: /b\n"
+                                    "      greeting: hey\n");
+  Process janus(kJanus, {"--config-file", config, "--plugin-dir", kPluginDir});
+  ASSERT_TRUE(eventually([&] { return http(health, "GET", "/healthz").status == 200; }))
+      << janus.stdout_text() << janus.stderr_text();
+  EXPECT_EQ(http(port, "GET", "/a/hello/x").body, "hello x");
+  EXPECT_EQ(http(port, "GET", "/b/hello/x").body, "hey x");
+  janus.signal(SIGTERM);
+  ExitStatus status = janus.wait(20s);
+  EXPECT_EQ(status.exit_code, 0) << janus.stderr_text();
+  std::string out = janus.stdout_text();
+  auto first_started = out.find("plugin first started");
+  auto second_started = out.find("plugin second started");
+  auto first_stopping = out.find("plugin first stopping");
+  auto second_stopping = out.find("plugin second stopping");
+  ASSERT_NE(first_stopping, std::string::npos) << out;
+  ASSERT_NE(second_stopping, std::string::npos) << out;
+  EXPECT_LT(first_started, second_started);
+  EXPECT_LT(second_stopping, first_stopping);
+}
+
+// A request that outlives shutdown_grace_period_s: the drain is bounded, the
+// exit is non-zero but clean (no signal, no core).
+TEST(JanusProcess, DrainIsBoundedByTheGracePeriod) {
+  std::uint16_t health = free_port(), port = free_port();
+  std::string text = host_config(health, port);
+  text.replace(text.find("shutdown_grace_period_s: 10"), 27, "shutdown_grace_period_s: 1");
+  std::string config = write_file("bounded.yaml", text);
+  Process janus(kJanus, {"--config-file", config, "--plugin-dir", kPluginDir});
+  ASSERT_TRUE(eventually([&] { return http(health, "GET", "/healthz").status == 200; }))
+      << janus.stderr_text();
+  auto slow = std::async(std::launch::async, [&] {
+    try {
+      return http(port, "GET", "/slow?ms=8000");
+    } catch (const std::exception&) {
+      return Reply{};
+    }
+  });
+  std::this_thread::sleep_for(200ms);
+  auto signalled = std::chrono::steady_clock::now();
+  janus.signal(SIGTERM);
+  ExitStatus status = janus.wait(20s);
+  EXPECT_LT(std::chrono::steady_clock::now() - signalled, 5s);
+  EXPECT_TRUE(status.exited) << "signal " << status.signal;
+  EXPECT_EQ(status.exit_code, 1);
+  EXPECT_NE(janus.stdout_text().find("graceful drain did not finish within 1 s"), std::string::npos)
+      << janus.stdout_text();
+  slow.wait();
+}
+
 TEST(JanusProcess, HelpAndVersion) {
   Process help(kJanus, {"--help"});
   EXPECT_EQ(help.wait(10s).exit_code, 0);

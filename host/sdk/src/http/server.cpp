@@ -34,6 +34,7 @@ struct HttpServer::Impl {
   std::size_t in_flight = 0;
   bool started = false;
   bool stopped = false;
+  std::atomic<bool> stopping{false};
 
   Impl(HttpServerOptions opts, std::shared_ptr<spdlog::logger> log)
       : options(std::move(opts)),
@@ -95,6 +96,18 @@ void HttpServer::Impl::serve(Poco::Net::HTTPServerRequest& in, Poco::Net::HTTPSe
   {
     std::lock_guard lock(mutex);
     ++in_flight;
+  }
+  if (stopping.load()) {
+    // The server is draining: no new work on kept-alive connections.
+    try {
+      out.setKeepAlive(false);
+      send(out, HttpResponse::text(503, "server is shutting down\n"));
+    } catch (...) {
+    }
+    std::lock_guard lock(mutex);
+    --in_flight;
+    drained.notify_all();
+    return;
   }
   struct Done {
     Impl& impl;
@@ -191,18 +204,23 @@ bool HttpServer::stop(std::chrono::milliseconds drain) {
   std::unique_lock lock(impl_->mutex);
   if (impl_->stopped) return true;
   impl_->stopped = true;
+  impl_->stopping = true;
   if (!impl_->started) {
     lock.unlock();
     impl_->socket.close();
     return true;
   }
   lock.unlock();
-  // Stop accepting; connections finish the request they are serving.
-  impl_->server->stopAll(false);
+  // Stop accepting connections. (Not stopAll(false): Poco's connections then
+  // block until their current request is done, which would make the drain
+  // unbounded.) Requests arriving on open keep-alive connections from now on
+  // get 503 in serve().
+  impl_->server->stop();
   lock.lock();
   bool drained = impl_->drained.wait_for(lock, drain, [&] { return impl_->in_flight == 0; });
   lock.unlock();
-  // Close idle keep-alive connections (and any request past the deadline).
+  // Shut every connection's socket down: idle keep-alive ones end at once,
+  // and a request past the deadline loses its client.
   impl_->server->stopAll(true);
   // A handler still running past the deadline cannot be interrupted: the
   // caller is told (false) and must not unload the code it runs.
