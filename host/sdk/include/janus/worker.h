@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "janus/clock.h"
+#include "janus/metrics.h"
 
 namespace spdlog {
 class logger;
@@ -116,6 +117,9 @@ struct LeaseWorkerOptions {
   std::size_t max_concurrent_jobs = 10;  // max_concurrent_job_workers
   // A step's deadline is lease expiry minus this (worker_lease_clock_skew_allowance_s).
   std::chrono::seconds clock_skew_allowance{60};
+  // Start the loop after a random delay in [0, discovery_interval), as Janus
+  // does, so that drivers started together do not acquire in lockstep.
+  bool random_start_delay = true;
 };
 
 struct LeaseWorkerFunctions {
@@ -154,7 +158,10 @@ class LeaseWorkerRunner final : public Worker {
   std::size_t in_flight() const;
 
  private:
-  std::size_t acquire_and_launch();
+  struct Launch {
+    std::size_t acquired = 0, launched = 0;
+  };
+  Launch acquire_and_launch();
   void run_step(std::shared_ptr<LeasedJob> job, std::chrono::steady_clock::time_point deadline);
   void reap_finished_locked();
   void loop();
@@ -168,6 +175,8 @@ class LeaseWorkerRunner final : public Worker {
   LeaseWorkerFunctions functions_;
   const Clock& clock_;
   std::shared_ptr<spdlog::logger> logger_;
+  metrics::Histogram acquire_time_, step_time_;
+  metrics::Counter cancellations_;
   std::atomic<bool> stopping_{false};
   mutable std::mutex mutex_;
   std::condition_variable changed_;

@@ -114,6 +114,16 @@ LeaseWorkerRunner::LeaseWorkerRunner(LeaseWorkerOptions options, LeaseWorkerFunc
     throw std::invalid_argument("lease worker '" + options_.name +
                                 "': max_concurrent_jobs must be positive");
   }
+  // Janus's job driver metrics, per worker.
+  const metrics::Labels labels = {{"worker", options_.name}};
+  acquire_time_ = metrics::registry().histogram("janus_job_acquire_time_seconds",
+                                                "Time spent acquiring leased jobs.",
+                                                metrics::duration_buckets(), labels);
+  step_time_ = metrics::registry().histogram("janus_job_step_time_seconds",
+                                             "Time spent stepping one leased job.",
+                                             metrics::duration_buckets(), labels);
+  cancellations_ = metrics::registry().counter("janus_job_cancellations",
+                                               "Steps that ran past their lease deadline.", labels);
 }
 
 LeaseWorkerRunner::~LeaseWorkerRunner() {
@@ -128,6 +138,13 @@ void LeaseWorkerRunner::start() {
 }
 
 void LeaseWorkerRunner::loop() {
+  if (options_.random_start_delay && options_.discovery_interval.count() > 0) {
+    std::mt19937_64 rng(std::random_device{}());
+    std::uniform_int_distribution<std::int64_t> offset(0, options_.discovery_interval.count() - 1);
+    std::unique_lock lock(mutex_);
+    changed_.wait_for(lock, std::chrono::milliseconds(offset(rng)),
+                      [&] { return stopping_.load(); });
+  }
   while (!stopping_) {
     {
       std::unique_lock lock(mutex_);
@@ -135,7 +152,9 @@ void LeaseWorkerRunner::loop() {
       reap_finished_locked();
       if (stopping_) break;
     }
-    if (acquire_and_launch() == 0) {
+    // Nothing stepped (no job, or only jobs without lease left): wait before
+    // asking again rather than spinning on the database.
+    if (acquire_and_launch().launched == 0) {
       std::unique_lock lock(mutex_);
       changed_.wait_for(lock, options_.discovery_interval, [&] { return stopping_.load(); });
     }
@@ -145,20 +164,23 @@ void LeaseWorkerRunner::loop() {
   changed_.notify_all();
 }
 
-std::size_t LeaseWorkerRunner::acquire_and_launch() {
+LeaseWorkerRunner::Launch LeaseWorkerRunner::acquire_and_launch() {
   std::size_t free_slots;
   {
     std::lock_guard lock(mutex_);
     free_slots = options_.max_concurrent_jobs - std::min(in_flight_, options_.max_concurrent_jobs);
   }
-  if (free_slots == 0 || stopping_) return 0;
+  if (free_slots == 0 || stopping_) return {};
   std::vector<LeasedJob> jobs;
+  const auto acquire_started = std::chrono::steady_clock::now();
   try {
     jobs = functions_.acquire(free_slots);
   } catch (const std::exception& e) {
     if (logger_) logger_->error("worker {}: acquiring jobs failed: {}", options_.name, e.what());
-    return 0;
+    return {};
   }
+  acquire_time_.observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - acquire_started).count());
   if (jobs.size() > free_slots && logger_) {
     logger_->error("worker {}: acquire returned {} jobs for {} free slots; the rest will expire",
                    options_.name, jobs.size(), free_slots);
@@ -195,7 +217,7 @@ std::size_t LeaseWorkerRunner::acquire_and_launch() {
       changed_.notify_all();
     });
   }
-  return jobs.size();
+  return {jobs.size(), launched};
 }
 
 void LeaseWorkerRunner::run_step(std::shared_ptr<LeasedJob> job,
@@ -205,6 +227,15 @@ void LeaseWorkerRunner::run_step(std::shared_ptr<LeasedJob> job,
     std::lock_guard lock(mutex_);
     ++(stats_.*field);
   };
+  const auto step_started = std::chrono::steady_clock::now();
+  struct RecordStepTime {
+    const metrics::Histogram& histogram;
+    std::chrono::steady_clock::time_point started;
+    ~RecordStepTime() {
+      histogram.observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    }
+  } record_step_time{step_time_, step_started};
   try {
     functions_.step(*job, context);
   } catch (const std::exception& e) {
@@ -218,6 +249,7 @@ void LeaseWorkerRunner::run_step(std::shared_ptr<LeasedJob> job,
   if (std::chrono::steady_clock::now() >= deadline) {
     // The lease may already belong to someone else: leave it to expire.
     count(&Stats::timed_out);
+    cancellations_.increment();
     if (logger_) {
       logger_->error("worker {}: stepping job {} timed out; its lease will expire", options_.name,
                      job->description);
@@ -251,7 +283,7 @@ void LeaseWorkerRunner::reap_finished_locked() {
 }
 
 std::size_t LeaseWorkerRunner::run_once() {
-  std::size_t acquired = acquire_and_launch();
+  std::size_t acquired = acquire_and_launch().acquired;
   std::unique_lock lock(mutex_);
   changed_.wait(lock, [&] { return in_flight_ == 0; });
   reap_finished_locked();

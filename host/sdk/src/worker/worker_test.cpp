@@ -107,7 +107,7 @@ TEST(LeaseWorkerRunner, StepsAndReleasesWithBoundedConcurrency) {
         --concurrent;
       },
       [&](const LeasedJob& job) { source.release(job); }};
-  LeaseWorkerRunner runner({"lease", 5ms, 3, 60s}, functions, clock);
+  LeaseWorkerRunner runner({"lease", 5ms, 3, 60s, false}, functions, clock);
   runner.start();
   auto until = std::chrono::steady_clock::now() + 10s;
   while (runner.stats().succeeded < 20 && std::chrono::steady_clock::now() < until) {
@@ -141,13 +141,19 @@ TEST(LeaseWorkerRunner, FailedAndLateStepsAreNotReleased) {
                                    }
                                  },
                                  [&](const LeasedJob& job) { source.release(job); }};
-  LeaseWorkerRunner runner({"lease", 1h, 10, 60s}, functions, clock);
+  LeaseWorkerRunner runner({"lease_failures", 1h, 10, 60s}, functions, clock);
   EXPECT_EQ(runner.run_once(), 3u);
   auto stats = runner.stats();
   EXPECT_EQ(stats.failed, 1u);
   EXPECT_EQ(stats.timed_out, 1u);
   EXPECT_EQ(stats.succeeded, 1u);
   EXPECT_EQ(source.released, std::vector<int>{3});
+  std::string exposed = metrics::registry().serialize();
+  EXPECT_NE(exposed.find("janus_job_cancellations{worker=\"lease_failures\"} 1"), std::string::npos)
+      << exposed;
+  EXPECT_NE(exposed.find("janus_job_step_time_seconds_count{worker=\"lease_failures\"} 3"),
+            std::string::npos)
+      << exposed;
 }
 
 TEST(LeaseWorkerRunner, JobWithExpiredLeaseIsNotStepped) {
@@ -164,6 +170,27 @@ TEST(LeaseWorkerRunner, JobWithExpiredLeaseIsNotStepped) {
   EXPECT_EQ(runner.run_once(), 1u);
   EXPECT_EQ(steps, 0);
   EXPECT_EQ(runner.stats().expired_before_step, 1u);
+}
+
+// Jobs that arrive without lease left are not stepped, and the loop waits
+// for the discovery interval instead of asking again at once.
+TEST(LeaseWorkerRunner, LoopDoesNotSpinOnUnsteppableJobs) {
+  MockClock clock(1'000'000);
+  std::atomic<int> acquisitions{0};
+  LeaseWorkerRunner runner(
+      {"spin", 200ms, 2, 60s, false},
+      {[&](std::size_t) {
+         ++acquisitions;
+         return std::vector<LeasedJob>{{std::make_shared<int>(1), clock.now() + 10, "short"}};
+       },
+       [](const LeasedJob&, const StepContext&) {}, nullptr},
+      clock);
+  runner.start();
+  std::this_thread::sleep_for(300ms);
+  runner.request_stop();
+  EXPECT_TRUE(runner.wait_stopped(std::chrono::steady_clock::now() + 5s));
+  EXPECT_GE(acquisitions, 1);
+  EXPECT_LE(acquisitions, 3);
 }
 
 TEST(LeaseWorkerRunner, AcquireFailureIsSurvived) {
