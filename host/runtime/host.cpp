@@ -16,6 +16,11 @@ Listeners::Listeners(std::size_t max_request_body_bytes, std::shared_ptr<spdlog:
 
 void Listeners::add_route(const std::string& listen_address, HttpMethod method,
                           std::string_view pattern, HttpHandler handler) {
+  // Routers are not locked while serving: routes are fixed once listening.
+  if (started_) {
+    throw std::logic_error("routes can only be added while plugins are configured (" +
+                           std::string(pattern) + " on " + listen_address + ")");
+  }
   auto it = servers_.find(listen_address);
   if (it == servers_.end()) {
     HttpServerOptions options;
@@ -27,6 +32,7 @@ void Listeners::add_route(const std::string& listen_address, HttpMethod method,
 }
 
 void Listeners::start_all() {
+  started_ = true;
   for (auto& [address, server] : servers_) {
     server->start();
     if (logger_) logger_->info("listening on {} (port {})", address, server->port());

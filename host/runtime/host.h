@@ -43,6 +43,7 @@ class Listeners final : public RouteRegistrar {
   std::size_t max_request_body_bytes_;
   std::shared_ptr<spdlog::logger> logger_;
   std::map<std::string, std::unique_ptr<HttpServer>> servers_;
+  bool started_ = false;
 };
 
 struct HostOptions {

@@ -149,8 +149,9 @@ class HttpServer {
 class RouteRegistrar {
  public:
   virtual ~RouteRegistrar() = default;
-  // Throws std::runtime_error when the address cannot be bound and
-  // std::invalid_argument for a bad pattern or a duplicate route.
+  // Only during Plugin::configure(). Throws std::runtime_error when the
+  // address cannot be bound, std::invalid_argument for a bad pattern or a
+  // duplicate route, std::logic_error once the listeners are serving.
   virtual void add_route(const std::string& listen_address, HttpMethod method,
                          std::string_view pattern, HttpHandler handler) = 0;
 };
