@@ -71,7 +71,9 @@ int serve(HostConfig config, const CommonOptions& options) {
       throw ConfigError(std::string("RUST_LOG: ") + e.what());
     }
   }
-  log::configure(log::choose_format(config.logging.force_json_output), filter);
+  log::configure(
+      log::choose_format(config.logging.force_json_output, config.logging.stackdriver_json_output),
+      filter);
   auto logger = log::logger("janus::host");
   logger->info("janus {} (git revision {}) starting with config {}", janus::version(),
                janus::git_revision(), config.config_file);

@@ -50,7 +50,7 @@ void parse_common(ConfigMap& map, HostConfig& config, bool database_required) {
 
   ConfigMap logging = map.section("logging_config");
   config.logging.force_json_output = logging.get<bool>("force_json_output", false);
-  logging.unimplemented("stackdriver_json_output", warn);
+  config.logging.stackdriver_json_output = logging.get<bool>("stackdriver_json_output", false);
   logging.unimplemented("chrome", warn);
   if (logging.has("tokio_console_config")) {
     ConfigMap console = logging.section("tokio_console_config");

@@ -22,6 +22,7 @@ namespace janus::runtime {
 
 struct LoggingConfig {
   bool force_json_output = false;
+  bool stackdriver_json_output = false;
 };
 
 struct PrometheusExporterConfig {

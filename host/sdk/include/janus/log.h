@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include <spdlog/formatter.h>
 #include <spdlog/spdlog.h>
 
 namespace janus::log {
@@ -35,10 +36,17 @@ class LogFilter {
   std::string spec_;
 };
 
-enum class LogFormat { Human, Json };
+// Human: one readable line (on a TTY). Json: tracing-subscriber's JSON lines
+// as Janus writes them. Stackdriver: Google Cloud Logging's JSON lines.
+enum class LogFormat { Human, Json, Stackdriver };
 
-// The format the host picks: JSON when asked to or when stdout is not a TTY.
-LogFormat choose_format(bool force_json_output);
+// The format the host picks (Janus's rules): Stackdriver when
+// stackdriver_json_output, else JSON when force_json_output or when stdout is
+// not a TTY, else Human.
+LogFormat choose_format(bool force_json_output, bool stackdriver_json_output = false);
+
+// The line formatter of a format (each line ends with a newline).
+std::unique_ptr<spdlog::formatter> make_formatter(LogFormat format);
 
 // Sets the output format (logs go to stdout, like Janus) and the filter.
 // Loggers created before and after follow both.

@@ -78,27 +78,55 @@ void append_timestamp(const spdlog::details::log_msg& msg, std::string& out) {
 
 // One JSON object per line, in the shape of tracing-subscriber's JSON output
 // that Janus writes: timestamp, level, fields.message, target.
+// With stackdriver = true, Google Cloud Logging's structured shape instead:
+// severity, time, message, target.
 class JsonFormatter final : public spdlog::formatter {
  public:
+  explicit JsonFormatter(bool stackdriver) : stackdriver_(stackdriver) {}
+
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
     std::string timestamp;
     append_timestamp(msg, timestamp);
-    std::string level = level_name(msg.level);
-    std::transform(level.begin(), level.end(), level.begin(), ::toupper);
-    nlohmann::json line = {
-        {"timestamp", timestamp},
-        {"level", level},
-        {"fields", {{"message", std::string(msg.payload.data(), msg.payload.size())}}},
-        {"target", std::string(msg.logger_name.data(), msg.logger_name.size())},
-        {"threadId", msg.thread_id},
-    };
+    std::string message(msg.payload.data(), msg.payload.size());
+    std::string target(msg.logger_name.data(), msg.logger_name.size());
+    nlohmann::json line;
+    if (stackdriver_) {
+      line = {{"severity", severity(msg.level)},
+              {"time", timestamp},
+              {"message", message},
+              {"target", target}};
+    } else {
+      std::string level = level_name(msg.level);
+      std::transform(level.begin(), level.end(), level.begin(), ::toupper);
+      line = {{"timestamp", timestamp},
+              {"level", level},
+              {"fields", {{"message", message}}},
+              {"target", target},
+              {"threadId", msg.thread_id}};
+    }
     std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     text += '\n';
     dest.append(text.data(), text.data() + text.size());
   }
   std::unique_ptr<spdlog::formatter> clone() const override {
-    return std::make_unique<JsonFormatter>();
+    return std::make_unique<JsonFormatter>(stackdriver_);
   }
+
+ private:
+  static const char* severity(spdlog::level::level_enum level) {
+    switch (level) {
+      case spdlog::level::trace:
+      case spdlog::level::debug:
+        return "DEBUG";
+      case spdlog::level::info:
+        return "INFO";
+      case spdlog::level::warn:
+        return "WARNING";
+      default:
+        return "ERROR";
+    }
+  }
+  bool stackdriver_;
 };
 
 struct State {
@@ -109,14 +137,12 @@ struct State {
   std::map<std::string, std::shared_ptr<spdlog::logger>> loggers;
 
   void rebuild_sink() {
-    if (format == LogFormat::Json) {
-      sink = std::make_shared<spdlog::sinks::stdout_sink_mt>();
-      sink->set_formatter(std::make_unique<JsonFormatter>());
-    } else {
+    if (format == LogFormat::Human) {
       sink = std::make_shared<spdlog::sinks::stdout_color_sink_mt>();
-      sink->set_formatter(std::make_unique<spdlog::pattern_formatter>(
-          "%Y-%m-%dT%H:%M:%S.%fZ %^%5l%$ %n: %v", spdlog::pattern_time_type::utc));
+    } else {
+      sink = std::make_shared<spdlog::sinks::stdout_sink_mt>();
     }
+    sink->set_formatter(make_formatter(format));
   }
 };
 
@@ -192,8 +218,22 @@ spdlog::level::level_enum LogFilter::level_for(std::string_view target) const {
   return spdlog::level::off;
 }
 
-LogFormat choose_format(bool force_json_output) {
+LogFormat choose_format(bool force_json_output, bool stackdriver_json_output) {
+  if (stackdriver_json_output) return LogFormat::Stackdriver;
   return force_json_output || !::isatty(STDOUT_FILENO) ? LogFormat::Json : LogFormat::Human;
+}
+
+std::unique_ptr<spdlog::formatter> make_formatter(LogFormat format) {
+  switch (format) {
+    case LogFormat::Json:
+      return std::make_unique<JsonFormatter>(false);
+    case LogFormat::Stackdriver:
+      return std::make_unique<JsonFormatter>(true);
+    case LogFormat::Human:
+      break;
+  }
+  return std::make_unique<spdlog::pattern_formatter>("%Y-%m-%dT%H:%M:%S.%fZ %^%5l%$ %n: %v",
+                                                     spdlog::pattern_time_type::utc);
 }
 
 void configure(LogFormat format, const LogFilter& filter) {
