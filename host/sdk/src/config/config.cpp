@@ -5,6 +5,7 @@
 #include <cstring>
 #include <fstream>
 #include <limits>
+#include <set>
 #include <sstream>
 
 namespace janus {
@@ -136,6 +137,16 @@ ConfigMap::ConfigMap(YAML::Node node, std::string file, std::string path)
     : node_(std::move(node)), file_(std::move(file)), path_(std::move(path)) {
   // A missing key is an invalid node in yaml-cpp; read it as an empty map.
   if (!node_.IsDefined()) node_ = YAML::Node();
+  if (node_.IsMap()) {
+    // YAML forbids duplicate keys but yaml-cpp keeps both; Janus (serde) rejects them.
+    std::set<std::string> seen;
+    for (const auto& item : node_) {
+      if (item.first.IsScalar() && !seen.insert(item.first.Scalar()).second) {
+        throw ConfigError(config_location(file_, item.first) + ": duplicate key '" +
+                          key_path(item.first.Scalar()) + "'");
+      }
+    }
+  }
   if (node_.IsDefined() && !node_.IsNull() && !node_.IsMap()) {
     std::string where = path_.empty() ? "the top level" : "key '" + path_ + "'";
     throw ConfigError(config_location(file_, node_) + ": " + where +

@@ -64,6 +64,12 @@ TEST(ConfigMap, WrongTypesAreErrorsWithLine) {
             "test.yaml:1: key 'n': expected a mapping, found a scalar");
 }
 
+TEST(ConfigMap, DuplicateKeysAreErrors) {
+  EXPECT_EQ(error_of([] { parse("a: 1\nb: 2\na: 3\n"); }), "test.yaml:3: duplicate key 'a'");
+  auto map = parse("s:\n  x: 1\n  x: 2\n");
+  EXPECT_EQ(error_of([&] { map.section("s"); }), "test.yaml:3: duplicate key 's.x'");
+}
+
 TEST(ConfigMap, MissingRequiredKey) {
   auto map = parse("a: 1\n");
   EXPECT_EQ(error_of([&] { map.required<std::string>("url"); }),
