@@ -79,6 +79,16 @@ enum class HpkeAeadId : std::uint16_t {
   ChaCha20Poly1305 = 0x0003,
 };
 
+// Janus's names for the algorithm ids (tasks.yaml, datastore JSON):
+// "X25519HkdfSha256", "HkdfSha256", "Aes128Gcm", ... nullopt for an unknown
+// name; a code point without a name gives an empty string.
+std::string_view hpke_kem_id_name(HpkeKemId id);
+std::string_view hpke_kdf_id_name(HpkeKdfId id);
+std::string_view hpke_aead_id_name(HpkeAeadId id);
+std::optional<HpkeKemId> parse_hpke_kem_id(std::string_view name);
+std::optional<HpkeKdfId> parse_hpke_kdf_id(std::string_view name);
+std::optional<HpkeAeadId> parse_hpke_aead_id(std::string_view name);
+
 struct HpkeConfig {
   HpkeConfigId id = 0;
   HpkeKemId kem_id = HpkeKemId::X25519HkdfSha256;

@@ -116,6 +116,52 @@ Role decode_role(ByteReader& reader) {
 
 // ---- HPKE configuration ---------------------------------------------------
 
+namespace {
+
+template <typename Id>
+struct IdName {
+  Id id;
+  std::string_view name;
+};
+
+constexpr IdName<HpkeKemId> kKemNames[] = {{HpkeKemId::P256HkdfSha256, "P256HkdfSha256"},
+                                           {HpkeKemId::X25519HkdfSha256, "X25519HkdfSha256"}};
+constexpr IdName<HpkeKdfId> kKdfNames[] = {{HpkeKdfId::HkdfSha256, "HkdfSha256"},
+                                           {HpkeKdfId::HkdfSha384, "HkdfSha384"},
+                                           {HpkeKdfId::HkdfSha512, "HkdfSha512"}};
+constexpr IdName<HpkeAeadId> kAeadNames[] = {{HpkeAeadId::Aes128Gcm, "Aes128Gcm"},
+                                             {HpkeAeadId::Aes256Gcm, "Aes256Gcm"},
+                                             {HpkeAeadId::ChaCha20Poly1305, "ChaCha20Poly1305"}};
+
+template <typename Id, std::size_t N>
+std::string_view name_of(const IdName<Id> (&names)[N], Id id) {
+  for (const auto& entry : names)
+    if (entry.id == id) return entry.name;
+  return {};
+}
+
+template <typename Id, std::size_t N>
+std::optional<Id> id_named(const IdName<Id> (&names)[N], std::string_view name) {
+  for (const auto& entry : names)
+    if (entry.name == name) return entry.id;
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string_view hpke_kem_id_name(HpkeKemId id) { return name_of(kKemNames, id); }
+std::string_view hpke_kdf_id_name(HpkeKdfId id) { return name_of(kKdfNames, id); }
+std::string_view hpke_aead_id_name(HpkeAeadId id) { return name_of(kAeadNames, id); }
+std::optional<HpkeKemId> parse_hpke_kem_id(std::string_view name) {
+  return id_named(kKemNames, name);
+}
+std::optional<HpkeKdfId> parse_hpke_kdf_id(std::string_view name) {
+  return id_named(kKdfNames, name);
+}
+std::optional<HpkeAeadId> parse_hpke_aead_id(std::string_view name) {
+  return id_named(kAeadNames, name);
+}
+
 void HpkeConfig::encode(ByteWriter& writer) const {
   writer.u8(id);
   writer.u16(static_cast<std::uint16_t>(kem_id));

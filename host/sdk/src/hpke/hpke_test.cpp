@@ -4,10 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <fstream>
 #include <map>
 #include <regex>
 #include <sstream>
+#include <thread>
 
 namespace janus {
 namespace {
@@ -315,6 +317,29 @@ TEST(Hpke, GeneratedKeysDiffer) {
       hpke_seal(kDapMandatorySuite, HpkeKeyPair::generate(HpkeKemId::X25519HkdfSha256).public_key(),
                 {}, {}, as_bytes("same"));
   EXPECT_EQ(a.enc.size(), 32u);
+}
+
+TEST(Hpke, OneKeyPairOpensFromManyThreads) {
+  // The upload handler shares one parsed key across worker threads.
+  const DapHpkeKeyPair key_pair = DapHpkeKeyPair::generate(1);
+  const Bytes info = dap_input_share_info(Role::Leader);
+  std::vector<HpkeCiphertext> ciphertexts;
+  for (int i = 0; i < 32; ++i)
+    ciphertexts.push_back(
+        dap_seal(key_pair.config, info, as_bytes("aad"), Bytes(40, static_cast<std::uint8_t>(i))));
+  std::atomic<int> opened{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int round = 0; round < 8; ++round)
+        for (std::size_t i = 0; i < ciphertexts.size(); ++i)
+          if (dap_open(key_pair, ciphertexts[i], info, as_bytes("aad")) ==
+              Bytes(40, static_cast<std::uint8_t>(i)))
+            ++opened;
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(opened.load(), 4 * 8 * 32);
 }
 
 // ---- DAP helpers ------------------------------------------------------------------
