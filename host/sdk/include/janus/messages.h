@@ -365,8 +365,14 @@ struct Collection {
   friend bool operator==(const Collection&, const Collection&) = default;
 };
 
-// XOR over the batch's reports of SHA-256(report_id).
+// XOR over the batch's reports of SHA-256(report_id) (DAP-09 §4.6.3).
 using ReportIdChecksum = std::array<std::uint8_t, 32>;
+// SHA-256(report_id): the checksum of a one-report batch.
+ReportIdChecksum report_id_checksum_for(const ReportId& report_id);
+// checksum ^= SHA-256(report_id)
+void update_report_id_checksum(ReportIdChecksum& checksum, const ReportId& report_id);
+// checksum ^= other (merging the checksums of two disjoint sets of reports)
+void combine_report_id_checksums(ReportIdChecksum& checksum, const ReportIdChecksum& other);
 
 struct AggregateShareReq {
   BatchSelector batch_selector;
