@@ -52,6 +52,7 @@ int main(int argc, char** argv) {
         {"roundtrip_collection_req", "CollectionReq"},
         {"roundtrip_collection", "Collection"},
         {"roundtrip_hpke_config_list", "HpkeConfigList"},
+        {"roundtrip_plaintext_input_share", "PlaintextInputShare"},
     };
     const auto janus = load(shared / "vectors/dap-09/janus-0.7-message-encodings.json");
     for (const auto& v : janus.at("vectors")) {
@@ -67,6 +68,8 @@ int main(int argc, char** argv) {
         write_seed(out, "AggregationJobInitReq",
                    report.at("dap_aggregation_job_init_req_single_report"));
         write_seed(out, "AggregationJobResp", report.at("dap_aggregation_job_resp_single_report"));
+        write_seed(out, "PlaintextInputShare", report.at("leader_plaintext_input_share"));
+        write_seed(out, "PlaintextInputShare", report.at("helper_plaintext_input_share"));
       }
     }
   } catch (const std::exception& e) {
