@@ -81,6 +81,9 @@ class ValidityCircuit {
   virtual F eval(std::span<const F> meas, std::span<const F> joint_rand, std::size_t num_shares,
                  GadgetCaller<F>& gadgets) const = 0;
   virtual void truncate(std::span<const F> meas, F* out) const = 0;
+  // True when truncate() returns the measurement unchanged (lets Prio3 reuse
+  // the encoded measurement share as the encoded output share).
+  virtual bool truncate_is_identity() const { return false; }
 };
 
 // Raised when the query randomness hits a root of unity (VDAF-08 ERR_ABORT).
@@ -125,7 +128,7 @@ class FlpGeneric {
     check_length(meas.size(), meas_len(), "measurement");
     check_length(prove_rand.size(), prove_rand_len(), "prove randomness");
     check_length(joint_rand.size(), joint_rand_len(), "joint randomness");
-    Recorder recorder(layouts_, /*proof=*/{});
+    Recorder recorder(layouts_);
     for (std::size_t i = 0, offset = 0; i < layouts_.size(); ++i) {
       for (std::size_t j = 0; j < layouts_[i].arity; ++j) {
         recorder.wire(i, j)[0] = prove_rand[offset++];
@@ -136,22 +139,7 @@ class FlpGeneric {
     std::vector<F> proof(proof_len_);
     for (std::size_t i = 0; i < layouts_.size(); ++i) {
       const Layout& layout = layouts_[i];
-      const std::size_t n = layout.eval_points;
-      // Values of every wire polynomial at the n-th roots of unity.
-      std::vector<F> wire_values(layout.arity * n);
-      for (std::size_t j = 0; j < layout.arity; ++j) {
-        F* values = wire_values.data() + j * n;
-        const F* recorded = recorder.wire(i, j);
-        std::copy(recorded, recorded + layout.wire_points, values);
-        layout.wire_ntt->inverse(values);
-        layout.eval_ntt->forward(values);  // upper part is already zero
-      }
-      std::vector<F> gadget_values(n);
-      std::vector<F> inputs(layout.arity);
-      for (std::size_t k = 0; k < n; ++k) {
-        for (std::size_t j = 0; j < layout.arity; ++j) inputs[j] = wire_values[j * n + k];
-        gadget_values[k] = layout.gadget.eval(inputs.data());
-      }
+      std::vector<F> gadget_values = gadget_values_on_double_domain(layout, recorder, i);
       layout.eval_ntt->inverse(gadget_values.data());
       F* out = proof.data() + layout.proof_offset;
       for (std::size_t j = 0; j < layout.arity; ++j) out[j] = recorder.wire(i, j)[0];
@@ -174,12 +162,7 @@ class FlpGeneric {
       if (t_to_p[i] == F::one()) throw FlpAbort("FLP query point is a root of unity");
     }
 
-    Recorder recorder(layouts_, proof);
-    for (std::size_t i = 0; i < layouts_.size(); ++i) {
-      const Layout& layout = layouts_[i];
-      const F* seeds = proof.data() + layout.proof_offset;
-      for (std::size_t j = 0; j < layout.arity; ++j) recorder.wire(i, j)[0] = seeds[j];
-    }
+    QueryRecorder recorder(layouts_, proof, query_rand, t_to_p);
     const F v = circuit_->eval(meas, joint_rand, num_shares, recorder);
 
     std::vector<F> verifier;
@@ -187,21 +170,9 @@ class FlpGeneric {
     verifier.push_back(v);
     for (std::size_t i = 0; i < layouts_.size(); ++i) {
       const Layout& layout = layouts_[i];
-      const std::size_t p = layout.wire_points;
+      const std::vector<F>& wires_at_t = recorder.wires_at_t(i);
+      verifier.insert(verifier.end(), wires_at_t.begin(), wires_at_t.end());
       const F t = query_rand[i];
-      // Barycentric weights: poly(t) = (t^P − 1)/P · Σ_k w_k·α^k/(t − α^k).
-      const std::vector<F>& alpha = layout.wire_ntt->powers();
-      std::vector<F> weights(p);
-      for (std::size_t k = 0; k < p; ++k) weights[k] = t - alpha[k];
-      batch_invert(weights);
-      const F scale = (t_to_p[i] - F::one()) * layout.wire_ntt->n_inverse();
-      for (std::size_t k = 0; k < p; ++k) weights[k] *= alpha[k] * scale;
-      for (std::size_t j = 0; j < layout.arity; ++j) {
-        const F* wire = recorder.wire(i, j);
-        F sum = F::zero();
-        for (std::size_t k = 0; k <= layout.gadget.calls; ++k) sum += wire[k] * weights[k];
-        verifier.push_back(sum);
-      }
       const F* coeffs = proof.data() + layout.proof_offset + layout.arity;
       F y = F::zero();
       for (std::size_t k = layout.poly_len; k-- > 0;) y = y * t + coeffs[k];
@@ -233,30 +204,19 @@ class FlpGeneric {
     std::shared_ptr<Ntt<F>> wire_ntt, eval_ntt;
   };
 
-  // Records gadget inputs into per-gadget wire tables. With a proof it answers
-  // the k-th call with gadget_poly(α^k) (querying), otherwise with the gadget
-  // evaluated on the inputs (proving).
+  // Proving: records gadget inputs into per-gadget wire tables (row j of
+  // gadget i holds wire j at α^0..α^(P−1)) and answers with the gadget itself.
   class Recorder final : public GadgetCaller<F> {
    public:
-    Recorder(const std::vector<Layout>& layouts, std::span<const F> proof) : layouts_(layouts) {
+    explicit Recorder(const std::vector<Layout>& layouts) : layouts_(layouts) {
       for (const Layout& layout : layouts) {
-        tables_.emplace_back(layout.arity * layout.eval_points);
+        tables_.emplace_back(layout.arity * layout.wire_points);
         calls_.push_back(0);
-        if (!proof.empty()) {
-          // Fold the gadget polynomial modulo x^P − 1, then evaluate at α^k.
-          std::vector<F> outputs(layout.wire_points);
-          const F* coeffs = proof.data() + layout.proof_offset + layout.arity;
-          for (std::size_t k = 0; k < layout.poly_len; ++k) {
-            outputs[k % layout.wire_points] += coeffs[k];
-          }
-          layout.wire_ntt->forward(outputs.data());
-          outputs_.push_back(std::move(outputs));
-        }
       }
     }
 
     F* wire(std::size_t gadget, std::size_t j) {
-      return tables_[gadget].data() + j * layouts_[gadget].eval_points;
+      return tables_[gadget].data() + j * layouts_[gadget].wire_points;
     }
 
     F call(std::size_t index, const F* inputs) override {
@@ -264,16 +224,116 @@ class FlpGeneric {
       const std::size_t k = ++calls_[index];
       if (k > layout.gadget.calls) throw std::logic_error("circuit called a gadget too often");
       for (std::size_t j = 0; j < layout.arity; ++j) wire(index, j)[k] = inputs[j];
-      if (outputs_.empty()) return layout.gadget.eval(inputs);
-      return outputs_[index][k];
+      return layout.gadget.eval(inputs);
     }
 
    private:
     const std::vector<Layout>& layouts_;
     std::vector<std::vector<F>> tables_;
     std::vector<std::size_t> calls_;
-    std::vector<std::vector<F>> outputs_;
   };
+
+  // Querying: answers the k-th call of gadget i with gadget_poly_i(α^k) and,
+  // instead of recording wires, accumulates each wire polynomial's value at
+  // the query point t directly (barycentric interpolation on the roots of
+  // unity: poly(t) = (t^P − 1)/P · Σ_k w_k·α^k/(t − α^k)).
+  class QueryRecorder final : public GadgetCaller<F> {
+   public:
+    QueryRecorder(const std::vector<Layout>& layouts, std::span<const F> proof,
+                  std::span<const F> query_rand, const std::vector<F>& t_to_p)
+        : layouts_(layouts) {
+      for (std::size_t i = 0; i < layouts.size(); ++i) {
+        const Layout& layout = layouts[i];
+        const std::size_t p = layout.wire_points;
+        // Gadget outputs: fold the gadget polynomial modulo x^P − 1, then NTT.
+        std::vector<F> outputs(p);
+        const F* coeffs = proof.data() + layout.proof_offset + layout.arity;
+        for (std::size_t k = 0; k < layout.poly_len; ++k) outputs[k % p] += coeffs[k];
+        layout.wire_ntt->forward(outputs.data());
+        outputs_.push_back(std::move(outputs));
+
+        const F t = query_rand[i];
+        const std::vector<F>& alpha = layout.wire_ntt->powers();
+        std::vector<F> weights(p);
+        for (std::size_t k = 0; k < p; ++k) weights[k] = t - alpha[k];
+        batch_invert(weights);
+        const F scale = (t_to_p[i] - F::one()) * layout.wire_ntt->n_inverse();
+        for (std::size_t k = 0; k < p; ++k) weights[k] *= alpha[k] * scale;
+
+        // The wire seeds sit at α^0.
+        std::vector<F> wires(layout.arity);
+        const F* seeds = proof.data() + layout.proof_offset;
+        for (std::size_t j = 0; j < layout.arity; ++j) wires[j] = seeds[j] * weights[0];
+        weights_.push_back(std::move(weights));
+        wires_at_t_.push_back(std::move(wires));
+        calls_.push_back(0);
+      }
+    }
+
+    const std::vector<F>& wires_at_t(std::size_t gadget) const { return wires_at_t_[gadget]; }
+
+    F call(std::size_t index, const F* inputs) override {
+      const Layout& layout = layouts_.at(index);
+      const std::size_t k = ++calls_[index];
+      if (k > layout.gadget.calls) throw std::logic_error("circuit called a gadget too often");
+      const F weight = weights_[index][k];
+      F* wires = wires_at_t_[index].data();
+      for (std::size_t j = 0; j < layout.arity; ++j) wires[j] += inputs[j] * weight;
+      return outputs_[index][k];
+    }
+
+   private:
+    const std::vector<Layout>& layouts_;
+    std::vector<std::vector<F>> outputs_, weights_, wires_at_t_;
+    std::vector<std::size_t> calls_;
+  };
+
+  // The gadget polynomial's values at the 2P-th roots of unity ω^m, in
+  // natural order. Even m = 2k is α^k, where the wire polynomials take the
+  // recorded values; odd m = 2k+1 is ω·α^k, reached by interpolating the wire
+  // (inverse NTT), twisting coefficient i by ω^i and one forward NTT of size P.
+  // Wires are streamed one gadget input group at a time, so no table of all
+  // wire values on the larger domain is ever built.
+  std::vector<F> gadget_values_on_double_domain(const Layout& layout, Recorder& recorder,
+                                                std::size_t index) const {
+    const std::size_t p = layout.wire_points;
+    if (layout.eval_points != 2 * p) throw std::logic_error("FLP: gadget degree must be 2");
+    const std::vector<F>& omega = layout.eval_ntt->powers();
+    std::vector<F> values(2 * p);
+    std::vector<F> a(p), b(p);
+    auto coset_values = [&](const F* wire, std::vector<F>& out) {
+      std::copy(wire, wire + p, out.begin());
+      layout.wire_ntt->inverse(out.data());
+      for (std::size_t c = 1; c < p; ++c) out[c] *= omega[c];
+      layout.wire_ntt->forward(out.data());
+    };
+    switch (layout.gadget.kind) {
+      case GadgetKind::kRange2: {
+        const F* wire = recorder.wire(index, 0);
+        coset_values(wire, a);
+        for (std::size_t k = 0; k < p; ++k) {
+          values[2 * k] = wire[k] * wire[k] - wire[k];
+          values[2 * k + 1] = a[k] * a[k] - a[k];
+        }
+        break;
+      }
+      case GadgetKind::kMul:
+      case GadgetKind::kParallelSumMul: {
+        for (std::size_t pair = 0; 2 * pair < layout.arity; ++pair) {
+          const F* left = recorder.wire(index, 2 * pair);
+          const F* right = recorder.wire(index, 2 * pair + 1);
+          coset_values(left, a);
+          coset_values(right, b);
+          for (std::size_t k = 0; k < p; ++k) {
+            values[2 * k] += left[k] * right[k];
+            values[2 * k + 1] += a[k] * b[k];
+          }
+        }
+        break;
+      }
+    }
+    return values;
+  }
 
   static void check_length(std::size_t got, std::size_t want, const char* what) {
     if (got != want) throw std::invalid_argument(std::string("FLP: wrong length of ") + what);

@@ -267,33 +267,42 @@ class Prio3 : public Vdaf {
     check_public_share(public_share);
     check_input_share_length(agg_id, input_share);
 
+    // The measurement share both as field elements (for the circuit) and
+    // encoded (hashed into the joint randomness part, and the output share
+    // when truncation is the identity).
     std::vector<F> meas_share, proof_share;
-    Bytes encoded_meas_share;
+    Bytes expanded_meas_share;
+    ByteSpan encoded_meas_share;
     ByteSpan blind;
+    const std::size_t meas_bytes = flp_.meas_len() * F::kEncodedSize;
     if (agg_id == 0) {
-      const std::size_t meas_bytes = flp_.meas_len() * F::kEncodedSize;
       const std::size_t proof_bytes = flp_.proof_len() * F::kEncodedSize;
-      const ByteSpan meas_part = input_share.subspan(0, meas_bytes);
-      meas_share = decode_vec<F>(meas_part, "leader measurement share");
+      encoded_meas_share = input_share.subspan(0, meas_bytes);
+      meas_share = decode_vec<F>(encoded_meas_share, "leader measurement share");
       proof_share =
           decode_vec<F>(input_share.subspan(meas_bytes, proof_bytes), "leader proof share");
-      if (uses_joint_rand_) {
-        encoded_meas_share.assign(meas_part.begin(), meas_part.end());
-        blind = input_share.subspan(meas_bytes + proof_bytes, kSeedSize);
-      }
+      if (uses_joint_rand_) blind = input_share.subspan(meas_bytes + proof_bytes, kSeedSize);
     } else {
-      meas_share = helper_meas_share(agg_id, input_share.subspan(0, kSeedSize));
+      meas_share.resize(flp_.meas_len());
+      expanded_meas_share.resize(meas_bytes);
+      XofTurboShake128 xof(input_share.subspan(0, kSeedSize), dst(Usage::kMeasShare),
+                           std::array{static_cast<std::uint8_t>(agg_id)});
+      xof.next_vec(meas_share.data(), meas_share.size(), expanded_meas_share.data());
+      encoded_meas_share = expanded_meas_share;
       proof_share = helper_proofs_share(agg_id, input_share.subspan(kSeedSize, kSeedSize));
-      if (uses_joint_rand_) {
-        encoded_meas_share = encode_vec<F>(meas_share);
-        blind = input_share.subspan(2 * kSeedSize, kSeedSize);
-      }
+      if (uses_joint_rand_) blind = input_share.subspan(2 * kSeedSize, kSeedSize);
     }
 
     VdafPrepInit result;
-    std::vector<F> out_share(flp_.output_len());
-    flp_.circuit().truncate(meas_share, out_share.data());
-    encode_vec_into<F>(out_share, result.state);
+    const std::size_t out_bytes = flp_.output_len() * F::kEncodedSize;
+    result.state.reserve(out_bytes + kSeedSize);
+    if (flp_.circuit().truncate_is_identity()) {
+      result.state.assign(encoded_meas_share.begin(), encoded_meas_share.end());
+    } else {
+      std::vector<F> out_share(flp_.output_len());
+      flp_.circuit().truncate(meas_share, out_share.data());
+      encode_vec_into<F>(out_share, result.state);
+    }
 
     std::vector<F> joint_rand;
     Seed part{};

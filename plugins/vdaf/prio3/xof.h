@@ -6,6 +6,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <stdexcept>
 #include <vector>
@@ -49,8 +50,10 @@ class XofTurboShake128 {
   }
 
   // next_vec (VDAF-08 §6.2): rejection sampling of little-endian candidates.
+  // If `encoded` is given, the accepted candidates' bytes (which are exactly
+  // the field encoding of `out`) are written there too.
   template <class F>
-  void next_vec(F* out, std::size_t count) {
+  void next_vec(F* out, std::size_t count, std::uint8_t* encoded = nullptr) {
     finish_once();
     std::array<std::uint8_t, F::kEncodedSize * 32> block;
     std::size_t produced = 0;
@@ -58,7 +61,12 @@ class XofTurboShake128 {
       const std::size_t want = std::min<std::size_t>(count - produced, 32);
       sponge_.squeeze(block.data(), want * F::kEncodedSize);
       for (std::size_t i = 0; i < want; ++i) {
-        if (F::sample(block.data() + i * F::kEncodedSize, out[produced])) ++produced;
+        const std::uint8_t* candidate = block.data() + i * F::kEncodedSize;
+        if (F::sample(candidate, out[produced])) {
+          if (encoded)
+            std::memcpy(encoded + produced * F::kEncodedSize, candidate, F::kEncodedSize);
+          ++produced;
+        }
       }
     }
   }
