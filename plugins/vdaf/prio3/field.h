@@ -57,16 +57,19 @@ class Field64 {
 
   std::uint64_t to_integer() const { return v_; }
 
+  // Branch-free: the comparisons depend on secret, random-looking data, so
+  // branches would mispredict about half the time.
   friend Field64 operator+(Field64 a, Field64 b) {
-    std::uint64_t s = a.v_ + b.v_;
-    // On overflow, 2^64 ≡ 2^32 - 1; otherwise subtract p once if needed.
-    if (s < a.v_ || s >= kModulus) s -= kModulus;
-    return from_canonical(s);
+    std::uint64_t sum, reduced;
+    const bool carry = __builtin_add_overflow(a.v_, b.v_, &sum);
+    const bool borrow = __builtin_sub_overflow(sum, kModulus, &reduced);
+    const std::uint64_t keep_reduced = 0 - static_cast<std::uint64_t>(carry | !borrow);
+    return from_canonical((reduced & keep_reduced) | (sum & ~keep_reduced));
   }
   friend Field64 operator-(Field64 a, Field64 b) {
-    std::uint64_t d = a.v_ - b.v_;
-    if (a.v_ < b.v_) d += kModulus;
-    return from_canonical(d);
+    std::uint64_t difference;
+    const bool borrow = __builtin_sub_overflow(a.v_, b.v_, &difference);
+    return from_canonical(difference + (kModulus & (0 - static_cast<std::uint64_t>(borrow))));
   }
   friend Field64 operator-(Field64 a) { return zero() - a; }
   friend Field64 operator*(Field64 a, Field64 b) {
@@ -105,19 +108,22 @@ class Field64 {
 
  private:
   // x mod p for x < 2^128, using 2^64 ≡ 2^32 - 1 and 2^96 ≡ -1.
-  static std::uint64_t reduce128(uint128 x) {
+  [[gnu::always_inline]] static std::uint64_t reduce128(uint128 x) {
     constexpr std::uint64_t kEpsilon = 0xffffffffULL;
     const std::uint64_t x_lo = lo64(x);
     const std::uint64_t x_hi = hi64(x);
     const std::uint64_t x_hi_hi = x_hi >> 32;
     const std::uint64_t x_hi_lo = x_hi & kEpsilon;
-    std::uint64_t t0 = x_lo - x_hi_hi;
-    if (x_lo < x_hi_hi) t0 -= kEpsilon;
+    std::uint64_t t0;
+    const bool underflow = __builtin_sub_overflow(x_lo, x_hi_hi, &t0);
+    t0 -= kEpsilon & (0 - static_cast<std::uint64_t>(underflow));
     const std::uint64_t t1 = x_hi_lo * kEpsilon;
-    std::uint64_t t2 = t0 + t1;
-    if (t2 < t1) t2 += kEpsilon;
-    if (t2 >= kModulus) t2 -= kModulus;
-    return t2;
+    std::uint64_t t2;
+    const bool carry = __builtin_add_overflow(t0, t1, &t2);
+    t2 += kEpsilon & (0 - static_cast<std::uint64_t>(carry));
+    std::uint64_t reduced;
+    const bool borrow = __builtin_sub_overflow(t2, kModulus, &reduced);
+    return borrow ? t2 : reduced;
   }
 
   std::uint64_t v_ = 0;
@@ -161,15 +167,11 @@ class Field128 {
 
   uint128 to_integer() const { return mont_mul(m_, 1); }
 
-  friend Field128 operator+(Field128 a, Field128 b) {
-    uint128 s = a.m_ + b.m_;
-    if (s < a.m_ || s >= kModulus) s -= kModulus;
-    return from_mont(s);
-  }
+  friend Field128 operator+(Field128 a, Field128 b) { return from_mont(add_mod(a.m_, b.m_)); }
   friend Field128 operator-(Field128 a, Field128 b) {
-    uint128 d = a.m_ - b.m_;
-    if (a.m_ < b.m_) d += kModulus;
-    return from_mont(d);
+    uint128 difference;
+    const bool borrow = __builtin_sub_overflow(a.m_, b.m_, &difference);
+    return from_mont(difference + (kModulus & (0 - static_cast<uint128>(borrow))));
   }
   friend Field128 operator-(Field128 a) { return zero() - a; }
   friend Field128 operator*(Field128 a, Field128 b) { return from_mont(mont_mul(a.m_, b.m_)); }
@@ -215,11 +217,19 @@ class Field128 {
     return f;
   }
 
+  // Branch-free a + b mod p for a, b < p (see Field64::operator+).
+  [[gnu::always_inline]] static uint128 add_mod(uint128 a, uint128 b) {
+    uint128 sum, reduced;
+    const bool carry = __builtin_add_overflow(a, b, &sum);
+    const bool borrow = __builtin_sub_overflow(sum, kModulus, &reduced);
+    const uint128 keep_reduced = 0 - static_cast<uint128>(carry | !borrow);
+    return (reduced & keep_reduced) | (sum & ~keep_reduced);
+  }
   static constexpr uint128 kMontOne = field128_detail::r_mod_p();
   static constexpr uint128 kMontR2 = field128_detail::r2_mod_p();
 
   // a·b·2^-128 mod p (two-limb CIOS Montgomery multiplication).
-  static uint128 mont_mul(uint128 a, uint128 b) {
+  [[gnu::always_inline]] static uint128 mont_mul(uint128 a, uint128 b) {
     const std::uint64_t a0 = lo64(a), a1 = hi64(a), b0 = lo64(b), b1 = hi64(b);
     uint128 t = static_cast<uint128>(a0) * b0;
     const std::uint64_t t0 = lo64(t);
@@ -241,9 +251,12 @@ class Field128 {
     t = static_cast<uint128>(m) * kP1 + t2 + (t1 != 0);
     t2 = lo64(t);
     t = static_cast<uint128>(t3) + hi64(t);
-    uint128 r = (static_cast<uint128>(lo64(t)) << 64) | t2;
-    if (hi64(t) != 0 || r >= kModulus) r -= kModulus;
-    return r;
+    // The result (with its carry bit) is below 2p: subtract p once if needed.
+    const uint128 r = (static_cast<uint128>(lo64(t)) << 64) | t2;
+    uint128 reduced;
+    const bool borrow = __builtin_sub_overflow(r, kModulus, &reduced);
+    const uint128 keep_reduced = 0 - static_cast<uint128>((hi64(t) != 0) | !borrow);
+    return (reduced & keep_reduced) | (r & ~keep_reduced);
   }
 
   uint128 m_ = 0;

@@ -208,15 +208,24 @@ class FlpGeneric {
   // gadget i holds wire j at α^0..α^(P−1)) and answers with the gadget itself.
   class Recorder final : public GadgetCaller<F> {
    public:
+    // The tables live in per-thread storage reused across proofs: they can be
+    // hundreds of KiB (Histogram 10000/100: 409 KiB), and fresh allocations of
+    // that size cost page faults on every call once glibc trims its heap.
     explicit Recorder(const std::vector<Layout>& layouts) : layouts_(layouts) {
+      std::size_t total = 0;
       for (const Layout& layout : layouts) {
-        tables_.emplace_back(layout.arity * layout.wire_points);
+        offsets_.push_back(total);
+        total += layout.arity * layout.wire_points;
         calls_.push_back(0);
       }
+      static thread_local std::vector<F> storage;
+      if (storage.size() < total) storage.resize(total);
+      std::fill(storage.begin(), storage.begin() + static_cast<std::ptrdiff_t>(total), F::zero());
+      base_ = storage.data();
     }
 
     F* wire(std::size_t gadget, std::size_t j) {
-      return tables_[gadget].data() + j * layouts_[gadget].wire_points;
+      return base_ + offsets_[gadget] + j * layouts_[gadget].wire_points;
     }
 
     F call(std::size_t index, const F* inputs) override {
@@ -229,8 +238,9 @@ class FlpGeneric {
 
    private:
     const std::vector<Layout>& layouts_;
-    std::vector<std::vector<F>> tables_;
+    std::vector<std::size_t> offsets_;
     std::vector<std::size_t> calls_;
+    F* base_ = nullptr;
   };
 
   // Querying: answers the k-th call of gadget i with gadget_poly_i(α^k) and,
@@ -298,13 +308,16 @@ class FlpGeneric {
                                                 std::size_t index) const {
     const std::size_t p = layout.wire_points;
     if (layout.eval_points != 2 * p) throw std::logic_error("FLP: gadget degree must be 2");
+    // twist[c] = ω^c / P: the coset shift with the inverse NTT's scaling.
     const std::vector<F>& omega = layout.eval_ntt->powers();
+    std::vector<F> twist(p);
+    for (std::size_t c = 0; c < p; ++c) twist[c] = omega[c] * layout.wire_ntt->n_inverse();
     std::vector<F> values(2 * p);
     std::vector<F> a(p), b(p);
     auto coset_values = [&](const F* wire, std::vector<F>& out) {
       std::copy(wire, wire + p, out.begin());
-      layout.wire_ntt->inverse(out.data());
-      for (std::size_t c = 1; c < p; ++c) out[c] *= omega[c];
+      layout.wire_ntt->inverse_unscaled(out.data());
+      for (std::size_t c = 0; c < p; ++c) out[c] *= twist[c];
       layout.wire_ntt->forward(out.data());
     };
     switch (layout.gadget.kind) {

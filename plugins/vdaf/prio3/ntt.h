@@ -75,6 +75,9 @@ class Ntt {
     transform(data, inverse_twiddles_);
     for (std::size_t i = 0; i < n_; ++i) data[i] *= n_inverse_;
   }
+  // n·coeffs (the inverse transform without the final scaling, for callers
+  // that fold n^-1 into a multiplication they do anyway).
+  void inverse_unscaled(F* data) const { transform(data, inverse_twiddles_); }
 
  private:
   static F pow_of(F base, std::size_t e) { return base.pow(e); }

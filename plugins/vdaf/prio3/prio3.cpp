@@ -4,6 +4,7 @@
 #include <array>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -202,22 +203,42 @@ class Prio3 : public Vdaf {
     auto seed = [&](std::size_t i) { return rand.subspan(i * kSeedSize, kSeedSize); };
     const std::size_t helpers = num_shares_ - 1;
     const std::size_t per_helper = uses_joint_rand_ ? 3 : 2;
+    // Each helper's measurement share is streamed out of its XOF: subtracted
+    // from the leader's share and hashed into its joint randomness part
+    // chunk by chunk, so it is never stored.
     std::vector<F> leader_meas = meas;
-    std::vector<std::vector<F>> helper_meas(helpers);
+    std::vector<Seed> helper_parts;
     for (std::size_t j = 0; j < helpers; ++j) {
-      helper_meas[j] = helper_meas_share(j + 1, seed(j * per_helper));
-      for (std::size_t i = 0; i < leader_meas.size(); ++i) leader_meas[i] -= helper_meas[j][i];
+      const std::uint8_t helper_id = static_cast<std::uint8_t>(j + 1);
+      XofTurboShake128 meas_xof(seed(j * per_helper), dst(Usage::kMeasShare),
+                                std::array{helper_id});
+      std::optional<XofTurboShake128> part_xof;
+      if (uses_joint_rand_) {
+        part_xof.emplace(seed(j * per_helper + 2), dst(Usage::kJointRandPart));
+        part_xof->absorb_binder(std::array{helper_id});
+        part_xof->absorb_binder(nonce);
+      }
+      F* leader_out = leader_meas.data();
+      meas_xof.next_vec_chunked<F>(
+          leader_meas.size(), [&](const F* values, const std::uint8_t* encoded, std::size_t n) {
+            for (std::size_t i = 0; i < n; ++i) leader_out[i] -= values[i];
+            leader_out += n;
+            if (part_xof) part_xof->absorb_binder({encoded, n * F::kEncodedSize});
+          });
+      if (part_xof) helper_parts.push_back(part_xof->next_seed());
     }
+    // The leader's input share starts with its encoded measurement share,
+    // which is also what its joint randomness part hashes.
+    Bytes leader;
+    leader.reserve((flp_.meas_len() + flp_.proof_len()) * F::kEncodedSize + kSeedSize);
+    encode_vec_into<F>(leader_meas, leader);
     std::size_t next = helpers * per_helper;
     std::vector<Seed> parts;
     ByteSpan leader_blind;
     if (uses_joint_rand_) {
       leader_blind = seed(next++);
-      parts.push_back(joint_rand_part(0, leader_blind, encode_vec<F>(leader_meas), nonce));
-      for (std::size_t j = 0; j < helpers; ++j) {
-        parts.push_back(
-            joint_rand_part(j + 1, seed(j * per_helper + 2), encode_vec<F>(helper_meas[j]), nonce));
-      }
+      parts.push_back(joint_rand_part(0, leader_blind, leader, nonce));
+      parts.insert(parts.end(), helper_parts.begin(), helper_parts.end());
     }
     const ByteSpan k_prove = seed(next++);
     const std::vector<F> prove_rand =
@@ -234,8 +255,6 @@ class Prio3 : public Vdaf {
     for (const Seed& part : parts) {
       shards.public_share.insert(shards.public_share.end(), part.begin(), part.end());
     }
-    Bytes leader;
-    encode_vec_into<F>(leader_meas, leader);
     encode_vec_into<F>(leader_proof, leader);
     leader.insert(leader.end(), leader_blind.begin(), leader_blind.end());
     shards.input_shares.push_back(std::move(leader));
@@ -284,6 +303,7 @@ class Prio3 : public Vdaf {
       if (uses_joint_rand_) blind = input_share.subspan(meas_bytes + proof_bytes, kSeedSize);
     } else {
       meas_share.resize(flp_.meas_len());
+      expanded_meas_share.reserve(meas_bytes + kSeedSize);  // may become the prep state
       expanded_meas_share.resize(meas_bytes);
       XofTurboShake128 xof(input_share.subspan(0, kSeedSize), dst(Usage::kMeasShare),
                            std::array{static_cast<std::uint8_t>(agg_id)});
@@ -297,7 +317,12 @@ class Prio3 : public Vdaf {
     const std::size_t out_bytes = flp_.output_len() * F::kEncodedSize;
     result.state.reserve(out_bytes + kSeedSize);
     if (flp_.circuit().truncate_is_identity()) {
-      result.state.assign(encoded_meas_share.begin(), encoded_meas_share.end());
+      if (agg_id == 0) {
+        result.state.assign(encoded_meas_share.begin(), encoded_meas_share.end());
+      } else {
+        result.state = std::move(expanded_meas_share);  // encoded_meas_share now views state
+        encoded_meas_share = result.state;
+      }
     } else {
       std::vector<F> out_share(flp_.output_len());
       flp_.circuit().truncate(meas_share, out_share.data());

@@ -49,26 +49,46 @@ class XofTurboShake128 {
     return seed;
   }
 
-  // next_vec (VDAF-08 §6.2): rejection sampling of little-endian candidates.
-  // If `encoded` is given, the accepted candidates' bytes (which are exactly
-  // the field encoding of `out`) are written there too.
-  template <class F>
-  void next_vec(F* out, std::size_t count, std::uint8_t* encoded = nullptr) {
+  // next_vec (VDAF-08 §6.2): rejection sampling of little-endian candidates,
+  // delivered in chunks: sink(const F* values, const std::uint8_t* encoded,
+  // std::size_t n). The accepted candidates' bytes are exactly the field
+  // encoding of the values, so callers that need both never re-encode.
+  template <class F, class Sink>
+  void next_vec_chunked(std::size_t count, Sink&& sink) {
     finish_once();
-    std::array<std::uint8_t, F::kEncodedSize * 32> block;
+    constexpr std::size_t kChunk = 32;
+    std::array<std::uint8_t, F::kEncodedSize * kChunk> block;
+    std::array<F, kChunk> values;
     std::size_t produced = 0;
     while (produced < count) {
-      const std::size_t want = std::min<std::size_t>(count - produced, 32);
+      const std::size_t want = std::min(count - produced, kChunk);
       sponge_.squeeze(block.data(), want * F::kEncodedSize);
+      std::size_t accepted = 0;
       for (std::size_t i = 0; i < want; ++i) {
         const std::uint8_t* candidate = block.data() + i * F::kEncodedSize;
-        if (F::sample(candidate, out[produced])) {
-          if (encoded)
-            std::memcpy(encoded + produced * F::kEncodedSize, candidate, F::kEncodedSize);
-          ++produced;
+        if (F::sample(candidate, values[accepted])) {
+          if (accepted != i) {
+            std::memcpy(block.data() + accepted * F::kEncodedSize, candidate, F::kEncodedSize);
+          }
+          ++accepted;
         }
       }
+      sink(values.data(), block.data(), accepted);
+      produced += accepted;
     }
+  }
+
+  // If `encoded` is given, the encoding of `out` is written there too.
+  template <class F>
+  void next_vec(F* out, std::size_t count, std::uint8_t* encoded = nullptr) {
+    next_vec_chunked<F>(count, [&](const F* values, const std::uint8_t* bytes, std::size_t n) {
+      std::copy(values, values + n, out);
+      out += n;
+      if (encoded) {
+        std::memcpy(encoded, bytes, n * F::kEncodedSize);
+        encoded += n * F::kEncodedSize;
+      }
+    });
   }
 
   template <class F>
