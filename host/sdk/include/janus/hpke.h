@@ -95,11 +95,11 @@ class HpkeContext {
   Bytes open(ByteSpan aad, ByteSpan ciphertext);
   Bytes export_secret(ByteSpan exporter_context, std::size_t length) const;
 
-  // Key schedule outputs, for test vectors.
+  // Key schedule values, for test vectors. secret() and key() are secrets.
   const Bytes& shared_secret() const { return shared_secret_; }
   const Bytes& key() const { return key_; }
   const Bytes& base_nonce() const { return base_nonce_; }
-  const Bytes& exporter_secret() const { return exporter_secret_; }
+  Bytes exporter_secret() const;  // derived on demand (not needed by seal/open)
   const Bytes& key_schedule_context() const { return key_schedule_context_; }
   const Bytes& secret() const { return secret_; }
   std::uint64_t sequence_number() const { return sequence_; }
@@ -114,7 +114,6 @@ class HpkeContext {
   Bytes shared_secret_;
   Bytes key_;
   Bytes base_nonce_;
-  Bytes exporter_secret_;
   Bytes key_schedule_context_;
   Bytes secret_;
   std::uint64_t sequence_ = 0;

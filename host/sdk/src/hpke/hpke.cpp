@@ -523,25 +523,53 @@ Bytes HpkeKeyPair::private_key() const { return impl_->private_key; }
 
 // ---- Contexts -------------------------------------------------------------------
 
+namespace {
+
+// key_schedule_context = mode || psk_id_hash || info_hash depends only on the
+// suite and info, which DAP repeats for every report: computed once per
+// thread for the last few (suite, info) pairs, it saves two HMACs per open.
+Bytes base_key_schedule_context(const HpkeSuite& suite, ByteSpan suite_id, ByteSpan info) {
+  struct Entry {
+    HpkeSuite suite;
+    Bytes info;
+    Bytes context;
+  };
+  constexpr std::size_t kMaxEntries = 16;
+  thread_local std::vector<Entry> cache;
+  for (const Entry& entry : cache) {
+    if (entry.suite == suite &&
+        std::equal(entry.info.begin(), entry.info.end(), info.begin(), info.end()))
+      return entry.context;
+  }
+  // Base mode: mode 0, empty psk_id.
+  Bytes context{0x00};
+  const Bytes psk_id_hash = labeled_extract(suite.kdf, suite_id, {}, "psk_id_hash", {});
+  const Bytes info_hash = labeled_extract(suite.kdf, suite_id, {}, "info_hash", info);
+  context.insert(context.end(), psk_id_hash.begin(), psk_id_hash.end());
+  context.insert(context.end(), info_hash.begin(), info_hash.end());
+  if (cache.size() == kMaxEntries) cache.erase(cache.begin());
+  cache.push_back({suite, Bytes(info.begin(), info.end()), context});
+  return context;
+}
+
+}  // namespace
+
 HpkeContext::HpkeContext(const HpkeSuite& suite, Bytes shared_secret, ByteSpan info)
     : suite_(suite), shared_secret_(std::move(shared_secret)) {
-  const KdfInfo kdf = kdf_info(suite.kdf);
   const AeadInfo aead = aead_info(suite.aead);
   const Bytes suite_id = hpke_suite_id(suite);
-  // Base mode: mode 0, empty psk and psk_id.
-  Bytes& key_schedule_context = key_schedule_context_;
-  key_schedule_context = {0x00};
-  Bytes psk_id_hash = labeled_extract(suite.kdf, suite_id, {}, "psk_id_hash", {});
-  Bytes info_hash = labeled_extract(suite.kdf, suite_id, {}, "info_hash", info);
-  key_schedule_context.insert(key_schedule_context.end(), psk_id_hash.begin(), psk_id_hash.end());
-  key_schedule_context.insert(key_schedule_context.end(), info_hash.begin(), info_hash.end());
+  key_schedule_context_ = base_key_schedule_context(suite, suite_id, info);
+  // Base mode: empty psk.
   secret_ = labeled_extract(suite.kdf, suite_id, shared_secret_, "secret", {});
-  const Bytes& secret = secret_;
-  key_ = labeled_expand(suite.kdf, suite_id, secret, "key", key_schedule_context, aead.key_size);
-  base_nonce_ = labeled_expand(suite.kdf, suite_id, secret, "base_nonce", key_schedule_context,
+  key_ = labeled_expand(suite.kdf, suite_id, secret_, "key", key_schedule_context_, aead.key_size);
+  base_nonce_ = labeled_expand(suite.kdf, suite_id, secret_, "base_nonce", key_schedule_context_,
                                aead.nonce_size);
-  exporter_secret_ =
-      labeled_expand(suite.kdf, suite_id, secret, "exp", key_schedule_context, kdf.hash_size);
+  // exporter_secret is derived on demand: single-shot seal/open never export.
+}
+
+Bytes HpkeContext::exporter_secret() const {
+  return labeled_expand(suite_.kdf, hpke_suite_id(suite_), secret_, "exp", key_schedule_context_,
+                        kdf_info(suite_.kdf).hash_size);
 }
 
 std::pair<Bytes, HpkeContext> HpkeContext::setup_base_sender(const HpkeSuite& suite,
@@ -607,7 +635,7 @@ Bytes HpkeContext::open(ByteSpan aad, ByteSpan ciphertext) {
 }
 
 Bytes HpkeContext::export_secret(ByteSpan exporter_context, std::size_t length) const {
-  return labeled_expand(suite_.kdf, hpke_suite_id(suite_), exporter_secret_, "sec",
+  return labeled_expand(suite_.kdf, hpke_suite_id(suite_), exporter_secret(), "sec",
                         exporter_context, length);
 }
 
