@@ -5,6 +5,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <span>
 #include <stdexcept>
@@ -18,14 +19,22 @@ namespace janus::prio3 {
 // Σ_l 2^l·bits[l].
 template <class F>
 F decode_from_bit_vector(std::span<const F> bits) {
+  // Horner from the most significant bit: doublings are additions.
   F result = F::zero();
-  F power = F::one();
-  const F two = F::from_u64(2);
-  for (const F& bit : bits) {
-    result += power * bit;
-    power *= two;
-  }
+  for (std::size_t l = bits.size(); l-- > 0;) result = result + result + bits[l];
   return result;
+}
+
+// 1/num_shares, cached for the share counts in use (an inversion costs ~150
+// multiplications, more than a small circuit's evaluation).
+inline Field128 shares_inverse(std::size_t num_shares) {
+  static const std::array<Field128, 8> table = [] {
+    std::array<Field128, 8> inverses{};
+    for (std::size_t n = 1; n < inverses.size(); ++n) inverses[n] = Field128::from_u64(n).inv();
+    return inverses;
+  }();
+  if (num_shares > 0 && num_shares < table.size()) return table[num_shares];
+  return Field128::from_u64(num_shares).inv();
 }
 
 class CountCircuit final : public ValidityCircuit<Field64> {
@@ -99,7 +108,7 @@ class SumVecCircuit final : public ValidityCircuit<Field128> {
   F eval(std::span<const F> meas, std::span<const F> joint_rand, std::size_t num_shares,
          GadgetCaller<F>& gadgets) const override {
     return gadgets.call_parallel_sum_range_check(0, gadgets_[0], meas, joint_rand[0],
-                                                 F::from_u64(num_shares).inv());
+                                                 shares_inverse(num_shares));
   }
   void truncate(std::span<const F> meas, F* out) const override {
     for (std::size_t i = 0; i < length_; ++i) {
@@ -132,10 +141,10 @@ class HistogramCircuit final : public ValidityCircuit<Field128> {
   std::size_t joint_rand_len() const override { return 2; }
   F eval(std::span<const F> meas, std::span<const F> joint_rand, std::size_t num_shares,
          GadgetCaller<F>& gadgets) const override {
-    const F shares_inverse = F::from_u64(num_shares).inv();
+    const F inverse = shares_inverse(num_shares);
     const F range_check =
-        gadgets.call_parallel_sum_range_check(0, gadgets_[0], meas, joint_rand[0], shares_inverse);
-    F sum_check = -shares_inverse;
+        gadgets.call_parallel_sum_range_check(0, gadgets_[0], meas, joint_rand[0], inverse);
+    F sum_check = -inverse;
     for (const F& bucket : meas) sum_check += bucket;
     const F r1 = joint_rand[1];
     return r1 * range_check + r1 * r1 * sum_check;

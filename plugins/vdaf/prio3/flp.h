@@ -287,13 +287,16 @@ class FlpGeneric {
         layout.wire_ntt->forward(outputs.data());
         outputs_.push_back(std::move(outputs));
 
+        // Only α^0..α^M carry values (the rest is zero padding), so only
+        // M+1 weights are needed.
         const F t = query_rand[i];
         const std::vector<F>& alpha = layout.wire_ntt->powers();
-        std::vector<F> weights(p);
-        for (std::size_t k = 0; k < p; ++k) weights[k] = t - alpha[k];
-        batch_invert(weights);
+        const std::size_t used = layout.gadget.calls + 1;
+        std::vector<F> weights(used);
+        for (std::size_t k = 0; k < used; ++k) weights[k] = t - alpha[k];
         const F scale = (t_to_p[i] - F::one()) * layout.wire_ntt->n_inverse();
-        for (std::size_t k = 0; k < p; ++k) weights[k] *= alpha[k] * scale;
+        batch_invert(weights, scale);
+        for (std::size_t k = 0; k < used; ++k) weights[k] *= alpha[k];
 
         // The wire seeds sit at α^0.
         std::vector<F> wires(layout.arity);
@@ -424,14 +427,15 @@ class FlpGeneric {
     if (got != want) throw std::invalid_argument(std::string("FLP: wrong length of ") + what);
   }
 
-  static void batch_invert(std::vector<F>& values) {
+  // values[i] = scale / values[i] with one field inversion (Montgomery's trick).
+  static void batch_invert(std::vector<F>& values, F scale) {
     std::vector<F> prefix(values.size());
     F acc = F::one();
     for (std::size_t i = 0; i < values.size(); ++i) {
       prefix[i] = acc;
       acc *= values[i];
     }
-    F inverse = acc.inv();
+    F inverse = acc.inv() * scale;
     for (std::size_t i = values.size(); i-- > 0;) {
       const F value = values[i];
       values[i] = inverse * prefix[i];
