@@ -5,6 +5,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <span>
 #include <stdexcept>
@@ -18,14 +19,22 @@ namespace janus::prio3 {
 // Σ_l 2^l·bits[l].
 template <class F>
 F decode_from_bit_vector(std::span<const F> bits) {
+  // Horner from the most significant bit: doublings are additions.
   F result = F::zero();
-  F power = F::one();
-  const F two = F::from_u64(2);
-  for (const F& bit : bits) {
-    result += power * bit;
-    power *= two;
-  }
+  for (std::size_t l = bits.size(); l-- > 0;) result = result + result + bits[l];
   return result;
+}
+
+// 1/num_shares, cached for the share counts in use (an inversion costs ~150
+// multiplications, more than a small circuit's evaluation).
+inline Field128 shares_inverse(std::size_t num_shares) {
+  static const std::array<Field128, 8> table = [] {
+    std::array<Field128, 8> inverses{};
+    for (std::size_t n = 1; n < inverses.size(); ++n) inverses[n] = Field128::from_u64(n).inv();
+    return inverses;
+  }();
+  if (num_shares > 0 && num_shares < table.size()) return table[num_shares];
+  return Field128::from_u64(num_shares).inv();
 }
 
 class CountCircuit final : public ValidityCircuit<Field64> {
@@ -77,31 +86,6 @@ class SumCircuit final : public ValidityCircuit<Field128> {
   std::vector<Gadget> gadgets_;
 };
 
-// The range check shared by SumVec and Histogram: Σ over ParallelSum calls of
-// Σ_j (r^(idx+1)·x_idx)·(x_idx − 1/num_shares), padded with zeros.
-inline Field128 parallel_sum_range_check(std::span<const Field128> meas, Field128 r,
-                                         std::size_t num_shares, const Gadget& gadget,
-                                         GadgetCaller<Field128>& gadgets,
-                                         std::vector<Field128>& inputs) {
-  using F = Field128;
-  const F shares_inverse = F::from_u64(num_shares).inv();
-  const std::size_t chunk = gadget.chunk_length;
-  inputs.assign(2 * chunk, F::zero());
-  F out = F::zero();
-  F r_power = r;
-  std::size_t index = 0;
-  for (std::size_t call = 0; call < gadget.calls; ++call) {
-    for (std::size_t j = 0; j < chunk; ++j, ++index) {
-      const F x = index < meas.size() ? meas[index] : F::zero();
-      inputs[2 * j] = r_power * x;
-      inputs[2 * j + 1] = x - shares_inverse;
-      r_power *= r;
-    }
-    out += gadgets.call(0, inputs.data());
-  }
-  return out;
-}
-
 class SumVecCircuit final : public ValidityCircuit<Field128> {
  public:
   using F = Field128;
@@ -123,8 +107,8 @@ class SumVecCircuit final : public ValidityCircuit<Field128> {
   std::size_t joint_rand_len() const override { return 1; }
   F eval(std::span<const F> meas, std::span<const F> joint_rand, std::size_t num_shares,
          GadgetCaller<F>& gadgets) const override {
-    std::vector<F> inputs;
-    return parallel_sum_range_check(meas, joint_rand[0], num_shares, gadgets_[0], gadgets, inputs);
+    return gadgets.call_parallel_sum_range_check(0, gadgets_[0], meas, joint_rand[0],
+                                                 shares_inverse(num_shares));
   }
   void truncate(std::span<const F> meas, F* out) const override {
     for (std::size_t i = 0; i < length_; ++i) {
@@ -157,10 +141,10 @@ class HistogramCircuit final : public ValidityCircuit<Field128> {
   std::size_t joint_rand_len() const override { return 2; }
   F eval(std::span<const F> meas, std::span<const F> joint_rand, std::size_t num_shares,
          GadgetCaller<F>& gadgets) const override {
-    std::vector<F> inputs;
+    const F inverse = shares_inverse(num_shares);
     const F range_check =
-        parallel_sum_range_check(meas, joint_rand[0], num_shares, gadgets_[0], gadgets, inputs);
-    F sum_check = -F::from_u64(num_shares).inv();
+        gadgets.call_parallel_sum_range_check(0, gadgets_[0], meas, joint_rand[0], inverse);
+    F sum_check = -inverse;
     for (const F& bucket : meas) sum_check += bucket;
     const F r1 = joint_rand[1];
     return r1 * range_check + r1 * r1 * sum_check;

@@ -76,6 +76,33 @@ std::vector<F> decode_vec(ByteSpan bytes, const char* what) {
   return out;
 }
 
+// Per-thread scratch vectors for large transient values (a measurement share
+// of Histogram(10000) is 160 KiB). Fresh allocations of that size are mmap'd
+// or trimmed back to the kernel by glibc on free, so every call would pay
+// page faults; reusing the storage keeps those out of the per-report cost.
+// Slots are distinct per use within one call; calls do not nest.
+enum class Scratch { kMeasShare, kLeaderMeas, kCount };
+
+template <class F>
+std::vector<F>& scratch_vector(Scratch slot, std::size_t size) {
+  static thread_local std::array<std::vector<F>, static_cast<std::size_t>(Scratch::kCount)> slots;
+  std::vector<F>& vector = slots[static_cast<std::size_t>(slot)];
+  vector.resize(size);
+  return vector;
+}
+
+template <class F>
+void decode_vec_into(ByteSpan bytes, std::vector<F>& out, const char* what) {
+  if (bytes.size() != out.size() * F::kEncodedSize) {
+    throw VdafDecodeError(std::string(what) + ": wrong length");
+  }
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const auto value = F::decode(bytes.data() + i * F::kEncodedSize);
+    if (!value) throw VdafDecodeError(std::string(what) + ": field element out of range");
+    out[i] = *value;
+  }
+}
+
 // Little-endian integers of a field's encoded size, for adding encoded
 // vectors without converting them to the field's internal representation.
 template <class F>
@@ -206,7 +233,8 @@ class Prio3 : public Vdaf {
     // Each helper's measurement share is streamed out of its XOF: subtracted
     // from the leader's share and hashed into its joint randomness part
     // chunk by chunk, so it is never stored.
-    std::vector<F> leader_meas = meas;
+    std::vector<F>& leader_meas = scratch_vector<F>(Scratch::kLeaderMeas, meas.size());
+    std::copy(meas.begin(), meas.end(), leader_meas.begin());
     std::vector<Seed> helper_parts;
     for (std::size_t j = 0; j < helpers; ++j) {
       const std::uint8_t helper_id = static_cast<std::uint8_t>(j + 1);
@@ -289,7 +317,8 @@ class Prio3 : public Vdaf {
     // The measurement share both as field elements (for the circuit) and
     // encoded (hashed into the joint randomness part, and the output share
     // when truncation is the identity).
-    std::vector<F> meas_share, proof_share;
+    std::vector<F>& meas_share = scratch_vector<F>(Scratch::kMeasShare, flp_.meas_len());
+    std::vector<F> proof_share;
     Bytes expanded_meas_share;
     ByteSpan encoded_meas_share;
     ByteSpan blind;
@@ -297,12 +326,11 @@ class Prio3 : public Vdaf {
     if (agg_id == 0) {
       const std::size_t proof_bytes = flp_.proof_len() * F::kEncodedSize;
       encoded_meas_share = input_share.subspan(0, meas_bytes);
-      meas_share = decode_vec<F>(encoded_meas_share, "leader measurement share");
+      decode_vec_into<F>(encoded_meas_share, meas_share, "leader measurement share");
       proof_share =
           decode_vec<F>(input_share.subspan(meas_bytes, proof_bytes), "leader proof share");
       if (uses_joint_rand_) blind = input_share.subspan(meas_bytes + proof_bytes, kSeedSize);
     } else {
-      meas_share.resize(flp_.meas_len());
       expanded_meas_share.reserve(meas_bytes + kSeedSize);  // may become the prep state
       expanded_meas_share.resize(meas_bytes);
       XofTurboShake128 xof(input_share.subspan(0, kSeedSize), dst(Usage::kMeasShare),

@@ -2,6 +2,10 @@
 // prep shares, prep message and output shares.
 #include <gtest/gtest.h>
 
+#include <janus/codec.h>
+#include <janus/messages.h>
+#include <janus/ping_pong.h>
+
 #include "prio3.h"
 #include "test_support.h"
 
@@ -77,6 +81,33 @@ TEST(Prio3ClientReports, DivviupTs091PrepareToRecordedValues) {
                                                    *helper_out.output_share};
       nlohmann::json expected = report["decoded_aggregate_of_this_report_only"];
       EXPECT_EQ(vdaf->unshard(agg_param, aggregate_shares, 1), expected) << name;
+
+      // The same report through the ping-pong topology, message bytes included.
+      const PingPongTransition leader_start = ping_pong_leader_initialized(
+          *vdaf, verify_key, agg_param, nonce, public_share, unhex(report["leader_input_share"]));
+      ASSERT_TRUE(leader_start.outbound.has_value());
+      EXPECT_EQ(hex_encode(encode_message(*leader_start.outbound)),
+                report["ping_pong_leader_initialize"].get<std::string>());
+      const PingPongTransition helper_done = ping_pong_helper_initialized(
+          *vdaf, verify_key, agg_param, nonce, public_share, unhex(report["helper_input_share"]),
+          decode_message<PingPongMessage>(unhex(report["ping_pong_leader_initialize"])));
+      ASSERT_TRUE(helper_done.state.finished());
+      EXPECT_EQ(hex_encode(helper_done.state.output_share),
+                report["helper_out_share"].get<std::string>());
+      ASSERT_TRUE(helper_done.outbound.has_value());
+      EXPECT_EQ(hex_encode(encode_message(*helper_done.outbound)),
+                report["ping_pong_helper_finish"].get<std::string>());
+      const PingPongTransition leader_done = ping_pong_leader_continued(
+          *vdaf, agg_param, leader_start.state,
+          decode_message<PingPongMessage>(unhex(report["ping_pong_helper_finish"])));
+      ASSERT_TRUE(leader_done.state.finished());
+      EXPECT_FALSE(leader_done.outbound.has_value());
+      EXPECT_EQ(hex_encode(leader_done.state.output_share),
+                report["leader_out_share"].get<std::string>());
+      // A second finish after finishing is a topology error, not a crash.
+      EXPECT_THROW(
+          ping_pong_leader_continued(*vdaf, agg_param, leader_done.state, *helper_done.outbound),
+          PingPongError);
       ++reports_checked;
     }
   }
