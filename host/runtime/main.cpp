@@ -1,6 +1,8 @@
-#include <cstdio>
+#include <string>
+#include <vector>
 
-int main() {
-  std::puts("janus: runtime not built yet");
-  return 0;
+#include "cli.h"
+
+int main(int argc, char** argv) {
+  return janus::runtime::run_main(std::vector<std::string>(argv + 1, argv + argc));
 }

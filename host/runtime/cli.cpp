@@ -1,0 +1,231 @@
+#include "cli.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <boost/dll/runtime_symbol_info.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <sstream>
+
+#include <spdlog/spdlog.h>
+
+#include "host.h"
+#include "host_config.h"
+#include "janus/config.h"
+#include "janus/log.h"
+#include "janus/version.h"
+
+namespace janus::runtime {
+namespace {
+
+struct OptionSpec {
+  const char* name;
+  const char* env;
+  std::optional<std::string> CommonOptions::*field;
+  const char* help;
+};
+
+const OptionSpec kOptions[] = {
+    {"--config-file", "CONFIG_FILE", &CommonOptions::config_file, "YAML config file (required)"},
+    {"--plugin-dir", nullptr, &CommonOptions::plugin_directory,
+     "directory of libjanus_<name>.so plugins (default: <executable dir>/../plugins)"},
+    {"--database-password", "PGPASSWORD", &CommonOptions::database_password,
+     "database password (overrides one in the URL)"},
+    {"--datastore-keys", "DATASTORE_KEYS", &CommonOptions::datastore_keys,
+     "comma-separated unpadded base64url 16-byte keys; the first encrypts"},
+};
+
+void fail(const std::string& message) { std::cerr << "janus: error: " << message << std::endl; }
+
+std::filesystem::path default_plugin_directory() {
+  std::error_code ec;
+  std::filesystem::path exe = boost::dll::program_location(ec);
+  if (ec) return std::filesystem::current_path() / "plugins";
+  return exe.parent_path().parent_path() / "plugins";
+}
+
+// Waits for SIGTERM or SIGINT (blocked in every thread since main started).
+int wait_for_stop_signal() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  int signal_number = 0;
+  while (sigwait(&set, &signal_number) != 0) {
+  }
+  return signal_number;
+}
+
+// Runs the host until a stop signal; returns the exit code.
+int serve(HostConfig config, const CommonOptions& options) {
+  apply_secrets(config, options.database_password, options.datastore_keys);
+
+  const char* rust_log = std::getenv("RUST_LOG");
+  log::LogFilter filter = log::LogFilter::parse("info");
+  if (rust_log && *rust_log) {
+    try {
+      filter = log::LogFilter::parse(rust_log);
+    } catch (const std::invalid_argument& e) {
+      throw ConfigError(std::string("RUST_LOG: ") + e.what());
+    }
+  }
+  log::configure(log::choose_format(config.logging.force_json_output), filter);
+  auto logger = log::logger("janus::host");
+  logger->info("janus {} (git revision {}) starting with config {}", janus::version(),
+               janus::git_revision(), config.config_file);
+  for (const auto& warning : config.warnings) logger->warn("{}", warning);
+
+  HostOptions host_options;
+  host_options.default_plugin_directory = default_plugin_directory();
+  if (options.plugin_directory) host_options.plugin_directory_override = *options.plugin_directory;
+
+  Host host(std::move(config), host_options);
+  host.start();
+  int signal_number = wait_for_stop_signal();
+  logger->info("received {}; shutting down", signal_number == SIGINT ? "SIGINT" : "SIGTERM");
+  if (!host.stop()) {
+    logger->error("exiting with work still in flight");
+    spdlog::shutdown();
+    std::fflush(nullptr);
+    std::_Exit(1);
+  }
+  logger->info("stopped");
+  return 0;
+}
+
+HostConfig load_native(const CommonOptions& options) {
+  if (!options.config_file) throw UsageError("--config-file is required (or set CONFIG_FILE)");
+  return parse_native_config(load_yaml_file(*options.config_file), *options.config_file);
+}
+
+HostConfig load_component(const CommonOptions& options, const std::string& component,
+                          const std::string& plugin) {
+  if (!options.config_file) throw UsageError("--config-file is required (or set CONFIG_FILE)");
+  return parse_component_config(load_yaml_file(*options.config_file), *options.config_file,
+                                component, plugin);
+}
+
+struct Subcommand {
+  std::string name;
+  std::string summary;
+  std::function<int(const std::vector<std::string>& args)> run;
+};
+
+std::vector<Subcommand> subcommands() {
+  std::vector<Subcommand> out;
+  for (const auto& mapping : janus_components()) {
+    std::string component = mapping.component;
+    std::string plugin = mapping.plugin;
+    out.push_back({component,
+                   "run the Janus 0.7 '" + component + "' component (plugin '" + plugin + "')",
+                   [component, plugin](const std::vector<std::string>& args) {
+                     CommonOptions options = parse_common_options(args);
+                     return serve(load_component(options, component, plugin), options);
+                   }});
+  }
+  // LEAD: further subcommands go here, e.g. {"db", "migrate|status", …} calling
+  // the datastore's migration functions, and janus_cli-style commands.
+  return out;
+}
+
+}  // namespace
+
+CommonOptions parse_common_options(const std::vector<std::string>& args) {
+  CommonOptions options;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    const OptionSpec* spec = nullptr;
+    std::optional<std::string> value;
+    for (const auto& candidate : kOptions) {
+      std::string name = candidate.name;
+      if (arg == name) {
+        spec = &candidate;
+        if (i + 1 >= args.size()) throw UsageError(name + " needs a value");
+        value = args[++i];
+      } else if (arg.rfind(name + "=", 0) == 0) {
+        spec = &candidate;
+        value = arg.substr(name.size() + 1);
+      }
+      if (spec) break;
+    }
+    if (!spec) throw UsageError("unknown argument '" + arg + "' (see janus --help)");
+    options.*(spec->field) = *value;
+  }
+  for (const auto& spec : kOptions) {
+    if (!(options.*(spec.field)) && spec.env) {
+      if (const char* env = std::getenv(spec.env); env && *env) options.*(spec.field) = env;
+    }
+  }
+  return options;
+}
+
+std::string usage_text() {
+  std::ostringstream out;
+  out << "janus " << janus::version() << " — a DAP-09 aggregator host\n\n"
+      << "Usage:\n"
+      << "  janus --config-file FILE [OPTIONS]              run the plugins a host config names\n"
+      << "  janus <component> --config-file FILE [OPTIONS]  run a Janus 0.7 component config\n"
+      << "  janus --help | --version\n\nComponents:\n";
+  for (const auto& command : subcommands()) {
+    out << "  " << command.name
+        << std::string(26 - std::min<std::size_t>(command.name.size(), 25), ' ') << command.summary
+        << "\n";
+  }
+  out << "\nOptions:\n";
+  for (const auto& spec : kOptions) {
+    std::string name = std::string(spec.name) + " VALUE";
+    out << "  " << name << std::string(26 - std::min<std::size_t>(name.size(), 25), ' ')
+        << spec.help;
+    if (spec.env) out << " [env " << spec.env << "]";
+    out << "\n";
+  }
+  out << "  -h, --help                "
+      << "print this help\n"
+      << "  -V, --version             "
+      << "print the version and git revision\n"
+      << "\nEnvironment: RUST_LOG sets the log filter (e.g. info,janus::aggregator=debug).\n";
+  return out.str();
+}
+
+int run_main(const std::vector<std::string>& args) {
+  // Block the stop signals in every thread the host will start, so that only
+  // the main thread's sigwait sees them; a broken connection must not kill us.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  try {
+    if (!args.empty() && (args[0] == "--help" || args[0] == "-h" || args[0] == "help")) {
+      std::cout << usage_text();
+      return 0;
+    }
+    if (!args.empty() && (args[0] == "--version" || args[0] == "-V")) {
+      std::cout << "janus " << janus::version() << " (git revision " << janus::git_revision() << ")"
+                << std::endl;
+      return 0;
+    }
+    if (!args.empty() && args[0].rfind("-", 0) != 0) {
+      for (const auto& command : subcommands()) {
+        if (command.name == args[0]) {
+          return command.run(std::vector<std::string>(args.begin() + 1, args.end()));
+        }
+      }
+      throw UsageError("unknown command '" + args[0] + "' (see janus --help)");
+    }
+    CommonOptions options = parse_common_options(args);
+    return serve(load_native(options), options);
+  } catch (const UsageError& e) {
+    fail(e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    fail(e.what());
+    return 1;
+  }
+}
+
+}  // namespace janus::runtime

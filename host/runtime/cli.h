@@ -1,0 +1,37 @@
+// The `janus` command line: subcommand dispatch and the common options of
+// every Janus component.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace janus::runtime {
+
+struct CommonOptions {
+  std::optional<std::string> config_file;        // --config-file / CONFIG_FILE
+  std::optional<std::string> plugin_directory;   // --plugin-dir
+  std::optional<std::string> database_password;  // --database-password / PGPASSWORD
+  std::optional<std::string> datastore_keys;     // --datastore-keys / DATASTORE_KEYS
+};
+
+// A usage mistake (exit code 2); what() is one line.
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Parses the common options (`--name value` or `--name=value`); environment
+// variables fill what the command line leaves out. Throws UsageError.
+CommonOptions parse_common_options(const std::vector<std::string>& args);
+
+// The text of `janus --help`.
+std::string usage_text();
+
+// Runs `janus`; returns the process exit code. `argv0` locates the default
+// plugin directory (<dir of executable>/../plugins).
+int run_main(const std::vector<std::string>& args);
+
+}  // namespace janus::runtime

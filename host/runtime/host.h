@@ -1,0 +1,91 @@
+// The host process: loads the configured plugins, gives each a context,
+// serves their routes and runs their workers, then shuts everything down in
+// reverse order.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "host_config.h"
+#include "janus/clock.h"
+#include "janus/http.h"
+#include "janus/vdaf_registry.h"
+#include "janus/worker.h"
+#include "plugin_loader.h"
+
+namespace spdlog {
+class logger;
+}
+
+namespace janus::runtime {
+
+// One HttpServer per distinct listen address, shared by every plugin that
+// names it.
+class Listeners final : public RouteRegistrar {
+ public:
+  Listeners(std::size_t max_request_body_bytes, std::shared_ptr<spdlog::logger> logger);
+  void add_route(const std::string& listen_address, HttpMethod method, std::string_view pattern,
+                 HttpHandler handler) override;
+  void start_all();
+  // Stops every server; false if some request outlived the drain deadline.
+  bool stop_all(std::chrono::steady_clock::time_point deadline);
+  // Drops every handler (before plugins are unloaded).
+  void clear_routes();
+  std::uint16_t port_of(const std::string& listen_address) const;
+
+ private:
+  std::size_t max_request_body_bytes_;
+  std::shared_ptr<spdlog::logger> logger_;
+  std::map<std::string, std::unique_ptr<HttpServer>> servers_;
+};
+
+struct HostOptions {
+  // Where libjanus_<name>.so files are looked up when the config does not say.
+  std::filesystem::path default_plugin_directory;
+  // Overrides the config's plugin_directory (--plugin-dir).
+  std::optional<std::filesystem::path> plugin_directory_override;
+};
+
+class Host {
+ public:
+  Host(HostConfig config, HostOptions options);
+  ~Host();
+
+  // Binds the health listener, loads and configures every plugin, starts the
+  // listeners, the plugins and their workers. Throws std::runtime_error with
+  // a one-line cause; a failed start leaves nothing running.
+  void start();
+  bool ready() const { return ready_.load(); }
+  // Stops listeners and workers (bounded by shutdown_grace_period), then the
+  // plugins in reverse order, then destroys and unloads them. Returns false
+  // if the drain deadline passed with work still running; then plugin code
+  // may still be executing and the caller must exit without unloading.
+  bool stop();
+
+  VdafRegistry& vdafs() { return vdafs_; }
+
+ private:
+  class Context;
+  struct Instance;
+
+  void add_health_routes();
+  void shutdown_plugins();
+
+  HostConfig config_;
+  HostOptions options_;
+  std::shared_ptr<spdlog::logger> logger_;
+  RealClock clock_;
+  VdafRegistry vdafs_;
+  Listeners listeners_;
+  std::vector<std::unique_ptr<Instance>> instances_;  // in start order
+  std::atomic<bool> ready_{false};
+  bool drain_failed_ = false;
+};
+
+}  // namespace janus::runtime

@@ -1,0 +1,183 @@
+#include "host_config.h"
+
+#include <set>
+
+#include "janus/config.h"
+
+namespace janus::runtime {
+namespace {
+
+// The keys every Janus 0.7 component reads itself (janus-0.7.md §3.1).
+const std::set<std::string> kCommonKeys = {
+    "database",       "health_check_listen_address", "logging_config",
+    "metrics_config", "max_transaction_retries",     "thread_pool_stack_size",
+};
+
+DatabaseConfig parse_database(ConfigMap map) {
+  DatabaseConfig db;
+  db.url = map.required<std::string>("url");
+  if (db.url.rfind("postgres://", 0) != 0 && db.url.rfind("postgresql://", 0) != 0) {
+    throw ConfigError(config_location(map.file(), map.raw("url")) + ": key '" +
+                      map.key_path("url") + "': expected a postgres:// URL");
+  }
+  db.connection_pool_timeouts_s =
+      map.get<std::uint64_t>("connection_pool_timeouts_s", db.connection_pool_timeouts_s);
+  db.connection_pool_max_size =
+      map.get<std::uint32_t>("connection_pool_max_size", db.connection_pool_max_size);
+  db.check_schema_version = map.get<bool>("check_schema_version", db.check_schema_version);
+  db.tls_trust_store_path = map.optional<std::string>("tls_trust_store_path");
+  map.finish();
+  return db;
+}
+
+// Reads the common keys from `map` into `config`.
+void parse_common(ConfigMap& map, HostConfig& config, bool database_required) {
+  auto warn = [&](const std::string& message) { config.warnings.push_back(message); };
+  if (database_required || map.has("database")) {
+    config.database = parse_database(map.section("database"));
+  }
+  auto retries = map.optional<std::uint64_t>("max_transaction_retries");
+  if (retries) {
+    if (!config.database) {
+      throw ConfigError(config_location(map.file(), map.raw("max_transaction_retries")) +
+                        ": key 'max_transaction_retries' needs a 'database' section");
+    }
+    config.database->max_transaction_retries = *retries;
+  }
+  config.health_check_listen_address =
+      map.get<std::string>("health_check_listen_address", config.health_check_listen_address);
+  map.unimplemented("thread_pool_stack_size", warn);
+
+  ConfigMap logging = map.section("logging_config");
+  config.logging.force_json_output = logging.get<bool>("force_json_output", false);
+  logging.unimplemented("stackdriver_json_output", warn);
+  logging.unimplemented("chrome", warn);
+  if (logging.has("tokio_console_config")) {
+    ConfigMap console = logging.section("tokio_console_config");
+    console.unimplemented("enabled", warn);
+    console.accept("listen_address");
+    console.finish();
+  }
+  logging.unimplemented("open_telemetry_config", warn);
+  logging.finish();
+
+  ConfigMap metrics = map.section("metrics_config");
+  ConfigMap exporter = metrics.section("exporter");
+  if (exporter.has("prometheus")) {
+    ConfigMap prometheus = exporter.section("prometheus");
+    PrometheusExporterConfig prom;
+    prom.host = prometheus.get<std::string>("host", prom.host);
+    prom.port = prometheus.get<std::uint16_t>("port", prom.port);
+    prometheus.finish();
+    config.metrics.prometheus = prom;
+  }
+  exporter.unimplemented("otlp", warn);
+  exporter.finish();
+  if (metrics.has("tokio")) {
+    ConfigMap tokio = metrics.section("tokio");
+    tokio.unimplemented("enabled", warn);
+    tokio.unimplemented("enable_poll_time_histogram", warn);
+    tokio.accept("poll_time_histogram");
+    tokio.finish();
+  }
+  metrics.finish();
+}
+
+}  // namespace
+
+const std::vector<ComponentMapping>& janus_components() {
+  static const std::vector<ComponentMapping> components = {
+      {"aggregator", "aggregator"},
+      {"aggregation_job_creator", "job_creator"},
+      {"aggregation_job_driver", "job_driver"},
+      {"collection_job_driver", "collection_driver"},
+      {"garbage_collector", "garbage_collector"},
+      {"key_rotator", "key_rotator"},
+  };
+  return components;
+}
+
+HostConfig parse_native_config(const YAML::Node& root, const std::string& file) {
+  HostConfig config;
+  config.config_file = file;
+  ConfigMap map(root, file);
+  parse_common(map, config, /*database_required=*/false);
+  config.plugin_directory = map.optional<std::string>("plugin_directory");
+  config.shutdown_grace_period =
+      std::chrono::seconds(map.get<std::uint64_t>("shutdown_grace_period_s", 30));
+  config.max_request_body_bytes =
+      map.get<std::uint64_t>("max_request_body_bytes", config.max_request_body_bytes);
+
+  YAML::Node plugins = map.raw("plugins");
+  if (!plugins.IsDefined() || plugins.IsNull()) {
+    throw ConfigError(config_location(file, root) + ": missing required key 'plugins'");
+  }
+  if (!plugins.IsSequence()) {
+    throw ConfigError(config_location(file, plugins) +
+                      ": key 'plugins': expected a sequence of plugin entries");
+  }
+  std::set<std::string> instance_names;
+  for (std::size_t i = 0; i < plugins.size(); ++i) {
+    ConfigMap entry(plugins[i], file, "plugins[" + std::to_string(i) + "]");
+    PluginEntry plugin;
+    plugin.plugin = entry.required<std::string>("plugin");
+    plugin.instance_name = entry.get<std::string>("name", plugin.plugin);
+    plugin.path = entry.optional<std::string>("path");
+    plugin.config = entry.raw("config");
+    entry.finish();
+    if (!instance_names.insert(plugin.instance_name).second) {
+      throw ConfigError(config_location(file, plugins[i]) + ": plugin name '" +
+                        plugin.instance_name + "' is used twice (give one a different 'name')");
+    }
+    config.plugins.push_back(std::move(plugin));
+  }
+  map.finish();
+  return config;
+}
+
+HostConfig parse_component_config(const YAML::Node& root, const std::string& file,
+                                  const std::string& component, const std::string& plugin) {
+  HostConfig config;
+  config.config_file = file;
+  ConfigMap map(root, file);
+  parse_common(map, config, /*database_required=*/true);
+  // Every other key belongs to the component: hand the plugin a mapping of
+  // them, sharing the nodes so that its errors still name their lines.
+  YAML::Node section(YAML::NodeType::Map);
+  for (const auto& item : root) {
+    if (item.first.IsScalar() && kCommonKeys.count(item.first.Scalar())) continue;
+    section.force_insert(item.first, item.second);
+  }
+  PluginEntry entry;
+  entry.instance_name = component;
+  entry.plugin = plugin;
+  entry.config = section;
+  config.plugins.push_back(std::move(entry));
+  return config;
+}
+
+void apply_secrets(HostConfig& config, const std::optional<std::string>& database_password,
+                   const std::optional<std::string>& datastore_keys) {
+  if (database_password && config.database) config.database->password = database_password;
+  if (datastore_keys) {
+    std::size_t start = 0;
+    const std::string& text = *datastore_keys;
+    std::size_t index = 0;
+    while (start <= text.size()) {
+      std::size_t comma = text.find(',', start);
+      if (comma == std::string::npos) comma = text.size();
+      std::string item = text.substr(start, comma - start);
+      start = comma + 1;
+      auto key = base64url_decode(item);
+      if (!key || key->size() != 16) {
+        throw ConfigError("datastore key #" + std::to_string(index + 1) +
+                          " (--datastore-keys / DATASTORE_KEYS) is not 16 bytes of unpadded "
+                          "base64url");
+      }
+      config.datastore_keys.push_back(std::move(*key));
+      ++index;
+    }
+  }
+}
+
+}  // namespace janus::runtime

@@ -1,0 +1,77 @@
+// The host's configuration: the common keys every Janus component has, plus
+// the plugins to load. Two source forms:
+//  - native:  `janus --config-file FILE`, FILE lists `plugins:` with their own
+//             `config:` sections (see config/*.yaml);
+//  - Janus:   `janus <component> --config-file FILE`, FILE is a Janus 0.7
+//             component config; the common keys are the host's and every
+//             other key is the component plugin's config section.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+#include "janus/bytes.h"
+#include "janus/database_config.h"
+
+namespace janus::runtime {
+
+struct LoggingConfig {
+  bool force_json_output = false;
+};
+
+struct PrometheusExporterConfig {
+  std::string host = "0.0.0.0";
+  std::uint16_t port = 9464;
+};
+
+struct MetricsConfig {
+  std::optional<PrometheusExporterConfig> prometheus;
+};
+
+struct PluginEntry {
+  std::string instance_name;        // unique in the file; defaults to `plugin`
+  std::string plugin;               // library name: <plugin_directory>/libjanus_<plugin>.so
+  std::optional<std::string> path;  // explicit library path instead
+  YAML::Node config;                // the plugin's own section (may be Null)
+};
+
+struct HostConfig {
+  std::string config_file;
+  std::optional<DatabaseConfig> database;
+  std::string health_check_listen_address = "127.0.0.1:9001";
+  LoggingConfig logging;
+  MetricsConfig metrics;
+  // Host-only keys (native form; the command line overrides them).
+  std::optional<std::string> plugin_directory;
+  std::chrono::seconds shutdown_grace_period{30};
+  std::size_t max_request_body_bytes = 8 * 1024 * 1024;
+  std::vector<PluginEntry> plugins;
+  // Secrets from the command line or environment (never from YAML).
+  std::vector<Bytes> datastore_keys;
+  // Keys Janus accepts that this build does not implement (logged as warnings).
+  std::vector<std::string> warnings;
+};
+
+// Janus component names (`janus <component>`) and the plugin each one loads.
+struct ComponentMapping {
+  const char* component;
+  const char* plugin;
+};
+const std::vector<ComponentMapping>& janus_components();
+
+// Both throw janus::ConfigError with a one-line "FILE:LINE: ..." message.
+HostConfig parse_native_config(const YAML::Node& root, const std::string& file);
+HostConfig parse_component_config(const YAML::Node& root, const std::string& file,
+                                  const std::string& component, const std::string& plugin);
+
+// Secrets given on the command line or in PGPASSWORD / DATASTORE_KEYS.
+// Throws ConfigError (e.g. a datastore key that is not 16 bytes of base64url).
+void apply_secrets(HostConfig& config, const std::optional<std::string>& database_password,
+                   const std::optional<std::string>& datastore_keys);
+
+}  // namespace janus::runtime

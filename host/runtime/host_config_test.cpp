@@ -1,0 +1,194 @@
+#include "host_config.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "janus/config.h"
+
+namespace janus::runtime {
+namespace {
+
+const std::string kSamples = std::string(JANUS_SHARED_DIR) + "/reference/janus-0.7-samples";
+
+std::string error_of(const std::function<void()>& body) {
+  try {
+    body();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+const char* plugin_for(const std::string& component) {
+  for (const auto& mapping : janus_components()) {
+    if (component == mapping.component) return mapping.plugin;
+  }
+  return nullptr;
+}
+
+// Every Janus 0.7 sample component config parses (the common part), and the
+// rest of the file becomes the component plugin's section.
+TEST(ComponentConfig, JanusSamplesParse) {
+  int parsed = 0;
+  for (const char* flavour : {"basic_config", "advanced_config"}) {
+    for (const auto& file : std::filesystem::directory_iterator(kSamples + "/" + flavour)) {
+      std::string component = file.path().stem().string();
+      if (component == "janus_cli") continue;  // not a component: a CLI config
+      const char* plugin = plugin_for(component);
+      ASSERT_NE(plugin, nullptr) << component;
+      std::string path = file.path().string();
+      HostConfig config = parse_component_config(load_yaml_file(path), path, component, plugin);
+      ASSERT_TRUE(config.database.has_value()) << path;
+      EXPECT_EQ(config.database->url, "postgres://postgres:postgres@localhost:5432/postgres");
+      ASSERT_EQ(config.plugins.size(), 1u);
+      EXPECT_EQ(config.plugins[0].plugin, plugin);
+      EXPECT_EQ(config.plugins[0].instance_name, component);
+      EXPECT_FALSE(config.plugins[0].config["database"].IsDefined());
+      EXPECT_FALSE(config.plugins[0].config["logging_config"].IsDefined());
+      if (std::string(flavour) == "advanced_config") {
+        EXPECT_EQ(config.database->connection_pool_max_size, 8u) << path;
+        EXPECT_EQ(config.database->tls_trust_store_path, "/path/to/file.pem");
+        EXPECT_EQ(config.database->max_transaction_retries, 1000u);
+        if (component != "key_rotator") {
+          EXPECT_TRUE(config.logging.force_json_output) << path;
+          ASSERT_TRUE(config.metrics.prometheus.has_value()) << path;
+          EXPECT_EQ(config.metrics.prometheus->port, 9464);
+          // tokio_console enabled, open_telemetry_config: accepted, not implemented.
+          EXPECT_GE(config.warnings.size(), 2u) << path;
+        }
+      } else {
+        EXPECT_TRUE(config.warnings.empty()) << path;
+      }
+      ++parsed;
+    }
+  }
+  EXPECT_EQ(parsed, 12);
+}
+
+TEST(ComponentConfig, PluginSectionKeepsLinesAndSkipsCommonKeys) {
+  std::string yaml =
+      "database:\n  url: postgres://x@y/z\nhealth_check_listen_address: 127.0.0.1:1\n"
+      "listen_address: 0.0.0.0:8080\nbogus: 1\n";
+  HostConfig config =
+      parse_component_config(YAML::Load(yaml), "agg.yaml", "aggregator", "aggregator");
+  EXPECT_EQ(config.health_check_listen_address, "127.0.0.1:1");
+  ConfigMap section(config.plugins[0].config, "agg.yaml");
+  EXPECT_EQ(section.required<std::string>("listen_address"), "0.0.0.0:8080");
+  EXPECT_EQ(error_of([&] { section.finish(); }), "agg.yaml:5: unknown key 'bogus'");
+}
+
+TEST(ComponentConfig, DatabaseIsRequiredAndChecked) {
+  EXPECT_EQ(error_of([] {
+              parse_component_config(YAML::Load("listen_address: x\n"), "a.yaml", "aggregator",
+                                     "aggregator");
+            }),
+            "a.yaml: missing required key 'database.url'");
+  EXPECT_EQ(error_of([] {
+              parse_component_config(YAML::Load("database:\n  url: mysql://x\n"), "a.yaml",
+                                     "aggregator", "aggregator");
+            }),
+            "a.yaml:2: key 'database.url': expected a postgres:// URL");
+  EXPECT_EQ(error_of([] {
+              parse_component_config(YAML::Load("database:\n  url: postgres://x\n  pool: 3\n"),
+                                     "a.yaml", "aggregator", "aggregator");
+            }),
+            "a.yaml:3: unknown key 'database.pool'");
+  EXPECT_EQ(error_of([] {
+              parse_component_config(
+                  YAML::Load("database:\n  url: postgres://x\nmax_transaction_retries: lots\n"),
+                  "a.yaml", "aggregator", "aggregator");
+            }),
+            "a.yaml:3: key 'max_transaction_retries': expected an unsigned 64-bit integer, "
+            "found 'lots'");
+}
+
+TEST(NativeConfig, ParsesPluginsAndHostKeys) {
+  std::string yaml = R"(
+health_check_listen_address: 127.0.0.1:9100
+plugin_directory: ../plugins
+shutdown_grace_period_s: 5
+logging_config:
+  force_json_output: true
+plugins:
+  - plugin: aggregator
+    config:
+      listen_address: 127.0.0.1:8080
+  - plugin: prio3
+    name: vdafs
+    path: /opt/janus/libjanus_prio3.so
+)";
+  HostConfig config = parse_native_config(YAML::Load(yaml), "host.yaml");
+  EXPECT_FALSE(config.database.has_value());
+  EXPECT_EQ(config.health_check_listen_address, "127.0.0.1:9100");
+  EXPECT_EQ(config.plugin_directory, "../plugins");
+  EXPECT_EQ(config.shutdown_grace_period.count(), 5);
+  EXPECT_TRUE(config.logging.force_json_output);
+  ASSERT_EQ(config.plugins.size(), 2u);
+  EXPECT_EQ(config.plugins[0].instance_name, "aggregator");
+  EXPECT_EQ(config.plugins[0].config["listen_address"].Scalar(), "127.0.0.1:8080");
+  EXPECT_EQ(config.plugins[1].instance_name, "vdafs");
+  EXPECT_EQ(config.plugins[1].path, "/opt/janus/libjanus_prio3.so");
+  EXPECT_FALSE(config.plugins[1].config.IsDefined() && !config.plugins[1].config.IsNull());
+}
+
+// The commented sample in config/ stays valid.
+TEST(NativeConfig, ProjectSampleParses) {
+  std::string path = std::string(JANUS_SOURCE_DIR) + "/config/host.yaml";
+  HostConfig config = parse_native_config(load_yaml_file(path), path);
+  ASSERT_TRUE(config.database.has_value());
+  EXPECT_EQ(config.health_check_listen_address, "127.0.0.1:9001");
+  ASSERT_EQ(config.plugins.size(), 2u);
+  EXPECT_EQ(config.plugins[1].plugin, "aggregator");
+  EXPECT_TRUE(config.warnings.empty());
+}
+
+TEST(NativeConfig, Errors) {
+  EXPECT_EQ(error_of([] { parse_native_config(YAML::Load("plugins: []\nplugin: x\n"), "h.yaml"); }),
+            "h.yaml:2: unknown key 'plugin'");
+  EXPECT_EQ(error_of([] { parse_native_config(YAML::Load("a: 1\n"), "h.yaml"); }),
+            "h.yaml:1: missing required key 'plugins'");
+  EXPECT_EQ(error_of([] { parse_native_config(YAML::Load("plugins: x\n"), "h.yaml"); }),
+            "h.yaml:1: key 'plugins': expected a sequence of plugin entries");
+  EXPECT_EQ(error_of([] {
+              parse_native_config(YAML::Load("plugins:\n  - plugin: a\n    confg: {}\n"), "h.yaml");
+            }),
+            "h.yaml:3: unknown key 'plugins[0].confg'");
+  EXPECT_EQ(error_of([] {
+              parse_native_config(YAML::Load("plugins:\n  - plugin: a\n  - plugin: a\n"), "h.yaml");
+            }),
+            "h.yaml:3: plugin name 'a' is used twice (give one a different 'name')");
+  EXPECT_EQ(error_of([] {
+              parse_native_config(YAML::Load("max_transaction_retries: 3\nplugins: []\n"),
+                                  "h.yaml");
+            }),
+            "h.yaml:1: key 'max_transaction_retries' needs a 'database' section");
+  EXPECT_EQ(error_of([] {
+              parse_native_config(
+                  YAML::Load("plugins: []\nlogging_config:\n  force_json_output: maybe\n"),
+                  "h.yaml");
+            }),
+            "h.yaml:3: key 'logging_config.force_json_output': expected true or false, found "
+            "'maybe'");
+}
+
+TEST(Secrets, PasswordAndDatastoreKeys) {
+  HostConfig config = parse_native_config(
+      YAML::Load("database: {url: 'postgres://u@h/d'}\nplugins: []\n"), "h.yaml");
+  apply_secrets(config, std::string("pw"),
+                std::string("AAAAAAAAAAAAAAAAAAAAAA,AQEBAQEBAQEBAQEBAQEBAQ"));
+  EXPECT_EQ(config.database->password, "pw");
+  ASSERT_EQ(config.datastore_keys.size(), 2u);
+  EXPECT_EQ(config.datastore_keys[1], Bytes(16, 1));
+  EXPECT_NE(error_of([&] {
+              apply_secrets(config, std::nullopt, std::string("AAAA"));
+            }).find("datastore key #1"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] {
+              apply_secrets(config, std::nullopt, std::string("AAAAAAAAAAAAAAAAAAAAAA,"));
+            }).find("datastore key #2"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace janus::runtime

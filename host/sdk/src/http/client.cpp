@@ -1,0 +1,183 @@
+// HttpClient on Poco's HTTP(S)ClientSession.
+#include <algorithm>
+#include <istream>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include <Poco/Exception.h>
+#include <Poco/Net/Context.h>
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/HTTPSClientSession.h>
+#include <Poco/Net/NetException.h>
+#include <Poco/Net/SSLException.h>
+#include <Poco/Timespan.h>
+#include <Poco/URI.h>
+
+#include "janus/http_client.h"
+
+namespace janus {
+namespace {
+
+Poco::Timespan to_timespan(std::chrono::milliseconds ms) {
+  return Poco::Timespan(static_cast<Poco::Timespan::TimeDiff>(ms.count()) * 1000);
+}
+
+}  // namespace
+
+struct HttpClient::Impl {
+  HttpClientOptions options;
+  std::once_flag tls_once;
+  Poco::Net::Context::Ptr tls_context;
+
+  explicit Impl(HttpClientOptions opts) : options(std::move(opts)) {}
+
+  // Made on first https use: loading the system CAs takes a while.
+  Poco::Net::Context::Ptr tls() {
+    std::call_once(tls_once, [&] {
+      // Verify the peer against the system CAs (plus ca_file) and its name.
+      tls_context = new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, "", "",
+                                           options.ca_file.value_or(""),
+                                           Poco::Net::Context::VERIFY_RELAXED, 9, true);
+    });
+    return tls_context;
+  }
+};
+
+HttpClient::HttpClient(HttpClientOptions options)
+    : impl_(std::make_unique<Impl>(std::move(options))) {}
+HttpClient::~HttpClient() = default;
+
+const HttpClientOptions& HttpClient::options() const { return impl_->options; }
+
+HttpClientResponse HttpClient::send(HttpMethod method, const std::string& url,
+                                    const HttpHeaders& headers, ByteSpan body) const {
+  Poco::URI uri;
+  try {
+    uri = Poco::URI(url);
+  } catch (const Poco::Exception& e) {
+    throw HttpClientError(HttpClientError::Kind::InvalidUrl,
+                          "invalid URL '" + url + "': " + e.displayText());
+  }
+  const std::string scheme = uri.getScheme();
+  if ((scheme != "http" && scheme != "https") || uri.getHost().empty()) {
+    throw HttpClientError(HttpClientError::Kind::InvalidUrl,
+                          "invalid URL '" + url + "': expected http:// or https://");
+  }
+  const std::string where = std::string(to_string(method)) + " " + url;
+  try {
+    std::unique_ptr<Poco::Net::HTTPClientSession> session;
+    if (scheme == "https") {
+      session = std::make_unique<Poco::Net::HTTPSClientSession>(uri.getHost(), uri.getPort(),
+                                                                impl_->tls());
+    } else {
+      session = std::make_unique<Poco::Net::HTTPClientSession>(uri.getHost(), uri.getPort());
+    }
+    session->setTimeout(to_timespan(impl_->options.connect_timeout),
+                        to_timespan(impl_->options.request_timeout),
+                        to_timespan(impl_->options.request_timeout));
+    std::string target = uri.getPathAndQuery();
+    if (target.empty()) target = "/";
+    Poco::Net::HTTPRequest request(std::string(to_string(method)), target,
+                                   Poco::Net::HTTPMessage::HTTP_1_1);
+    request.set("User-Agent", impl_->options.user_agent);
+    for (const auto& [name, value] : headers.entries()) request.add(name, value);
+    if (!body.empty() || method == HttpMethod::Put || method == HttpMethod::Post ||
+        method == HttpMethod::Patch) {
+      request.setContentLength(static_cast<std::streamsize>(body.size()));
+    }
+    std::ostream& out = session->sendRequest(request);
+    out.write(reinterpret_cast<const char*>(body.data()),
+              static_cast<std::streamsize>(body.size()));
+    out.flush();
+
+    Poco::Net::HTTPResponse response;
+    std::istream& in = session->receiveResponse(response);
+    HttpClientResponse result;
+    result.status = static_cast<int>(response.getStatus());
+    for (const auto& [name, value] : response) result.headers.add(name, value);
+    if (response.hasContentLength() &&
+        response.getContentLength64() >
+            static_cast<Poco::Int64>(impl_->options.max_response_body_bytes)) {
+      throw HttpClientError(HttpClientError::Kind::BodyTooLarge,
+                            where + ": response body larger than " +
+                                std::to_string(impl_->options.max_response_body_bytes) + " bytes");
+    }
+    char buffer[16384];
+    while (in) {
+      in.read(buffer, sizeof buffer);
+      std::streamsize n = in.gcount();
+      if (n <= 0) break;
+      if (result.body.size() + static_cast<std::size_t>(n) >
+          impl_->options.max_response_body_bytes) {
+        throw HttpClientError(HttpClientError::Kind::BodyTooLarge,
+                              where + ": response body larger than " +
+                                  std::to_string(impl_->options.max_response_body_bytes) +
+                                  " bytes");
+      }
+      result.body.insert(result.body.end(), buffer, buffer + n);
+    }
+    return result;
+  } catch (const HttpClientError&) {
+    throw;
+  } catch (const Poco::TimeoutException&) {
+    throw HttpClientError(HttpClientError::Kind::Timeout, where + ": timed out");
+  } catch (const Poco::Net::NoMessageException&) {
+    throw HttpClientError(HttpClientError::Kind::Connect,
+                          where + ": connection closed without a response");
+  } catch (const Poco::Net::MessageException& e) {
+    throw HttpClientError(HttpClientError::Kind::Protocol, where + ": " + e.displayText());
+  } catch (const Poco::Net::SSLException& e) {
+    throw HttpClientError(HttpClientError::Kind::Connect, where + ": TLS: " + e.displayText());
+  } catch (const Poco::Net::NetException& e) {
+    throw HttpClientError(HttpClientError::Kind::Connect, where + ": " + e.displayText());
+  } catch (const Poco::IOException& e) {
+    throw HttpClientError(HttpClientError::Kind::Connect, where + ": " + e.displayText());
+  } catch (const Poco::Exception& e) {
+    throw HttpClientError(HttpClientError::Kind::Protocol, where + ": " + e.displayText());
+  }
+}
+
+bool is_retryable_status(int status) {
+  return status == 429 || (status >= 500 && status <= 599 && status != 501);
+}
+
+HttpClientResponse send_with_retry(const HttpClient& client, HttpMethod method,
+                                   const std::string& url, const HttpHeaders& headers,
+                                   ByteSpan body, const RetryPolicy& policy,
+                                   const std::function<bool()>& cancelled) {
+  auto sleep = policy.sleep ? policy.sleep
+                            : [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); };
+  std::chrono::milliseconds interval = policy.initial_interval;
+  std::chrono::milliseconds elapsed_waiting{0};
+  const auto started = std::chrono::steady_clock::now();
+  while (true) {
+    std::optional<HttpClientResponse> response;
+    std::optional<HttpClientError> error;
+    try {
+      response = client.send(method, url, headers, body);
+      if (!is_retryable_status(response->status)) return *response;
+    } catch (const HttpClientError& e) {
+      if (!e.retryable()) throw;
+      error = e;
+    }
+    // Elapsed time counts both real time and (injected) waits.
+    auto elapsed = std::max(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::steady_clock::now() - started),
+                            elapsed_waiting);
+    bool out_of_budget = elapsed + interval > policy.max_elapsed;
+    if (out_of_budget || (cancelled && cancelled())) {
+      if (response) return *response;
+      throw *error;
+    }
+    sleep(interval);
+    elapsed_waiting += interval;
+    interval = std::min(policy.max_interval,
+                        std::chrono::milliseconds(static_cast<std::int64_t>(
+                            static_cast<double>(interval.count()) * policy.multiplier)));
+  }
+}
+
+}  // namespace janus

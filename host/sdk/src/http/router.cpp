@@ -1,0 +1,295 @@
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <stdexcept>
+
+#include <spdlog/spdlog.h>
+
+#include "janus/http.h"
+#include "janus/metrics.h"
+
+namespace janus {
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+std::vector<std::string_view> split_path(std::string_view path) {
+  std::vector<std::string_view> out;
+  std::size_t start = 1;  // paths are absolute
+  while (start <= path.size()) {
+    std::size_t slash = path.find('/', start);
+    if (slash == std::string_view::npos) slash = path.size();
+    out.push_back(path.substr(start, slash - start));
+    start = slash + 1;
+  }
+  return out;
+}
+
+bool is_parameter(std::string_view segment) {
+  return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+std::optional<HttpMethod> parse_http_method(std::string_view text) {
+  static const std::pair<std::string_view, HttpMethod> kMethods[] = {
+      {"GET", HttpMethod::Get},         {"HEAD", HttpMethod::Head},
+      {"POST", HttpMethod::Post},       {"PUT", HttpMethod::Put},
+      {"PATCH", HttpMethod::Patch},     {"DELETE", HttpMethod::Delete},
+      {"OPTIONS", HttpMethod::Options},
+  };
+  for (const auto& [name, method] : kMethods) {
+    if (name == text) return method;
+  }
+  return std::nullopt;
+}
+
+std::string_view to_string(HttpMethod method) {
+  switch (method) {
+    case HttpMethod::Get:
+      return "GET";
+    case HttpMethod::Head:
+      return "HEAD";
+    case HttpMethod::Post:
+      return "POST";
+    case HttpMethod::Put:
+      return "PUT";
+    case HttpMethod::Patch:
+      return "PATCH";
+    case HttpMethod::Delete:
+      return "DELETE";
+    case HttpMethod::Options:
+      return "OPTIONS";
+  }
+  return "GET";
+}
+
+void HttpHeaders::add(std::string name, std::string value) {
+  entries_.emplace_back(std::move(name), std::move(value));
+}
+
+void HttpHeaders::set(const std::string& name, std::string value) {
+  std::erase_if(entries_, [&](const auto& entry) { return iequals(entry.first, name); });
+  entries_.emplace_back(name, std::move(value));
+}
+
+std::optional<std::string> HttpHeaders::get(std::string_view name) const {
+  for (const auto& [key, value] : entries_) {
+    if (iequals(key, name)) return value;
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> HttpHeaders::get_all(std::string_view name) const {
+  std::vector<std::string> out;
+  for (const auto& [key, value] : entries_) {
+    if (iequals(key, name)) out.push_back(value);
+  }
+  return out;
+}
+
+std::optional<std::string> HttpRequest::path_param(const std::string& name) const {
+  auto it = path_params.find(name);
+  if (it == path_params.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<std::string> HttpRequest::query_param(std::string_view name) const {
+  for (const auto& [key, value] : query_params) {
+    if (key == name) return value;
+  }
+  return std::nullopt;
+}
+
+HttpResponse HttpResponse::empty(int status) {
+  HttpResponse response;
+  response.status = status;
+  return response;
+}
+
+HttpResponse HttpResponse::text(int status, std::string_view body) {
+  return bytes(status, "text/plain; charset=utf-8", to_bytes(body));
+}
+
+HttpResponse HttpResponse::bytes(int status, std::string content_type, Bytes body) {
+  HttpResponse response;
+  response.status = status;
+  response.headers.set("Content-Type", std::move(content_type));
+  response.body = std::move(body);
+  return response;
+}
+
+std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '%') {
+      if (i + 2 >= text.size()) return std::nullopt;
+      int high = hex_value(text[i + 1]);
+      int low = hex_value(text[i + 2]);
+      if (high < 0 || low < 0) return std::nullopt;
+      out += static_cast<char>(high * 16 + low);
+      i += 2;
+    } else if (c == '+' && plus_is_space) {
+      out += ' ';
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> parse_query(std::string_view raw_query) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::size_t start = 0;
+  while (start < raw_query.size()) {
+    std::size_t amp = raw_query.find('&', start);
+    if (amp == std::string_view::npos) amp = raw_query.size();
+    std::string_view item = raw_query.substr(start, amp - start);
+    start = amp + 1;
+    if (item.empty()) continue;
+    std::size_t equals = item.find('=');
+    std::string_view name = item.substr(0, equals);
+    std::string_view value = equals == std::string_view::npos ? "" : item.substr(equals + 1);
+    auto decoded_name = percent_decode(name, true);
+    auto decoded_value = percent_decode(value, true);
+    // A malformed escape keeps the raw text rather than dropping the pair.
+    out.emplace_back(decoded_name ? *decoded_name : std::string(name),
+                     decoded_value ? *decoded_value : std::string(value));
+  }
+  return out;
+}
+
+Router::Router(std::shared_ptr<spdlog::logger> logger) : logger_(std::move(logger)) {}
+
+void Router::add(HttpMethod method, std::string_view pattern, HttpHandler handler) {
+  if (pattern.empty() || pattern.front() != '/') {
+    throw std::invalid_argument("route pattern '" + std::string(pattern) + "' must start with '/'");
+  }
+  if (!handler) throw std::invalid_argument("route " + std::string(pattern) + " has no handler");
+  Route route{method, std::string(pattern), {}, 0, std::move(handler)};
+  for (std::string_view segment : split_path(pattern)) {
+    bool has_brace = segment.find_first_of("{}") != std::string_view::npos;
+    if (has_brace && !is_parameter(segment)) {
+      throw std::invalid_argument("route pattern '" + std::string(pattern) +
+                                  "': a parameter must be a whole segment like {name}");
+    }
+    if (!has_brace) ++route.literal_count;
+    route.segments.emplace_back(segment);
+  }
+  // Two patterns that differ only in parameter names are the same route.
+  auto shape = [](const Route& r) {
+    std::vector<std::string> s;
+    for (const auto& seg : r.segments) s.push_back(is_parameter(seg) ? "{}" : seg);
+    return s;
+  };
+  for (const auto& existing : routes_) {
+    if (existing.method == method && shape(existing) == shape(route)) {
+      throw std::invalid_argument("route " + std::string(to_string(method)) + " " + route.pattern +
+                                  " is registered twice");
+    }
+  }
+  routes_.push_back(std::move(route));
+}
+
+HttpResponse Router::dispatch(HttpRequest& request) const {
+  const auto started = std::chrono::steady_clock::now();
+  std::string route_label = "unmatched";
+  HttpResponse response = route(request, route_label);
+  // OpenTelemetry's HTTP server metric, as Janus exports it to Prometheus.
+  metrics::registry()
+      .histogram("http_server_request_duration_seconds", "Duration of HTTP server requests.",
+                 metrics::duration_buckets(),
+                 {{"http_request_method", std::string(to_string(request.method))},
+                  {"http_route", route_label},
+                  {"http_response_status_code", std::to_string(response.status)}})
+      .observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  return response;
+}
+
+HttpResponse Router::route(HttpRequest& request, std::string& route_label) const {
+  std::vector<std::string_view> parts = split_path(request.path);
+  const Route* best = nullptr;
+  std::map<std::string, std::string> best_params;
+  std::vector<HttpMethod> allowed;
+  for (int pass = 0; pass < 2 && !best; ++pass) {
+    // Pass 0: routes for the request's method; pass 1: GET routes for HEAD.
+    HttpMethod wanted = request.method;
+    if (pass == 1) {
+      if (request.method != HttpMethod::Head) break;
+      wanted = HttpMethod::Get;
+    }
+    for (const auto& route : routes_) {
+      if (route.segments.size() != parts.size()) continue;
+      std::map<std::string, std::string> params;
+      bool matched = true;
+      for (std::size_t i = 0; i < parts.size() && matched; ++i) {
+        const std::string& segment = route.segments[i];
+        if (is_parameter(segment)) {
+          auto decoded = parts[i].empty() ? std::nullopt : percent_decode(parts[i]);
+          if (!decoded) {
+            matched = false;
+          } else {
+            params[segment.substr(1, segment.size() - 2)] = *decoded;
+          }
+        } else if (segment != parts[i]) {
+          matched = false;
+        }
+      }
+      if (!matched) continue;
+      if (pass == 0 && std::find(allowed.begin(), allowed.end(), route.method) == allowed.end()) {
+        allowed.push_back(route.method);
+      }
+      if (route.method != wanted) continue;
+      if (!best || route.literal_count > best->literal_count) {
+        best = &route;
+        best_params = std::move(params);
+      }
+    }
+  }
+  if (!best) {
+    if (allowed.empty()) return HttpResponse::empty(404);
+    HttpResponse response = HttpResponse::empty(405);
+    std::string allow;
+    for (HttpMethod method : allowed) {
+      if (!allow.empty()) allow += ", ";
+      allow += to_string(method);
+    }
+    response.headers.set("Allow", allow);
+    return response;
+  }
+  route_label = best->pattern;
+  request.path_params = std::move(best_params);
+  request.query_params = parse_query(request.raw_query);
+  try {
+    // For HEAD the server sends the GET handler's headers (Content-Length
+    // included) without the body.
+    return best->handler(request);
+  } catch (const std::exception& e) {
+    if (logger_) {
+      logger_->error("handler for {} {} failed: {}", to_string(request.method), best->pattern,
+                     e.what());
+    }
+  } catch (...) {
+    if (logger_) {
+      logger_->error("handler for {} {} failed with a non-standard exception",
+                     to_string(request.method), best->pattern);
+    }
+  }
+  return HttpResponse::empty(500);
+}
+
+}  // namespace janus

@@ -1,0 +1,49 @@
+// Spawning the real `janus` executable in tests: stdout and stderr go to
+// files, the exit status is collected with a timeout.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace janus::testing {
+
+struct ExitStatus {
+  bool exited = false;     // exited normally (not killed by a signal)
+  int exit_code = -1;      // when exited
+  int signal = 0;          // when killed by a signal
+  bool timed_out = false;  // still running at the deadline (then killed)
+};
+
+class Process {
+ public:
+  // Starts `executable args...`; `env` entries are added to (or, with an
+  // empty value, removed from) the inherited environment.
+  Process(const std::string& executable, const std::vector<std::string>& args,
+          const std::map<std::string, std::string>& env = {});
+  ~Process();
+
+  pid_t pid() const { return pid_; }
+  void signal(int signal_number);
+  ExitStatus wait(std::chrono::milliseconds timeout);
+  std::string stdout_text() const;
+  std::string stderr_text() const;
+
+ private:
+  pid_t pid_ = -1;
+  bool reaped_ = false;
+  std::string out_path_, err_path_;
+};
+
+// A loopback port that was free a moment ago.
+std::uint16_t free_port();
+
+// A scratch directory unique to this test process.
+std::string scratch_dir();
+std::string write_file(const std::string& name, const std::string& contents);
+
+}  // namespace janus::testing
