@@ -107,8 +107,7 @@ class Transaction {
                                                       const ReportId& report_id);
   // Helper: records that a report id was seen, without its contents (replay protection).
   // Returns false if it was already recorded.
-  bool put_scrubbed_report(const TaskId& task_id, const ReportId& report_id,
-                           Time client_timestamp);
+  bool put_scrubbed_report(const TaskId& task_id, const ReportId& report_id, Time client_timestamp);
   // Job creator: claims up to `limit` unaggregated reports of a task, oldest first, and
   // marks them aggregation_started (one statement). Rows locked by another transaction
   // are skipped, so concurrent creators never claim the same report.

@@ -30,9 +30,8 @@ class ConnectionPool {
   std::unique_ptr<pg::Connection> acquire() {
     {
       std::unique_lock lock(mutex_);
-      bool available = changed_.wait_for(lock, timeout_, [&] {
-        return !idle_.empty() || open_ < max_size_;
-      });
+      bool available =
+          changed_.wait_for(lock, timeout_, [&] { return !idle_.empty() || open_ < max_size_; });
       if (!available) {
         throw DatastoreError("no database connection free within " +
                              std::to_string(timeout_.count()) + " s (connection_pool_max_size " +

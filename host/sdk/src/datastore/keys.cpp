@@ -45,8 +45,10 @@ std::optional<Bytes> open_with(const DatastoreKey& key, ByteSpan aad, ByteSpan s
   auto context = new_context();
   Bytes plaintext(ciphertext.size());
   int length = 0;
-  if (EVP_DecryptInit_ex(context.get(), EVP_aes_128_gcm(), nullptr, key.data(), nonce.data()) != 1 ||
-      EVP_DecryptUpdate(context.get(), nullptr, &length, aad.data(), static_cast<int>(aad.size())) != 1 ||
+  if (EVP_DecryptInit_ex(context.get(), EVP_aes_128_gcm(), nullptr, key.data(), nonce.data()) !=
+          1 ||
+      EVP_DecryptUpdate(context.get(), nullptr, &length, aad.data(),
+                        static_cast<int>(aad.size())) != 1 ||
       EVP_DecryptUpdate(context.get(), plaintext.data(), &length, ciphertext.data(),
                         static_cast<int>(ciphertext.size())) != 1 ||
       EVP_CIPHER_CTX_ctrl(context.get(), EVP_CTRL_GCM_SET_TAG, static_cast<int>(kTagSize),
@@ -111,8 +113,10 @@ Bytes Crypter::encrypt(std::string_view table, ByteSpan row, std::string_view co
   Bytes out(plaintext.size() + kTagSize + kNonceSize);
   int length = 0;
   int final_length = 0;
-  if (EVP_EncryptInit_ex(context.get(), EVP_aes_128_gcm(), nullptr, key.data(), nonce.data()) != 1 ||
-      EVP_EncryptUpdate(context.get(), nullptr, &length, aad.data(), static_cast<int>(aad.size())) != 1 ||
+  if (EVP_EncryptInit_ex(context.get(), EVP_aes_128_gcm(), nullptr, key.data(), nonce.data()) !=
+          1 ||
+      EVP_EncryptUpdate(context.get(), nullptr, &length, aad.data(),
+                        static_cast<int>(aad.size())) != 1 ||
       EVP_EncryptUpdate(context.get(), out.data(), &length, plaintext.data(),
                         static_cast<int>(plaintext.size())) != 1 ||
       EVP_EncryptFinal_ex(context.get(), out.data() + length, &final_length) != 1 ||

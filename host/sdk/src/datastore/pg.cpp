@@ -279,8 +279,7 @@ std::string Result::command_status() const { return PQcmdStatus(result_.get()); 
 
 // ---- connection settings ----
 
-std::vector<std::pair<std::string, std::string>> connection_keywords(
-    const DatabaseConfig& config) {
+std::vector<std::pair<std::string, std::string>> connection_keywords(const DatabaseConfig& config) {
   if (config.url.empty()) throw DatastoreError("database.url is empty");
   // libpq expands a postgres:// URL given as dbname; later keywords override its fields.
   std::vector<std::pair<std::string, std::string>> keywords{
@@ -292,7 +291,8 @@ std::vector<std::pair<std::string, std::string>> connection_keywords(
     if (const char* env = std::getenv("PGPASSWORD"); env != nullptr) password = env;
   }
   if (password) keywords.emplace_back("password", *password);
-  if (config.tls_trust_store_path) keywords.emplace_back("sslrootcert", *config.tls_trust_store_path);
+  if (config.tls_trust_store_path)
+    keywords.emplace_back("sslrootcert", *config.tls_trust_store_path);
   return keywords;
 }
 
@@ -335,7 +335,8 @@ Connection::Connection(const std::vector<std::pair<std::string, std::string>>& k
   }
   PQsetErrorVerbosity(conn_, PQERRORS_DEFAULT);
   // Keep server NOTICEs (e.g. "relation already exists, skipping") out of stderr.
-  PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      conn_, [](void*, const char*) {}, nullptr);
 }
 
 Connection::~Connection() {

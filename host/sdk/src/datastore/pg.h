@@ -82,7 +82,7 @@ class Result {
   int rows() const;
   int columns() const;
   bool is_null(int row, int column) const;
-  std::int64_t int8(int row, int column) const;  // accepts int2/int4/int8 columns
+  std::int64_t int8(int row, int column) const;    // accepts int2/int4/int8 columns
   std::uint64_t uint8(int row, int column) const;  // throws on a negative value
   bool boolean(int row, int column) const;
   Bytes bytea(int row, int column) const;

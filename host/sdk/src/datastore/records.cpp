@@ -27,14 +27,14 @@ struct EnumNames {
 };
 
 constexpr EnumNames<Role, 2> kRoles{{{{Role::Leader, "LEADER"}, {Role::Helper, "HELPER"}}},
-                                     "aggregator role"};
+                                    "aggregator role"};
 constexpr EnumNames<AuthenticationTokenType, 2> kTokenTypes{
     {{{AuthenticationTokenType::Bearer, "BEARER"}, {AuthenticationTokenType::DapAuth, "DAP_AUTH"}}},
     "auth token type"};
 constexpr EnumNames<HpkeKeyState, 3> kHpkeKeyStates{{{{HpkeKeyState::Pending, "PENDING"},
-                                                       {HpkeKeyState::Active, "ACTIVE"},
-                                                       {HpkeKeyState::Expired, "EXPIRED"}}},
-                                                     "HPKE key state"};
+                                                      {HpkeKeyState::Active, "ACTIVE"},
+                                                      {HpkeKeyState::Expired, "EXPIRED"}}},
+                                                    "HPKE key state"};
 constexpr EnumNames<AggregationJobState, 4> kAggregationJobStates{
     {{{AggregationJobState::InProgress, "IN_PROGRESS"},
       {AggregationJobState::Finished, "FINISHED"},
@@ -64,7 +64,8 @@ constexpr EnumNames<OutstandingBatchState, 2> kOutstandingBatchStates{
     "outstanding batch state"};
 
 void append_be64(Bytes& out, std::uint64_t value) {
-  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<std::uint8_t>(value >> shift));
+  for (int shift = 56; shift >= 0; shift -= 8)
+    out.push_back(static_cast<std::uint8_t>(value >> shift));
 }
 
 std::uint64_t read_be64(ByteSpan data) {

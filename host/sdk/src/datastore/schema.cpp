@@ -76,8 +76,8 @@ std::unique_ptr<pg::Connection> connect(const DatabaseConfig& config) {
         pg::connection_keywords(config),
         std::clamp<std::uint64_t>(config.connection_pool_timeouts_s, 1, 10));
   } catch (const pg::PgError& error) {
-    throw DatastoreError("cannot connect to the database at " + pg::redact_url(config.url) +
-                         ": " + error.what());
+    throw DatastoreError("cannot connect to the database at " + pg::redact_url(config.url) + ": " +
+                         error.what());
   }
 }
 

@@ -39,7 +39,8 @@ BatchAggregation read_batch_aggregation(const TaskId& task_id, const pg::Result&
 
 std::vector<BatchAggregation> read_batch_aggregations(const TaskId& task_id, const pg::Result& r) {
   std::vector<BatchAggregation> result;
-  for (int row = 0; row < r.rows(); ++row) result.push_back(read_batch_aggregation(task_id, r, row));
+  for (int row = 0; row < r.rows(); ++row)
+    result.push_back(read_batch_aggregation(task_id, r, row));
   return result;
 }
 
@@ -47,8 +48,9 @@ constexpr std::string_view kAggregateShareJobColumns =
     "batch_identifier, aggregation_param, helper_aggregate_share, report_count, checksum";
 
 AggregateShareJob read_aggregate_share_job(const TaskId& task_id, const pg::Result& r, int row) {
-  return AggregateShareJob{task_id,         read_batch_identifier(r, row, 0), r.bytea(row, 1),
-                           r.bytea(row, 2), r.uint8(row, 3),                 r.bytea(row, 4)};
+  return AggregateShareJob{task_id,         read_batch_identifier(r, row, 0),
+                           r.bytea(row, 1), r.bytea(row, 2),
+                           r.uint8(row, 3), r.bytea(row, 4)};
 }
 
 }  // namespace
@@ -114,8 +116,8 @@ void Transaction::update_batch_aggregation(const BatchAggregation& ba) {
 }
 
 std::optional<BatchAggregation> Transaction::get_batch_aggregation(
-    const TaskId& task_id, const BatchIdentifier& batch_identifier,
-    ByteSpan aggregation_parameter, std::uint64_t ord) {
+    const TaskId& task_id, const BatchIdentifier& batch_identifier, ByteSpan aggregation_parameter,
+    std::uint64_t ord) {
   auto r = connection_.exec(
       "SELECT " + std::string(kBatchAggregationColumns) +
           " FROM batch_aggregations WHERE task_id = (SELECT id FROM tasks WHERE task_id = $1) "
@@ -204,7 +206,8 @@ std::vector<AggregateShareJob> Transaction::get_aggregate_share_jobs_for_batch(
           "AND batch_identifier = $2 ORDER BY id",
       pg::Params().bytea(task_id.span()).bytea(encode_batch_identifier(batch_identifier)));
   std::vector<AggregateShareJob> jobs;
-  for (int row = 0; row < r.rows(); ++row) jobs.push_back(read_aggregate_share_job(task_id, r, row));
+  for (int row = 0; row < r.rows(); ++row)
+    jobs.push_back(read_aggregate_share_job(task_id, r, row));
   return jobs;
 }
 
@@ -216,7 +219,8 @@ std::vector<AggregateShareJob> Transaction::get_aggregate_share_jobs_intersectin
           "AND batch_interval_start < $3 AND batch_interval_end > $2 ORDER BY id",
       pg::Params().bytea(task_id.span()).uint8(interval.start).uint8(interval_end(interval)));
   std::vector<AggregateShareJob> jobs;
-  for (int row = 0; row < r.rows(); ++row) jobs.push_back(read_aggregate_share_job(task_id, r, row));
+  for (int row = 0; row < r.rows(); ++row)
+    jobs.push_back(read_aggregate_share_job(task_id, r, row));
   return jobs;
 }
 

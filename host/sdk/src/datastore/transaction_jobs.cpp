@@ -113,8 +113,8 @@ void Transaction::put_aggregation_job(const AggregationJob& job) {
           .bytea(job.task_id.span())
           .bytea(job.aggregation_job_id.span())
           .bytea(job.aggregation_parameter)
-          .bytea(job.batch_id ? std::optional<Bytes>(Bytes(job.batch_id->bytes.begin(),
-                                                           job.batch_id->bytes.end()))
+          .bytea(job.batch_id ? std::optional<Bytes>(
+                                    Bytes(job.batch_id->bytes.begin(), job.batch_id->bytes.end()))
                               : std::nullopt)
           .uint8(job.client_timestamp_interval.start)
           .uint8(interval_end(job.client_timestamp_interval))
@@ -141,11 +141,11 @@ std::optional<AggregationJob> Transaction::get_aggregation_job(const TaskId& tas
 }
 
 std::vector<AggregationJob> Transaction::get_aggregation_jobs_for_task(const TaskId& task_id) {
-  auto r = connection_.exec(
-      "SELECT " + std::string(kAggregationJobColumns) +
-          ", aggregation_job_id FROM aggregation_jobs "
-          "WHERE task_id = (SELECT id FROM tasks WHERE task_id = $1) ORDER BY id",
-      pg::Params().bytea(task_id.span()));
+  auto r =
+      connection_.exec("SELECT " + std::string(kAggregationJobColumns) +
+                           ", aggregation_job_id FROM aggregation_jobs "
+                           "WHERE task_id = (SELECT id FROM tasks WHERE task_id = $1) ORDER BY id",
+                       pg::Params().bytea(task_id.span()));
   std::vector<AggregationJob> jobs;
   for (int row = 0; row < r.rows(); ++row) {
     jobs.push_back(read_aggregation_job(
@@ -243,7 +243,8 @@ void Transaction::abandon_aggregation_job(const Lease<AcquiredAggregationJob>& l
 
 // ---- report aggregations ----
 
-void Transaction::put_report_aggregations(const std::vector<ReportAggregation>& report_aggregations) {
+void Transaction::put_report_aggregations(
+    const std::vector<ReportAggregation>& report_aggregations) {
   if (report_aggregations.empty()) return;
   // Columns as arrays, one statement. All rows must belong to jobs of stored tasks.
   std::vector<ByteSpan> task_ids, job_ids, report_ids;

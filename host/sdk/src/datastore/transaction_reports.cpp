@@ -27,7 +27,8 @@ LeaderStoredReport read_report(const TaskId& task_id, const pg::Result& r, int r
 }
 
 bool task_exists(pg::Connection& connection, const TaskId& task_id) {
-  return connection.exec("SELECT 1 FROM tasks WHERE task_id = $1", pg::Params().bytea(task_id.span()))
+  return connection
+             .exec("SELECT 1 FROM tasks WHERE task_id = $1", pg::Params().bytea(task_id.span()))
              .rows() > 0;
 }
 
@@ -134,7 +135,11 @@ bool Transaction::put_scrubbed_report(const TaskId& task_id, const ReportId& rep
       "INSERT INTO client_reports (task_id, report_id, client_timestamp, aggregation_started, "
       "updated_by) SELECT id, $2, $3, TRUE, $4 FROM tasks WHERE task_id = $1 "
       "ON CONFLICT (task_id, report_id) DO NOTHING",
-      pg::Params().bytea(task_id.span()).bytea(report_id.span()).uint8(client_timestamp).text(name_));
+      pg::Params()
+          .bytea(task_id.span())
+          .bytea(report_id.span())
+          .uint8(client_timestamp)
+          .text(name_));
   if (r.affected_rows() == 0 && !task_exists(connection_, task_id)) throw_task_not_found(task_id);
   return r.affected_rows() == 1;
 }
@@ -148,13 +153,13 @@ std::vector<LeaderStoredReport> Transaction::claim_unaggregated_client_reports(
       "  FOR UPDATE SKIP LOCKED) "
       "UPDATE client_reports SET aggregation_started = TRUE, updated_at = now(), "
       "updated_by = $3 FROM claimed WHERE client_reports.id = claimed.id "
-      "RETURNING " + std::string(kReportColumns),
+      "RETURNING " +
+          std::string(kReportColumns),
       pg::Params().bytea(task_id.span()).uint8(limit).text(name_));
   std::vector<LeaderStoredReport> reports;
   for (int row = 0; row < r.rows(); ++row) reports.push_back(read_report(task_id, r, row));
-  std::sort(reports.begin(), reports.end(), [](const auto& a, const auto& b) {
-    return a.client_timestamp < b.client_timestamp;
-  });
+  std::sort(reports.begin(), reports.end(),
+            [](const auto& a, const auto& b) { return a.client_timestamp < b.client_timestamp; });
   return reports;
 }
 

@@ -48,12 +48,12 @@ AggregatorTask read_task(const pg::Result& r, int row, const Crypter& crypter) {
                                                      std::string(token.begin(), token.end())};
   }
   if (!r.is_null(row, 15)) {
-    task.aggregator_auth_token_hash = AuthenticationTokenHash{
-        db_enums::token_type_from_db(r.text(row, 15)), r.bytea(row, 16)};
+    task.aggregator_auth_token_hash =
+        AuthenticationTokenHash{db_enums::token_type_from_db(r.text(row, 15)), r.bytea(row, 16)};
   }
   if (!r.is_null(row, 17)) {
-    task.collector_auth_token_hash = AuthenticationTokenHash{
-        db_enums::token_type_from_db(r.text(row, 17)), r.bytea(row, 18)};
+    task.collector_auth_token_hash =
+        AuthenticationTokenHash{db_enums::token_type_from_db(r.text(row, 17)), r.bytea(row, 18)};
   }
   return task;
 }
@@ -141,15 +141,17 @@ void Transaction::put_aggregator_task(const AggregatorTask& task) {
             .int8(task_row_id)
             .int8(keypair.config_id)
             .bytea(keypair.config)
-            .bytea(crypter_.encrypt(kTaskHpkeKeysTable, task_key_row(task.task_id, keypair.config_id),
-                                    "private_key", keypair.private_key))
+            .bytea(crypter_.encrypt(kTaskHpkeKeysTable,
+                                    task_key_row(task.task_id, keypair.config_id), "private_key",
+                                    keypair.private_key))
             .text(name_));
   }
 }
 
 std::optional<AggregatorTask> Transaction::get_aggregator_task(const TaskId& task_id) {
-  auto r = connection_.exec("SELECT " + std::string(kTaskColumns) + " FROM tasks WHERE task_id = $1",
-                            pg::Params().bytea(task_id.span()));
+  auto r =
+      connection_.exec("SELECT " + std::string(kTaskColumns) + " FROM tasks WHERE task_id = $1",
+                       pg::Params().bytea(task_id.span()));
   if (r.rows() == 0) return std::nullopt;
   AggregatorTask task = read_task(r, 0, crypter_);
   auto keys = connection_.exec(
@@ -160,8 +162,9 @@ std::optional<AggregatorTask> Transaction::get_aggregator_task(const TaskId& tas
     HpkeKeypair keypair;
     keypair.config_id = static_cast<std::uint8_t>(keys.int8(row, 0));
     keypair.config = keys.bytea(row, 1);
-    keypair.private_key = crypter_.decrypt(kTaskHpkeKeysTable, task_key_row(task_id, keypair.config_id),
-                                           "private_key", keys.bytea(row, 2));
+    keypair.private_key =
+        crypter_.decrypt(kTaskHpkeKeysTable, task_key_row(task_id, keypair.config_id),
+                         "private_key", keys.bytea(row, 2));
     task.hpke_keys.push_back(std::move(keypair));
   }
   return task;
@@ -185,9 +188,9 @@ std::vector<AggregatorTask> Transaction::get_aggregator_tasks() {
     HpkeKeypair keypair;
     keypair.config_id = static_cast<std::uint8_t>(keys.int8(row, 1));
     keypair.config = keys.bytea(row, 2);
-    keypair.private_key = crypter_.decrypt(kTaskHpkeKeysTable,
-                                           task_key_row(task.task_id, keypair.config_id),
-                                           "private_key", keys.bytea(row, 3));
+    keypair.private_key =
+        crypter_.decrypt(kTaskHpkeKeysTable, task_key_row(task.task_id, keypair.config_id),
+                         "private_key", keys.bytea(row, 3));
     task.hpke_keys.push_back(std::move(keypair));
   }
   return tasks;
@@ -201,7 +204,8 @@ std::vector<TaskId> Transaction::get_task_ids() {
 }
 
 void Transaction::delete_task(const TaskId& task_id) {
-  auto r = connection_.exec("DELETE FROM tasks WHERE task_id = $1", pg::Params().bytea(task_id.span()));
+  auto r =
+      connection_.exec("DELETE FROM tasks WHERE task_id = $1", pg::Params().bytea(task_id.span()));
   if (r.affected_rows() == 0) throw_task_not_found(task_id);
 }
 
@@ -240,7 +244,8 @@ std::vector<GlobalHpkeKeypair> Transaction::get_global_hpke_keypairs() {
       "SELECT config_id, config, private_key, state, last_state_change_at FROM global_hpke_keys "
       "ORDER BY config_id");
   std::vector<GlobalHpkeKeypair> keypairs;
-  for (int row = 0; row < r.rows(); ++row) keypairs.push_back(read_global_keypair(r, row, crypter_));
+  for (int row = 0; row < r.rows(); ++row)
+    keypairs.push_back(read_global_keypair(r, row, crypter_));
   return keypairs;
 }
 

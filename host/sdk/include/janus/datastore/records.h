@@ -24,8 +24,8 @@ namespace janus {
 struct QueryType {
   enum class Kind { TimeInterval, FixedSize };
   Kind kind = Kind::TimeInterval;
-  std::optional<std::uint64_t> max_batch_size;          // FixedSize only
-  std::optional<Duration> batch_time_window_size;       // FixedSize only
+  std::optional<std::uint64_t> max_batch_size;     // FixedSize only
+  std::optional<Duration> batch_time_window_size;  // FixedSize only
 
   // Janus's database form: "TimeInterval" or
   // {"FixedSize":{"max_batch_size":100,"batch_time_window_size":null}}.
@@ -127,8 +127,8 @@ struct AggregationJob {
   TaskId task_id;
   AggregationJobId aggregation_job_id;
   Bytes aggregation_parameter;
-  std::optional<BatchId> batch_id;      // fixed_size tasks
-  Interval client_timestamp_interval;   // spans every report's time
+  std::optional<BatchId> batch_id;     // fixed_size tasks
+  Interval client_timestamp_interval;  // spans every report's time
   AggregationJobState state = AggregationJobState::InProgress;
   std::uint16_t step = 0;
   std::optional<Bytes> last_request_hash;  // helper
@@ -177,7 +177,7 @@ struct BatchAggregation {
   BatchAggregationState state = BatchAggregationState::Aggregating;
   std::optional<Bytes> aggregate_share;  // encoded; none while empty or once scrubbed
   std::uint64_t report_count = 0;
-  Bytes checksum;                        // 32 bytes, XOR of report id hashes
+  Bytes checksum;  // 32 bytes, XOR of report id hashes
   Interval client_timestamp_interval;
   std::uint64_t aggregation_jobs_created = 0;
   std::uint64_t aggregation_jobs_terminated = 0;

@@ -20,7 +20,8 @@ ConnectionPtr connect(const std::string& url) {
     throw std::runtime_error("test database: cannot connect to " + url + ": " +
                              (conn ? PQerrorMessage(conn.get()) : "out of memory"));
   }
-  PQsetNoticeProcessor(conn.get(), [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      conn.get(), [](void*, const char*) {}, nullptr);
   return conn;
 }
 
