@@ -82,7 +82,7 @@ void Transaction::put_batch_aggregation(const BatchAggregation& ba) {
       "ON CONFLICT (task_id, batch_identifier, aggregation_param, ord) DO NOTHING",
       params);
   if (r.affected_rows() == 0) {
-    if (!get_aggregator_task(ba.task_id)) throw_task_not_found(ba.task_id);
+    if (!task_exists(connection_, ba.task_id)) throw_task_not_found(ba.task_id);
     throw MutationTargetAlreadyExists("batch aggregation shard " + std::to_string(ba.ord) +
                                       " already exists");
   }
@@ -178,7 +178,7 @@ void Transaction::put_aggregate_share_job(const AggregateShareJob& job) {
       "ON CONFLICT (task_id, batch_identifier, aggregation_param) DO NOTHING",
       params);
   if (r.affected_rows() == 0) {
-    if (!get_aggregator_task(job.task_id)) throw_task_not_found(job.task_id);
+    if (!task_exists(connection_, job.task_id)) throw_task_not_found(job.task_id);
     throw MutationTargetAlreadyExists("aggregate share job already exists");
   }
 }
@@ -238,7 +238,7 @@ void Transaction::put_outstanding_batch(const OutstandingBatch& batch) {
           .text(to_db(batch.state))
           .text(name_));
   if (r.affected_rows() == 0) {
-    if (!get_aggregator_task(batch.task_id)) throw_task_not_found(batch.task_id);
+    if (!task_exists(connection_, batch.task_id)) throw_task_not_found(batch.task_id);
     throw MutationTargetAlreadyExists("outstanding batch " + batch.batch_id.to_base64url() +
                                       " already exists");
   }

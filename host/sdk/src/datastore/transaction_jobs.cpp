@@ -123,7 +123,7 @@ void Transaction::put_aggregation_job(const AggregationJob& job) {
           .bytea(job.last_request_hash)
           .text(name_));
   if (r.affected_rows() == 0) {
-    if (!get_aggregator_task(job.task_id)) throw_task_not_found(job.task_id);
+    if (!task_exists(connection_, job.task_id)) throw_task_not_found(job.task_id);
     throw MutationTargetAlreadyExists("aggregation job " + job.aggregation_job_id.to_base64url() +
                                       " already exists");
   }
@@ -413,7 +413,7 @@ void Transaction::put_collection_job(const CollectionJob& job) {
       "WHERE task_id = $1 ON CONFLICT (task_id, collection_job_id) DO NOTHING",
       params);
   if (r.affected_rows() == 0) {
-    if (!get_aggregator_task(job.task_id)) throw_task_not_found(job.task_id);
+    if (!task_exists(connection_, job.task_id)) throw_task_not_found(job.task_id);
     throw MutationTargetAlreadyExists("collection job " + job.collection_job_id.to_base64url() +
                                       " already exists");
   }

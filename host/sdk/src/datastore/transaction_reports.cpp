@@ -26,12 +26,6 @@ LeaderStoredReport read_report(const TaskId& task_id, const pg::Result& r, int r
   return report;
 }
 
-bool task_exists(pg::Connection& connection, const TaskId& task_id) {
-  return connection
-             .exec("SELECT 1 FROM tasks WHERE task_id = $1", pg::Params().bytea(task_id.span()))
-             .rows() > 0;
-}
-
 }  // namespace
 
 std::vector<bool> Transaction::put_client_reports(const std::vector<LeaderStoredReport>& reports) {

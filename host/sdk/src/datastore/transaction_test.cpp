@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <future>
 #include <set>
 #include <thread>
 
@@ -136,6 +137,29 @@ TEST_F(TransactionTest, ANonRetryableErrorIsNotRetried) {
                }),
                MutationTargetNotFound);
   EXPECT_EQ(attempts, 1);
+}
+
+// connection_pool_max_size bounds the connections; a caller waits up to
+// connection_pool_timeouts_s for a free one, then gets a clear error.
+TEST_F(TransactionTest, PoolSizeBoundsConcurrentTransactions) {
+  DatabaseConfig config = db_.config();
+  config.connection_pool_max_size = 1;
+  config.connection_pool_timeouts_s = 1;
+  auto datastore = Datastore::open(config, DatastoreKeys({DatastoreKeys::generate_key()}), clock_);
+  datastore->run_tx("holder", [&](Transaction&) {
+    try {
+      std::async(std::launch::async, [&] {
+        datastore->run_tx("waiter", [](Transaction& t) { t.get_task_ids(); });
+      }).get();
+      ADD_FAILURE() << "a second connection was handed out";
+    } catch (const DatastoreError& error) {
+      EXPECT_NE(std::string(error.what()).find("no database connection free within 1 s"),
+                std::string::npos)
+          << error.what();
+    }
+  });
+  // Released again: the next transaction gets the connection.
+  EXPECT_TRUE(datastore->run_tx("after", [](Transaction& t) { return t.get_task_ids(); }).empty());
 }
 
 // ---- tasks ----

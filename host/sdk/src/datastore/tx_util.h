@@ -13,6 +13,12 @@ namespace janus::tx_util {
   throw MutationTargetNotFound("no task " + task_id.to_base64url());
 }
 
+inline bool task_exists(pg::Connection& connection, const TaskId& task_id) {
+  return connection
+             .exec("SELECT 1 FROM tasks WHERE task_id = $1", pg::Params().bytea(task_id.span()))
+             .rows() > 0;
+}
+
 inline Bytes to_bytes(const std::optional<Bytes>& value) { return value ? *value : Bytes(); }
 
 template <typename Id>
