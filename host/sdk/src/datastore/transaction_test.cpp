@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <future>
+#include <latch>
 #include <set>
 #include <thread>
 
@@ -106,6 +108,38 @@ TEST_F(TransactionTest, RetriesEvenWhenTheBodySwallowedTheSerializationFailure) 
   EXPECT_EQ(
       tx([&](Transaction& t) { return t.get_aggregator_task(task.task_id); })->task_expiration,
       10u);
+}
+
+// A real deadlock: two transactions lock two rows in opposite orders. PostgreSQL aborts one
+// with SQLSTATE 40P01; the datastore retries it and both complete.
+TEST_F(TransactionTest, RetriesARealDeadlock) {
+  AggregatorTask first = put_task();
+  AggregatorTask second = put_task();
+  auto other = db_.open_datastore(clock_);
+  std::latch both_hold_one_lock(2);
+  std::atomic<int> attempts{0};
+  auto lock_in_order = [&](Datastore& datastore, const TaskId& a, const TaskId& b, Time value) {
+    bool first_attempt = true;
+    datastore.run_tx("deadlocking", [&](Transaction& t) {
+      ++attempts;
+      t.update_task_expiration(a, value);
+      if (first_attempt) {
+        first_attempt = false;
+        both_hold_one_lock.arrive_and_wait();
+      }
+      t.update_task_expiration(b, value);
+    });
+  };
+  auto worker = std::async(std::launch::async,
+                           [&] { lock_in_order(*other, second.task_id, first.task_id, 2); });
+  lock_in_order(*datastore_, first.task_id, second.task_id, 1);
+  worker.get();
+  EXPECT_GE(attempts.load(), 3);  // two first attempts and at least one retry
+  EXPECT_GE(datastore_->transaction_retries() + other->transaction_retries(), 1u);
+  // Whichever committed last wrote both rows: they agree.
+  auto a = tx([&](Transaction& t) { return t.get_aggregator_task(first.task_id); });
+  auto b = tx([&](Transaction& t) { return t.get_aggregator_task(second.task_id); });
+  EXPECT_EQ(a->task_expiration, b->task_expiration);
 }
 
 TEST_F(TransactionTest, GivesUpAfterMaxTransactionRetries) {
