@@ -163,6 +163,25 @@ class Transaction {
                                                                    const Interval& interval,
                                                                    ByteSpan aggregation_parameter);
 
+  // Whether any shard of the batch (under any aggregation parameter) is COLLECTED or
+  // SCRUBBED: uploads into it are rejected (IntervalCollected), and new report
+  // aggregations fail with BatchCollected.
+  bool is_batch_collected(const TaskId& task_id, const BatchIdentifier& batch_identifier);
+
+  // ---- garbage collection (report_expiry_age) ----
+  // Each deletes at most `limit` rows of one task whose time is before `threshold` and
+  // returns how many went, so that the collector can work in bounded transactions.
+  // Client reports by client timestamp.
+  std::uint64_t delete_expired_client_reports(const TaskId& task_id, Time threshold,
+                                              std::uint64_t limit);
+  // Aggregation jobs (and their report aggregations) whose reports all precede threshold.
+  std::uint64_t delete_expired_aggregation_jobs(const TaskId& task_id, Time threshold,
+                                                std::uint64_t limit);
+  // Batch aggregations, collection jobs, aggregate share jobs and outstanding batches
+  // whose batch (time_interval) or reports (fixed_size) all precede threshold.
+  std::uint64_t delete_expired_collection_artifacts(const TaskId& task_id, Time threshold,
+                                                    std::uint64_t limit);
+
   // ---- collection jobs ----
   void put_collection_job(const CollectionJob& job);
   std::optional<CollectionJob> get_collection_job(const TaskId& task_id,

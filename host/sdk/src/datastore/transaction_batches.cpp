@@ -280,3 +280,68 @@ void Transaction::delete_outstanding_batch(const TaskId& task_id, const BatchId&
 }
 
 }  // namespace janus
+
+namespace janus {
+
+bool Transaction::is_batch_collected(const TaskId& task_id,
+                                     const BatchIdentifier& batch_identifier) {
+  auto r = connection_.exec(
+      "SELECT 1 FROM batch_aggregations WHERE task_id = (SELECT id FROM tasks WHERE task_id = $1) "
+      "AND batch_identifier = $2 AND state IN ('COLLECTED', 'SCRUBBED') LIMIT 1",
+      pg::Params().bytea(task_id.span()).bytea(encode_batch_identifier(batch_identifier)));
+  return r.rows() > 0;
+}
+
+// ---- garbage collection ----
+
+std::uint64_t Transaction::delete_expired_client_reports(const TaskId& task_id, Time threshold,
+                                                         std::uint64_t limit) {
+  return connection_
+      .exec(
+          "DELETE FROM client_reports WHERE id IN (SELECT id FROM client_reports "
+          "WHERE task_id = (SELECT id FROM tasks WHERE task_id = $1) AND client_timestamp < $2 "
+          "LIMIT $3)",
+          pg::Params().bytea(task_id.span()).uint8(threshold).uint8(limit))
+      .affected_rows();
+}
+
+std::uint64_t Transaction::delete_expired_aggregation_jobs(const TaskId& task_id, Time threshold,
+                                                           std::uint64_t limit) {
+  return connection_
+      .exec(
+          "DELETE FROM aggregation_jobs WHERE id IN (SELECT id FROM aggregation_jobs "
+          "WHERE task_id = (SELECT id FROM tasks WHERE task_id = $1) "
+          "AND client_timestamp_end <= $2 LIMIT $3)",
+          pg::Params().bytea(task_id.span()).uint8(threshold).uint8(limit))
+      .affected_rows();
+}
+
+std::uint64_t Transaction::delete_expired_collection_artifacts(const TaskId& task_id,
+                                                               Time threshold,
+                                                               std::uint64_t limit) {
+  // One statement: the expired batches (by interval for time_interval, by the reports'
+  // times for fixed_size), then everything keyed by them.
+  auto r = connection_.exec(
+      "WITH task AS (SELECT id FROM tasks WHERE task_id = $1), "
+      "expired AS (SELECT DISTINCT batch_identifier FROM batch_aggregations "
+      "  WHERE task_id = (SELECT id FROM task) "
+      "  AND COALESCE(batch_interval_end, client_timestamp_end) <= $2 LIMIT $3), "
+      "deleted_batches AS (DELETE FROM batch_aggregations WHERE task_id = (SELECT id FROM task) "
+      "  AND batch_identifier IN (SELECT batch_identifier FROM expired) RETURNING 1), "
+      "deleted_collections AS (DELETE FROM collection_jobs WHERE task_id = (SELECT id FROM task) "
+      "  AND (batch_identifier IN (SELECT batch_identifier FROM expired) "
+      "       OR batch_interval_end <= $2) RETURNING 1), "
+      "deleted_shares AS (DELETE FROM aggregate_share_jobs "
+      "  WHERE task_id = (SELECT id FROM task) "
+      "  AND (batch_identifier IN (SELECT batch_identifier FROM expired) "
+      "       OR batch_interval_end <= $2) RETURNING 1), "
+      "deleted_outstanding AS (DELETE FROM outstanding_batches "
+      "  WHERE task_id = (SELECT id FROM task) "
+      "  AND batch_id IN (SELECT batch_identifier FROM expired) RETURNING 1) "
+      "SELECT (SELECT count(*) FROM deleted_batches) + (SELECT count(*) FROM deleted_collections) "
+      "  + (SELECT count(*) FROM deleted_shares) + (SELECT count(*) FROM deleted_outstanding)",
+      pg::Params().bytea(task_id.span()).uint8(threshold).uint8(limit));
+  return r.uint8(0, 0);
+}
+
+}  // namespace janus

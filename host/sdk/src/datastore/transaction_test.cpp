@@ -604,6 +604,85 @@ TEST_F(TransactionTest, OutstandingBatchesFillAndGo) {
                MutationTargetNotFound);
 }
 
+TEST_F(TransactionTest, CollectedBatchesAreRecognised) {
+  AggregatorTask task = put_task();
+  BatchAggregation ba;
+  ba.task_id = task.task_id;
+  ba.batch_identifier = Interval{1'699'999'200, 3600};
+  ba.checksum = filled(32, 0);
+  ba.client_timestamp_interval = {1'699'999'200, 3600};
+  tx([&](Transaction& t) { t.put_batch_aggregation(ba); });
+  EXPECT_FALSE(
+      tx([&](Transaction& t) { return t.is_batch_collected(task.task_id, ba.batch_identifier); }));
+  ba.state = BatchAggregationState::Collected;
+  tx([&](Transaction& t) { t.update_batch_aggregation(ba); });
+  EXPECT_TRUE(
+      tx([&](Transaction& t) { return t.is_batch_collected(task.task_id, ba.batch_identifier); }));
+  EXPECT_FALSE(tx([&](Transaction& t) {
+    return t.is_batch_collected(task.task_id, Interval{1'700'002'800, 3600});
+  }));
+}
+
+TEST_F(TransactionTest, GarbageCollectionDeletesOnlyExpiredRowsInBoundedChunks) {
+  AggregatorTask task = put_task();
+  AggregatorTask other_task = put_task();
+  const Time threshold = 1'700'000'000;
+  std::vector<LeaderStoredReport> reports;
+  for (int i = 0; i < 5; ++i) reports.push_back(report(task.task_id, threshold - 100 + i));
+  reports.push_back(report(task.task_id, threshold));
+  reports.push_back(report(other_task.task_id, threshold - 100));
+  auto old_job = aggregation_job(task.task_id, {threshold - 3600, 3600});
+  auto live_job = aggregation_job(task.task_id, {threshold - 3600, 3601});
+  auto batch = [&](Interval interval) {
+    BatchAggregation ba;
+    ba.task_id = task.task_id;
+    ba.batch_identifier = interval;
+    ba.checksum = filled(32, 0);
+    ba.client_timestamp_interval = interval;
+    return ba;
+  };
+  CollectionJob old_collection;
+  old_collection.task_id = task.task_id;
+  old_collection.collection_job_id = CollectionJobId::random();
+  old_collection.query = {0};
+  old_collection.batch_identifier = Interval{threshold - 3600, 3600};
+  tx([&](Transaction& t) {
+    t.put_client_reports(reports);
+    t.put_aggregation_job(old_job);
+    t.put_aggregation_job(live_job);
+    t.put_batch_aggregation(batch({threshold - 3600, 3600}));
+    t.put_batch_aggregation(batch({threshold, 3600}));
+    t.put_collection_job(old_collection);
+  });
+  EXPECT_EQ(tx([&](Transaction& t) {
+              return t.delete_expired_client_reports(task.task_id, threshold, 3);
+            }),
+            3u);
+  EXPECT_EQ(tx([&](Transaction& t) {
+              return t.delete_expired_client_reports(task.task_id, threshold, 3);
+            }),
+            2u);
+  EXPECT_EQ(tx([&](Transaction& t) {
+              return t.delete_expired_client_reports(task.task_id, threshold, 3);
+            }),
+            0u);
+  EXPECT_EQ(db_.query("SELECT count(*) FROM client_reports"),
+            "2");  // the live one, the other task's
+  EXPECT_EQ(tx([&](Transaction& t) {
+              return t.delete_expired_aggregation_jobs(task.task_id, threshold, 10);
+            }),
+            1u);
+  EXPECT_TRUE(tx([&](Transaction& t) {
+    return t.get_aggregation_job(task.task_id, live_job.aggregation_job_id);
+  }));
+  EXPECT_EQ(tx([&](Transaction& t) {
+              return t.delete_expired_collection_artifacts(task.task_id, threshold, 10);
+            }),
+            2u);
+  EXPECT_EQ(db_.query("SELECT count(*) FROM batch_aggregations"), "1");
+  EXPECT_EQ(db_.query("SELECT count(*) FROM collection_jobs"), "0");
+}
+
 TEST_F(TransactionTest, ShardedCountersSumAcrossShards) {
   AggregatorTask task = put_task();
   TaskUploadCounter success;
