@@ -1,0 +1,265 @@
+// The two FFT-friendly prime fields of VDAF-08 §6.1. Both are small value
+// types with inline arithmetic, so the FLP and circuit code (templates over the
+// field) compile to straight-line multiply/reduce sequences.
+//
+// Field64 keeps values canonical and reduces with the special form of
+// p = 2^64 - 2^32 + 1. Field128 (p = 2^128 - 28·2^64 + 1) keeps values in
+// Montgomery form (R = 2^128); since p ≡ 1 mod 2^64 the Montgomery factor
+// -p^-1 mod 2^64 is simply -1, which makes each reduction step one multiply.
+#pragma once
+
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+
+namespace janus::prio3 {
+
+__extension__ typedef unsigned __int128 uint128;
+
+inline std::uint64_t lo64(uint128 v) { return static_cast<std::uint64_t>(v); }
+inline std::uint64_t hi64(uint128 v) { return static_cast<std::uint64_t>(v >> 64); }
+
+inline std::uint64_t load_le_u64(const std::uint8_t* p) {
+  std::uint64_t v;
+  std::memcpy(&v, p, 8);
+  if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap64(v);
+  return v;
+}
+inline void store_le_u64(std::uint8_t* p, std::uint64_t v) {
+  if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap64(v);
+  std::memcpy(p, &v, 8);
+}
+
+class Field64 {
+ public:
+  using Integer = std::uint64_t;
+  static constexpr std::uint64_t kModulus = 0xffffffff00000001ULL;
+  static constexpr std::size_t kEncodedSize = 8;
+  static constexpr unsigned kGenOrderLog2 = 32;
+  // The mask applied to XOF bytes before rejection sampling (next_power_of_2(p) - 1).
+  static constexpr std::uint64_t kSampleMask = ~0ULL;
+
+  constexpr Field64() = default;
+  static constexpr Field64 zero() { return Field64(); }
+  static constexpr Field64 one() { return from_canonical(1); }
+  // `v` must be < p.
+  static constexpr Field64 from_canonical(std::uint64_t v) {
+    Field64 f;
+    f.v_ = v;
+    return f;
+  }
+  static constexpr Field64 from_u64(std::uint64_t v) {
+    return from_canonical(v >= kModulus ? v - kModulus : v);
+  }
+  static Field64 generator() { return from_canonical(1753635133440165772ULL); }
+
+  std::uint64_t to_integer() const { return v_; }
+
+  // Branch-free: the comparisons depend on secret, random-looking data, so
+  // branches would mispredict about half the time.
+  friend Field64 operator+(Field64 a, Field64 b) {
+    std::uint64_t sum, reduced;
+    const bool carry = __builtin_add_overflow(a.v_, b.v_, &sum);
+    const bool borrow = __builtin_sub_overflow(sum, kModulus, &reduced);
+    const std::uint64_t keep_reduced = 0 - static_cast<std::uint64_t>(carry | !borrow);
+    return from_canonical((reduced & keep_reduced) | (sum & ~keep_reduced));
+  }
+  friend Field64 operator-(Field64 a, Field64 b) {
+    std::uint64_t difference;
+    const bool borrow = __builtin_sub_overflow(a.v_, b.v_, &difference);
+    return from_canonical(difference + (kModulus & (0 - static_cast<std::uint64_t>(borrow))));
+  }
+  friend Field64 operator-(Field64 a) { return zero() - a; }
+  friend Field64 operator*(Field64 a, Field64 b) {
+    return from_canonical(reduce128(static_cast<uint128>(a.v_) * b.v_));
+  }
+  Field64& operator+=(Field64 b) { return *this = *this + b; }
+  Field64& operator-=(Field64 b) { return *this = *this - b; }
+  Field64& operator*=(Field64 b) { return *this = *this * b; }
+  friend bool operator==(Field64 a, Field64 b) { return a.v_ == b.v_; }
+
+  Field64 pow(uint128 e) const {
+    Field64 result = one(), base = *this;
+    while (e != 0) {
+      if (e & 1) result *= base;
+      base *= base;
+      e >>= 1;
+    }
+    return result;
+  }
+  Field64 inv() const { return pow(kModulus - 2); }
+
+  void encode(std::uint8_t* out) const { store_le_u64(out, v_); }
+  // Rejects encodings of values >= p.
+  static std::optional<Field64> decode(const std::uint8_t* in) {
+    const std::uint64_t v = load_le_u64(in);
+    if (v >= kModulus) return std::nullopt;
+    return from_canonical(v);
+  }
+  // One rejection-sampling candidate from XOF output (VDAF-08 §6.2 next_vec).
+  static bool sample(const std::uint8_t* in, Field64& out) {
+    const std::uint64_t v = load_le_u64(in) & kSampleMask;
+    if (v >= kModulus) return false;
+    out = from_canonical(v);
+    return true;
+  }
+
+ private:
+  // x mod p for x < 2^128, using 2^64 ≡ 2^32 - 1 and 2^96 ≡ -1.
+  [[gnu::always_inline]] static std::uint64_t reduce128(uint128 x) {
+    constexpr std::uint64_t kEpsilon = 0xffffffffULL;
+    const std::uint64_t x_lo = lo64(x);
+    const std::uint64_t x_hi = hi64(x);
+    const std::uint64_t x_hi_hi = x_hi >> 32;
+    const std::uint64_t x_hi_lo = x_hi & kEpsilon;
+    std::uint64_t t0;
+    const bool underflow = __builtin_sub_overflow(x_lo, x_hi_hi, &t0);
+    t0 -= kEpsilon & (0 - static_cast<std::uint64_t>(underflow));
+    const std::uint64_t t1 = x_hi_lo * kEpsilon;
+    std::uint64_t t2;
+    const bool carry = __builtin_add_overflow(t0, t1, &t2);
+    t2 += kEpsilon & (0 - static_cast<std::uint64_t>(carry));
+    std::uint64_t reduced;
+    const bool borrow = __builtin_sub_overflow(t2, kModulus, &reduced);
+    return borrow ? t2 : reduced;
+  }
+
+  std::uint64_t v_ = 0;
+};
+
+namespace field128_detail {
+inline constexpr uint128 kModulus =
+    (static_cast<uint128>(0xffffffffffffffe4ULL) << 64) | static_cast<uint128>(1);
+constexpr uint128 add_mod(uint128 a, uint128 b) {
+  uint128 s = a + b;
+  if (s < a || s >= kModulus) s -= kModulus;
+  return s;
+}
+// R mod p and R^2 mod p for the Montgomery radix R = 2^128, by doubling.
+constexpr uint128 r_mod_p() { return (~kModulus) + 1; }  // 2^128 - p
+constexpr uint128 r2_mod_p() {
+  uint128 x = r_mod_p();
+  for (int i = 0; i < 128; ++i) x = add_mod(x, x);
+  return x;
+}
+}  // namespace field128_detail
+
+class Field128 {
+ public:
+  using Integer = uint128;
+  static constexpr uint128 kModulus = field128_detail::kModulus;
+  static constexpr std::size_t kEncodedSize = 16;
+  static constexpr unsigned kGenOrderLog2 = 66;
+  static constexpr uint128 kSampleMask = ~static_cast<uint128>(0);
+
+  constexpr Field128() = default;
+  static constexpr Field128 zero() { return Field128(); }
+  static Field128 one() { return from_mont(kMontOne); }
+  // `v` must be < p.
+  static Field128 from_canonical(uint128 v) { return from_mont(mont_mul(v, kMontR2)); }
+  static Field128 from_u64(std::uint64_t v) { return from_canonical(v); }
+  static Field128 generator() {
+    return from_canonical((static_cast<uint128>(0x6d278fbf4f60228bULL) << 64) |
+                          0x1f9b2759c5109f06ULL);
+  }
+
+  uint128 to_integer() const { return mont_mul(m_, 1); }
+
+  friend Field128 operator+(Field128 a, Field128 b) { return from_mont(add_mod(a.m_, b.m_)); }
+  friend Field128 operator-(Field128 a, Field128 b) {
+    uint128 difference;
+    const bool borrow = __builtin_sub_overflow(a.m_, b.m_, &difference);
+    return from_mont(difference + (kModulus & (0 - static_cast<uint128>(borrow))));
+  }
+  friend Field128 operator-(Field128 a) { return zero() - a; }
+  friend Field128 operator*(Field128 a, Field128 b) { return from_mont(mont_mul(a.m_, b.m_)); }
+  Field128& operator+=(Field128 b) { return *this = *this + b; }
+  Field128& operator-=(Field128 b) { return *this = *this - b; }
+  Field128& operator*=(Field128 b) { return *this = *this * b; }
+  friend bool operator==(Field128 a, Field128 b) { return a.m_ == b.m_; }
+
+  Field128 pow(uint128 e) const {
+    Field128 result = one(), base = *this;
+    while (e != 0) {
+      if (e & 1) result *= base;
+      base *= base;
+      e >>= 1;
+    }
+    return result;
+  }
+  Field128 inv() const { return pow(kModulus - 2); }
+
+  void encode(std::uint8_t* out) const {
+    const uint128 v = to_integer();
+    store_le_u64(out, lo64(v));
+    store_le_u64(out + 8, hi64(v));
+  }
+  static std::optional<Field128> decode(const std::uint8_t* in) {
+    const uint128 v = (static_cast<uint128>(load_le_u64(in + 8)) << 64) | load_le_u64(in);
+    if (v >= kModulus) return std::nullopt;
+    return from_canonical(v);
+  }
+  static bool sample(const std::uint8_t* in, Field128& out) {
+    const uint128 v = (static_cast<uint128>(load_le_u64(in + 8)) << 64) | load_le_u64(in);
+    if (v >= kModulus) return false;
+    out = from_canonical(v);
+    return true;
+  }
+
+ private:
+  static constexpr std::uint64_t kP1 = 0xffffffffffffffe4ULL;  // p = kP1·2^64 + 1
+
+  static constexpr Field128 from_mont(uint128 m) {
+    Field128 f;
+    f.m_ = m;
+    return f;
+  }
+
+  // Branch-free a + b mod p for a, b < p (see Field64::operator+).
+  [[gnu::always_inline]] static uint128 add_mod(uint128 a, uint128 b) {
+    uint128 sum, reduced;
+    const bool carry = __builtin_add_overflow(a, b, &sum);
+    const bool borrow = __builtin_sub_overflow(sum, kModulus, &reduced);
+    const uint128 keep_reduced = 0 - static_cast<uint128>(carry | !borrow);
+    return (reduced & keep_reduced) | (sum & ~keep_reduced);
+  }
+  static constexpr uint128 kMontOne = field128_detail::r_mod_p();
+  static constexpr uint128 kMontR2 = field128_detail::r2_mod_p();
+
+  // a·b·2^-128 mod p (two-limb CIOS Montgomery multiplication).
+  [[gnu::always_inline]] static uint128 mont_mul(uint128 a, uint128 b) {
+    const std::uint64_t a0 = lo64(a), a1 = hi64(a), b0 = lo64(b), b1 = hi64(b);
+    uint128 t = static_cast<uint128>(a0) * b0;
+    const std::uint64_t t0 = lo64(t);
+    t = static_cast<uint128>(a1) * b0 + hi64(t);
+    std::uint64_t t1 = lo64(t), t2 = hi64(t);
+    // Add m·p with m = -t0, which clears the low limb (carry out iff t0 != 0).
+    std::uint64_t m = 0 - t0;
+    t = static_cast<uint128>(m) * kP1 + t1 + (t0 != 0);
+    t1 = lo64(t);
+    t = static_cast<uint128>(t2) + hi64(t);
+    t2 = lo64(t);
+    std::uint64_t t3 = hi64(t);
+    t = static_cast<uint128>(a0) * b1 + t1;
+    t1 = lo64(t);
+    t = static_cast<uint128>(a1) * b1 + t2 + hi64(t);
+    t2 = lo64(t);
+    t3 += hi64(t);
+    m = 0 - t1;
+    t = static_cast<uint128>(m) * kP1 + t2 + (t1 != 0);
+    t2 = lo64(t);
+    t = static_cast<uint128>(t3) + hi64(t);
+    // The result (with its carry bit) is below 2p: subtract p once if needed.
+    const uint128 r = (static_cast<uint128>(lo64(t)) << 64) | t2;
+    uint128 reduced;
+    const bool borrow = __builtin_sub_overflow(r, kModulus, &reduced);
+    const uint128 keep_reduced = 0 - static_cast<uint128>((hi64(t) != 0) | !borrow);
+    return (reduced & keep_reduced) | (r & ~keep_reduced);
+  }
+
+  uint128 m_ = 0;
+};
+
+}  // namespace janus::prio3
