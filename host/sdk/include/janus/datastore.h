@@ -1,0 +1,238 @@
+// The datastore: the only way to the database. Every statement runs inside
+// Datastore::run_tx(name, body), at REPEATABLE READ; the transaction commits when the body
+// returns and rolls back when it throws. Serialization failures and deadlocks are retried
+// (up to `max_transaction_retries`), so a body may run more than once and must not have
+// side effects outside the transaction.
+//
+//   auto task = datastore.run_tx("get_task", [&](janus::Transaction& tx) {
+//     return tx.get_aggregator_task(task_id);
+//   });
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "janus/clock.h"
+#include "janus/database_config.h"
+#include "janus/datastore/errors.h"
+#include "janus/datastore/keys.h"
+#include "janus/datastore/records.h"
+
+namespace janus {
+
+namespace pg {
+class Connection;
+}
+
+class Transaction;
+
+class Datastore {
+ public:
+  // Connects, retrying with backoff for `config.connection_pool_timeouts_s` before
+  // throwing one DatastoreError that names the (password-redacted) URL. With
+  // `config.check_schema_version` it throws SchemaVersionMismatch unless the database's
+  // schema version equals supported_schema_version() (janus/datastore/schema.h).
+  static std::unique_ptr<Datastore> open(const DatabaseConfig& config, DatastoreKeys keys,
+                                         const Clock& clock);
+  ~Datastore();
+  Datastore(const Datastore&) = delete;
+  Datastore& operator=(const Datastore&) = delete;
+
+  template <typename Body>
+  auto run_tx(std::string_view name, Body&& body) -> std::invoke_result_t<Body&, Transaction&> {
+    using Result = std::invoke_result_t<Body&, Transaction&>;
+    if constexpr (std::is_void_v<Result>) {
+      run_tx_erased(name, [&](Transaction& tx) { body(tx); });
+    } else {
+      std::optional<Result> result;
+      run_tx_erased(name, [&](Transaction& tx) { result.emplace(body(tx)); });
+      return std::move(*result);
+    }
+  }
+
+  const Clock& clock() const;
+  // Transactions retried since this datastore was opened (for metrics and tests).
+  std::uint64_t transaction_retries() const;
+
+ private:
+  struct Impl;
+  explicit Datastore(std::unique_ptr<Impl> impl);
+  void run_tx_erased(std::string_view name, const std::function<void(Transaction&)>& body);
+  std::unique_ptr<Impl> impl_;
+};
+
+// The typed operations available inside a transaction. Times ("now") come from the
+// datastore's Clock, read once when the transaction starts.
+class Transaction {
+ public:
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+
+  const std::string& name() const { return name_; }
+  Time now() const { return now_; }
+
+  // ---- tasks ----
+  // Throws MutationTargetAlreadyExists if the task id exists.
+  void put_aggregator_task(const AggregatorTask& task);
+  std::optional<AggregatorTask> get_aggregator_task(const TaskId& task_id);
+  std::vector<AggregatorTask> get_aggregator_tasks();
+  std::vector<TaskId> get_task_ids();
+  // Throws MutationTargetNotFound. Everything belonging to the task goes with it.
+  void delete_task(const TaskId& task_id);
+  void update_task_expiration(const TaskId& task_id, std::optional<Time> task_expiration);
+
+  // ---- global HPKE keys ----
+  void put_global_hpke_keypair(const HpkeKeypair& keypair);  // created PENDING
+  std::vector<GlobalHpkeKeypair> get_global_hpke_keypairs();
+  std::optional<GlobalHpkeKeypair> get_global_hpke_keypair(std::uint8_t config_id);
+  void set_global_hpke_keypair_state(std::uint8_t config_id, HpkeKeyState state);
+  void delete_global_hpke_keypair(std::uint8_t config_id);
+
+  // ---- client reports ----
+  // Inserts a batch of reports (any mix of tasks) in one statement, one round trip.
+  // Returns, per report, true if it was inserted and false if (task, report id) was
+  // already stored (or appeared earlier in the batch). A report of an unknown task throws
+  // MutationTargetNotFound, which rolls the whole transaction back.
+  std::vector<bool> put_client_reports(const std::vector<LeaderStoredReport>& reports);
+  // One report, one statement: throws MutationTargetAlreadyExists for a duplicate.
+  void put_client_report(const LeaderStoredReport& report);
+  // nullopt when absent or scrubbed.
+  std::optional<LeaderStoredReport> get_client_report(const TaskId& task_id,
+                                                      const ReportId& report_id);
+  // Helper: records that a report id was seen, without its contents (replay protection).
+  // Returns false if it was already recorded.
+  bool put_scrubbed_report(const TaskId& task_id, const ReportId& report_id, Time client_timestamp);
+  // Job creator: claims up to `limit` unaggregated reports of a task, oldest first, and
+  // marks them aggregation_started (one statement). Rows locked by another transaction
+  // are skipped, so concurrent creators never claim the same report.
+  std::vector<LeaderStoredReport> claim_unaggregated_client_reports(const TaskId& task_id,
+                                                                    std::uint64_t limit);
+  // Returns claimed reports to the pool (e.g. not enough for a job).
+  void mark_reports_unaggregated(const TaskId& task_id, const std::vector<ReportId>& report_ids);
+  // Removes the shares of aggregated reports, keeping the row for replay detection.
+  void scrub_client_report(const TaskId& task_id, const ReportId& report_id);
+  std::uint64_t count_client_reports_in_interval(const TaskId& task_id, const Interval& interval);
+
+  // ---- aggregation jobs ----
+  void put_aggregation_job(const AggregationJob& job);
+  std::optional<AggregationJob> get_aggregation_job(const TaskId& task_id,
+                                                    const AggregationJobId& job_id);
+  std::vector<AggregationJob> get_aggregation_jobs_for_task(const TaskId& task_id);
+  // Throws MutationTargetNotFound.
+  void update_aggregation_job(const AggregationJob& job);
+  // Leases up to `limit` IN_PROGRESS jobs whose lease has expired (never-leased jobs
+  // included) and whose reports have not expired, each until now + lease_duration.
+  std::vector<Lease<AcquiredAggregationJob>> acquire_incomplete_aggregation_jobs(
+      Duration lease_duration, std::uint64_t limit);
+  // Gives the job back for immediate re-acquisition; throws MutationTargetNotFound unless
+  // the lease token still matches.
+  void release_aggregation_job(const Lease<AcquiredAggregationJob>& lease);
+  // Marks the job ABANDONED (never leased again) and releases the lease.
+  void abandon_aggregation_job(const Lease<AcquiredAggregationJob>& lease);
+
+  // ---- report aggregations ----
+  // Inserts a job's report aggregations in one statement.
+  void put_report_aggregations(const std::vector<ReportAggregation>& report_aggregations);
+  std::vector<ReportAggregation> get_report_aggregations_for_job(const TaskId& task_id,
+                                                                 const AggregationJobId& job_id);
+  // Updates state and state data of existing rows (matched by job and ord).
+  void update_report_aggregations(const std::vector<ReportAggregation>& report_aggregations);
+  // Helper replay check: whether the report id appears in another aggregation job.
+  bool check_other_report_aggregation_exists(const TaskId& task_id, const ReportId& report_id,
+                                             const AggregationJobId& excluding_job_id);
+
+  // ---- batch aggregations ----
+  void put_batch_aggregation(const BatchAggregation& batch_aggregation);
+  void update_batch_aggregation(const BatchAggregation& batch_aggregation);
+  std::optional<BatchAggregation> get_batch_aggregation(const TaskId& task_id,
+                                                        const BatchIdentifier& batch_identifier,
+                                                        ByteSpan aggregation_parameter,
+                                                        std::uint64_t ord);
+  // Every shard of one batch.
+  std::vector<BatchAggregation> get_batch_aggregations_for_batch(
+      const TaskId& task_id, const BatchIdentifier& batch_identifier,
+      ByteSpan aggregation_parameter);
+  // time_interval: every shard of every batch inside `interval`.
+  std::vector<BatchAggregation> get_batch_aggregations_in_interval(const TaskId& task_id,
+                                                                   const Interval& interval,
+                                                                   ByteSpan aggregation_parameter);
+
+  // Whether any shard of the batch (under any aggregation parameter) is COLLECTED or
+  // SCRUBBED: uploads into it are rejected (IntervalCollected), and new report
+  // aggregations fail with BatchCollected.
+  bool is_batch_collected(const TaskId& task_id, const BatchIdentifier& batch_identifier);
+
+  // ---- garbage collection (report_expiry_age) ----
+  // Each deletes at most `limit` rows of one task whose time is before `threshold` and
+  // returns how many went, so that the collector can work in bounded transactions.
+  // Client reports by client timestamp.
+  std::uint64_t delete_expired_client_reports(const TaskId& task_id, Time threshold,
+                                              std::uint64_t limit);
+  // Aggregation jobs (and their report aggregations) whose reports all precede threshold.
+  std::uint64_t delete_expired_aggregation_jobs(const TaskId& task_id, Time threshold,
+                                                std::uint64_t limit);
+  // Batch aggregations, collection jobs, aggregate share jobs and outstanding batches
+  // whose batch (time_interval) or reports (fixed_size) all precede threshold.
+  std::uint64_t delete_expired_collection_artifacts(const TaskId& task_id, Time threshold,
+                                                    std::uint64_t limit);
+
+  // ---- collection jobs ----
+  void put_collection_job(const CollectionJob& job);
+  std::optional<CollectionJob> get_collection_job(const TaskId& task_id,
+                                                  const CollectionJobId& job_id);
+  void update_collection_job(const CollectionJob& job);
+  // Collection jobs whose batch is `batch_identifier` (query counting, fixed_size).
+  std::vector<CollectionJob> get_collection_jobs_for_batch(const TaskId& task_id,
+                                                           const BatchIdentifier& batch_identifier);
+  // time_interval: collection jobs whose interval intersects `interval` (overlap checks).
+  std::vector<CollectionJob> get_collection_jobs_intersecting_interval(const TaskId& task_id,
+                                                                       const Interval& interval);
+  std::vector<Lease<AcquiredCollectionJob>> acquire_incomplete_collection_jobs(
+      Duration lease_duration, std::uint64_t limit);
+  // Without a delay the job is immediately acquirable again; with one (a retry after a
+  // failed step) it becomes acquirable at now + delay and step_attempts goes up by one.
+  void release_collection_job(const Lease<AcquiredCollectionJob>& lease,
+                              std::optional<Duration> reacquire_delay = std::nullopt);
+
+  // ---- aggregate share jobs (helper) ----
+  void put_aggregate_share_job(const AggregateShareJob& job);
+  std::optional<AggregateShareJob> get_aggregate_share_job(const TaskId& task_id,
+                                                           const BatchIdentifier& batch_identifier,
+                                                           ByteSpan aggregation_parameter);
+  std::vector<AggregateShareJob> get_aggregate_share_jobs_for_batch(
+      const TaskId& task_id, const BatchIdentifier& batch_identifier);
+  std::vector<AggregateShareJob> get_aggregate_share_jobs_intersecting_interval(
+      const TaskId& task_id, const Interval& interval);
+
+  // ---- outstanding batches (leader, fixed_size) ----
+  void put_outstanding_batch(const OutstandingBatch& batch);
+  // FILLING batches of a task (and time bucket, when given).
+  std::vector<OutstandingBatch> get_filling_outstanding_batches(
+      const TaskId& task_id, std::optional<Time> time_bucket_start);
+  void mark_outstanding_batch_filled(const TaskId& task_id, const BatchId& batch_id);
+  void delete_outstanding_batch(const TaskId& task_id, const BatchId& batch_id);
+
+  // ---- counters (sharded by ord) ----
+  void increment_task_upload_counter(const TaskId& task_id, std::uint64_t ord,
+                                     const TaskUploadCounter& delta);
+  TaskUploadCounter get_task_upload_counter(const TaskId& task_id);
+  void increment_task_aggregation_counter(const TaskId& task_id, std::uint64_t ord,
+                                          std::uint64_t success_delta);
+  std::uint64_t get_task_aggregation_counter(const TaskId& task_id);
+
+ private:
+  friend class Datastore;
+  Transaction(pg::Connection& connection, const Crypter& crypter, std::string name, Time now);
+  pg::Connection& connection_;
+  const Crypter& crypter_;
+  std::string name_;
+  Time now_;
+};
+
+}  // namespace janus

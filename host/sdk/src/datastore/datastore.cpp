@@ -1,0 +1,209 @@
+#include "janus/datastore.h"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "janus/datastore/schema.h"
+#include "pg.h"
+
+namespace janus {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+// Up to max_size connections, made on demand; a caller waits up to `timeout` for one.
+class ConnectionPool {
+ public:
+  ConnectionPool(std::vector<std::pair<std::string, std::string>> keywords, std::size_t max_size,
+                 std::chrono::seconds timeout)
+      : keywords_(std::move(keywords)), max_size_(max_size), timeout_(timeout) {}
+
+  void add_idle(std::unique_ptr<pg::Connection> connection) {
+    std::lock_guard lock(mutex_);
+    ++open_;
+    idle_.push_back(std::move(connection));
+  }
+
+  std::unique_ptr<pg::Connection> acquire() {
+    {
+      std::unique_lock lock(mutex_);
+      bool available =
+          changed_.wait_for(lock, timeout_, [&] { return !idle_.empty() || open_ < max_size_; });
+      if (!available) {
+        throw DatastoreError("no database connection free within " +
+                             std::to_string(timeout_.count()) + " s (connection_pool_max_size " +
+                             std::to_string(max_size_) + ")");
+      }
+      if (!idle_.empty()) {
+        auto connection = std::move(idle_.back());
+        idle_.pop_back();
+        return connection;
+      }
+      ++open_;
+    }
+    try {
+      return std::make_unique<pg::Connection>(keywords_, timeout_.count());
+    } catch (...) {
+      std::lock_guard lock(mutex_);
+      --open_;
+      changed_.notify_one();
+      throw;
+    }
+  }
+
+  void release(std::unique_ptr<pg::Connection> connection) {
+    std::lock_guard lock(mutex_);
+    if (connection && connection->healthy()) {
+      idle_.push_back(std::move(connection));
+    } else {
+      --open_;  // a broken connection is dropped; a new one is made on demand
+    }
+    changed_.notify_one();
+  }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> keywords_;
+  std::size_t max_size_;
+  std::chrono::seconds timeout_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<std::unique_ptr<pg::Connection>> idle_;
+  std::size_t open_ = 0;
+};
+
+class PooledConnection {
+ public:
+  explicit PooledConnection(ConnectionPool& pool) : pool_(pool), connection_(pool.acquire()) {}
+  ~PooledConnection() { pool_.release(std::move(connection_)); }
+  PooledConnection(const PooledConnection&) = delete;
+  PooledConnection& operator=(const PooledConnection&) = delete;
+  pg::Connection& operator*() { return *connection_; }
+  pg::Connection* operator->() { return connection_.get(); }
+
+ private:
+  ConnectionPool& pool_;
+  std::unique_ptr<pg::Connection> connection_;
+};
+
+// Startup: retry with exponential backoff until the pool timeout has passed.
+std::unique_ptr<pg::Connection> connect_with_backoff(
+    const std::vector<std::pair<std::string, std::string>>& keywords,
+    const DatabaseConfig& config) {
+  auto deadline = SteadyClock::now() + std::chrono::seconds(config.connection_pool_timeouts_s);
+  auto delay = std::chrono::milliseconds(100);
+  std::uint64_t connect_timeout_s =
+      std::clamp<std::uint64_t>(config.connection_pool_timeouts_s, 1, 10);
+  while (true) {
+    try {
+      return std::make_unique<pg::Connection>(keywords, connect_timeout_s);
+    } catch (const pg::PgError& error) {
+      auto now = SteadyClock::now();
+      if (now >= deadline) {
+        throw DatastoreError("cannot connect to the database at " + pg::redact_url(config.url) +
+                             " (tried for " + std::to_string(config.connection_pool_timeouts_s) +
+                             " s, database.connection_pool_timeouts_s): " + error.what());
+      }
+      std::this_thread::sleep_for(std::min<SteadyClock::duration>(delay, deadline - now));
+      delay = std::min(delay * 2, std::chrono::milliseconds(5000));
+    }
+  }
+}
+
+void check_schema_version(pg::Connection& connection) {
+  std::int64_t expected = supported_schema_version();
+  std::optional<std::int64_t> found;
+  try {
+    auto result = connection.exec("SELECT max(version) FROM schema_migrations");
+    found = result.opt_int8(0, 0);
+  } catch (const pg::PgError& error) {
+    if (error.sqlstate() != pg::kUndefinedTable) throw;
+  }
+  if (found != expected) {
+    throw SchemaVersionMismatch(
+        "database schema version " + (found ? std::to_string(*found) : std::string("none")) +
+        " differs from this build's schema version " + std::to_string(expected) +
+        ": run `janus db migrate`, or set database.check_schema_version: false if the "
+        "schema was applied by hand");
+  }
+}
+
+std::size_t default_pool_size() {
+  unsigned cpus = std::thread::hardware_concurrency();
+  return std::max(1u, cpus) * 4;
+}
+
+}  // namespace
+
+struct Datastore::Impl {
+  Impl(const DatabaseConfig& config, DatastoreKeys keys, const Clock& clock)
+      : config(config),
+        crypter(std::move(keys)),
+        clock(clock),
+        pool(pg::connection_keywords(config),
+             config.connection_pool_max_size > 0 ? config.connection_pool_max_size
+                                                 : default_pool_size(),
+             std::chrono::seconds(config.connection_pool_timeouts_s)) {}
+
+  DatabaseConfig config;
+  Crypter crypter;
+  const Clock& clock;
+  ConnectionPool pool;
+  std::atomic<std::uint64_t> retries{0};
+};
+
+Datastore::Datastore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Datastore::~Datastore() = default;
+
+std::unique_ptr<Datastore> Datastore::open(const DatabaseConfig& config, DatastoreKeys keys,
+                                           const Clock& clock) {
+  auto impl = std::make_unique<Impl>(config, std::move(keys), clock);
+  auto first = connect_with_backoff(pg::connection_keywords(config), config);
+  if (config.check_schema_version) check_schema_version(*first);
+  impl->pool.add_idle(std::move(first));
+  return std::unique_ptr<Datastore>(new Datastore(std::move(impl)));
+}
+
+const Clock& Datastore::clock() const { return impl_->clock; }
+
+std::uint64_t Datastore::transaction_retries() const { return impl_->retries.load(); }
+
+void Datastore::run_tx_erased(std::string_view name,
+                              const std::function<void(Transaction&)>& body) {
+  for (std::uint64_t attempt = 0;; ++attempt) {
+    PooledConnection connection(impl_->pool);
+    try {
+      connection->clear_last_error();
+      connection->exec_script("BEGIN ISOLATION LEVEL REPEATABLE READ");
+      Transaction tx(*connection, impl_->crypter, std::string(name), impl_->clock.now());
+      body(tx);
+      // COMMIT of a transaction that an earlier error aborted answers ROLLBACK (the body
+      // caught that error); whether to retry depends on that error's SQLSTATE.
+      if (connection->exec_script("COMMIT") != "COMMIT") {
+        throw DatastoreError("transaction " + std::string(name) +
+                             " was rolled back after a failed statement (SQLSTATE " +
+                             connection->last_error_sqlstate() + ")");
+      }
+      return;
+    } catch (...) {
+      // Classified by the SQLSTATE the connection saw, so that a retryable failure counts
+      // even when the body rethrew it as another exception.
+      bool retryable = pg::is_retryable_sqlstate(connection->last_error_sqlstate());
+      try {
+        connection->exec_script("ROLLBACK");
+      } catch (const DatastoreError&) {
+        // The connection is broken; the pool drops it.
+      }
+      if (!retryable || attempt >= impl_->config.max_transaction_retries) throw;
+    }
+    impl_->retries.fetch_add(1);
+  }
+}
+
+Transaction::Transaction(pg::Connection& connection, const Crypter& crypter, std::string name,
+                         Time now)
+    : connection_(connection), crypter_(crypter), name_(std::move(name)), now_(now) {}
+
+}  // namespace janus

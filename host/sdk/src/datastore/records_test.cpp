@@ -1,0 +1,47 @@
+#include <gtest/gtest.h>
+
+#include "janus/datastore/records.h"
+
+namespace janus {
+namespace {
+
+TEST(RecordsTest, QueryTypeUsesJanusDatabaseForm) {
+  EXPECT_EQ(QueryType{}.to_json(), "TimeInterval");
+  QueryType fixed{QueryType::Kind::FixedSize, 100, std::nullopt};
+  EXPECT_EQ(fixed.to_json().dump(),
+            R"({"FixedSize":{"batch_time_window_size":null,"max_batch_size":100}})");
+  EXPECT_EQ(QueryType::from_json(fixed.to_json()), fixed);
+  EXPECT_EQ(QueryType::from_json(nlohmann::json::parse(
+                R"({"FixedSize":{"max_batch_size":null,"batch_time_window_size":3600}})")),
+            (QueryType{QueryType::Kind::FixedSize, std::nullopt, 3600}));
+  EXPECT_THROW(QueryType::from_json("LeaderSelected"), std::invalid_argument);
+  EXPECT_THROW(
+      QueryType::from_json(nlohmann::json::parse(R"({"FixedSize":{"max_batch_size":-1}})")),
+      std::invalid_argument);
+  EXPECT_THROW(QueryType::from_json(nlohmann::json::parse(R"({"FixedSize":{"extra":1}})")),
+               std::invalid_argument);
+}
+
+TEST(RecordsTest, VdafUsesJanusDatabaseForm) {
+  EXPECT_EQ(vdaf_to_json(VdafDescription{"Prio3Count"}), "Prio3Count");
+  EXPECT_EQ(vdaf_to_json(VdafDescription{"Prio3Sum", {{"bits", 16}}}).dump(),
+            R"({"Prio3Sum":{"bits":16}})");
+  auto parsed =
+      vdaf_from_json(nlohmann::json::parse(R"({"Prio3Histogram":{"length":4,"chunk_length":2}})"));
+  EXPECT_EQ(parsed.name, "Prio3Histogram");
+  EXPECT_EQ(parsed.parameters["length"], 4);
+  EXPECT_EQ(vdaf_from_json("Prio3Count").name, "Prio3Count");
+  EXPECT_THROW(vdaf_from_json(nlohmann::json::parse("[1]")), std::invalid_argument);
+  EXPECT_THROW(vdaf_from_json(nlohmann::json::parse(R"({"a":{},"b":{}})")), std::invalid_argument);
+}
+
+TEST(RecordsTest, BatchIdentifiersEncodeAsDap) {
+  EXPECT_EQ(hex_encode(encode_batch_identifier(Interval{0x0102030405060708, 3600})),
+            "01020304050607080000000000000e10");
+  BatchId id;
+  id.bytes.fill(0xab);
+  EXPECT_EQ(encode_batch_identifier(id), Bytes(32, 0xab));
+}
+
+}  // namespace
+}  // namespace janus

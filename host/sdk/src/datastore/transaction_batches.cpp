@@ -1,0 +1,347 @@
+// Transaction methods: batch aggregations (sharded), aggregate share jobs, outstanding
+// batches.
+#include "tx_util.h"
+
+namespace janus {
+
+using namespace tx_util;
+using db_enums::to_db;
+
+namespace {
+
+constexpr std::string_view kBatchAggregationColumns =
+    "batch_identifier, aggregation_param, ord, state, aggregate_share, report_count, checksum, "
+    "client_timestamp_start, client_timestamp_end, aggregation_jobs_created, "
+    "aggregation_jobs_terminated";
+
+BatchIdentifier read_batch_identifier(const pg::Result& r, int row, int column) {
+  Bytes identifier = r.bytea(row, column);
+  return db_enums::decode_batch_identifier(
+      identifier.size() == 16 ? QueryType::Kind::TimeInterval : QueryType::Kind::FixedSize,
+      identifier);
+}
+
+BatchAggregation read_batch_aggregation(const TaskId& task_id, const pg::Result& r, int row) {
+  BatchAggregation ba;
+  ba.task_id = task_id;
+  ba.batch_identifier = read_batch_identifier(r, row, 0);
+  ba.aggregation_parameter = r.bytea(row, 1);
+  ba.ord = r.uint8(row, 2);
+  ba.state = db_enums::batch_aggregation_state_from_db(r.text(row, 3));
+  ba.aggregate_share = r.opt_bytea(row, 4);
+  ba.report_count = r.uint8(row, 5);
+  ba.checksum = r.bytea(row, 6);
+  ba.client_timestamp_interval = interval_from_bounds(r.uint8(row, 7), r.uint8(row, 8));
+  ba.aggregation_jobs_created = r.uint8(row, 9);
+  ba.aggregation_jobs_terminated = r.uint8(row, 10);
+  return ba;
+}
+
+std::vector<BatchAggregation> read_batch_aggregations(const TaskId& task_id, const pg::Result& r) {
+  std::vector<BatchAggregation> result;
+  for (int row = 0; row < r.rows(); ++row)
+    result.push_back(read_batch_aggregation(task_id, r, row));
+  return result;
+}
+
+constexpr std::string_view kAggregateShareJobColumns =
+    "batch_identifier, aggregation_param, helper_aggregate_share, report_count, checksum";
+
+AggregateShareJob read_aggregate_share_job(const TaskId& task_id, const pg::Result& r, int row) {
+  return AggregateShareJob{task_id,         read_batch_identifier(r, row, 0),
+                           r.bytea(row, 1), r.bytea(row, 2),
+                           r.uint8(row, 3), r.bytea(row, 4)};
+}
+
+}  // namespace
+
+// ---- batch aggregations ----
+
+void Transaction::put_batch_aggregation(const BatchAggregation& ba) {
+  pg::Params params;
+  params.bytea(ba.task_id.span()).bytea(encode_batch_identifier(ba.batch_identifier));
+  bind_batch_interval(params, ba.batch_identifier);
+  params.bytea(ba.aggregation_parameter)
+      .uint8(ba.ord)
+      .text(to_db(ba.state))
+      .bytea(ba.aggregate_share)
+      .uint8(ba.report_count)
+      .bytea(ba.checksum)
+      .uint8(ba.client_timestamp_interval.start)
+      .uint8(interval_end(ba.client_timestamp_interval))
+      .uint8(ba.aggregation_jobs_created)
+      .uint8(ba.aggregation_jobs_terminated)
+      .text(name_);
+  auto r = connection_.exec(
+      "INSERT INTO batch_aggregations (task_id, batch_identifier, batch_interval_start, "
+      "batch_interval_end, aggregation_param, ord, state, aggregate_share, report_count, "
+      "checksum, client_timestamp_start, client_timestamp_end, aggregation_jobs_created, "
+      "aggregation_jobs_terminated, updated_by) "
+      "SELECT id, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15 FROM tasks "
+      "WHERE task_id = $1 "
+      "ON CONFLICT (task_id, batch_identifier, aggregation_param, ord) DO NOTHING",
+      params);
+  if (r.affected_rows() == 0) {
+    if (!task_exists(connection_, ba.task_id)) throw_task_not_found(ba.task_id);
+    throw MutationTargetAlreadyExists("batch aggregation shard " + std::to_string(ba.ord) +
+                                      " already exists");
+  }
+}
+
+void Transaction::update_batch_aggregation(const BatchAggregation& ba) {
+  auto r = connection_.exec(
+      "UPDATE batch_aggregations SET state = $5, aggregate_share = $6, report_count = $7, "
+      "checksum = $8, client_timestamp_start = $9, client_timestamp_end = $10, "
+      "aggregation_jobs_created = $11, aggregation_jobs_terminated = $12, "
+      "updated_at = now(), updated_by = $13 "
+      "WHERE task_id = (SELECT id FROM tasks WHERE task_id = $1) AND batch_identifier = $2 "
+      "AND aggregation_param = $3 AND ord = $4",
+      pg::Params()
+          .bytea(ba.task_id.span())
+          .bytea(encode_batch_identifier(ba.batch_identifier))
+          .bytea(ba.aggregation_parameter)
+          .uint8(ba.ord)
+          .text(to_db(ba.state))
+          .bytea(ba.aggregate_share)
+          .uint8(ba.report_count)
+          .bytea(ba.checksum)
+          .uint8(ba.client_timestamp_interval.start)
+          .uint8(interval_end(ba.client_timestamp_interval))
+          .uint8(ba.aggregation_jobs_created)
+          .uint8(ba.aggregation_jobs_terminated)
+          .text(name_));
+  if (r.affected_rows() == 0) {
+    throw MutationTargetNotFound("no batch aggregation shard " + std::to_string(ba.ord));
+  }
+}
+
+std::optional<BatchAggregation> Transaction::get_batch_aggregation(
+    const TaskId& task_id, const BatchIdentifier& batch_identifier, ByteSpan aggregation_parameter,
+    std::uint64_t ord) {
+  auto r = connection_.exec(
+      "SELECT " + std::string(kBatchAggregationColumns) +
+          " FROM batch_aggregations WHERE task_id = (SELECT id FROM tasks WHERE task_id = $1) "
+          "AND batch_identifier = $2 AND aggregation_param = $3 AND ord = $4",
+      pg::Params()
+          .bytea(task_id.span())
+          .bytea(encode_batch_identifier(batch_identifier))
+          .bytea(aggregation_parameter)
+          .uint8(ord));
+  if (r.rows() == 0) return std::nullopt;
+  return read_batch_aggregation(task_id, r, 0);
+}
+
+std::vector<BatchAggregation> Transaction::get_batch_aggregations_for_batch(
+    const TaskId& task_id, const BatchIdentifier& batch_identifier,
+    ByteSpan aggregation_parameter) {
+  auto r = connection_.exec(
+      "SELECT " + std::string(kBatchAggregationColumns) +
+          " FROM batch_aggregations WHERE task_id = (SELECT id FROM tasks WHERE task_id = $1) "
+          "AND batch_identifier = $2 AND aggregation_param = $3 ORDER BY ord",
+      pg::Params()
+          .bytea(task_id.span())
+          .bytea(encode_batch_identifier(batch_identifier))
+          .bytea(aggregation_parameter));
+  return read_batch_aggregations(task_id, r);
+}
+
+std::vector<BatchAggregation> Transaction::get_batch_aggregations_in_interval(
+    const TaskId& task_id, const Interval& interval, ByteSpan aggregation_parameter) {
+  auto r = connection_.exec(
+      "SELECT " + std::string(kBatchAggregationColumns) +
+          " FROM batch_aggregations WHERE task_id = (SELECT id FROM tasks WHERE task_id = $1) "
+          "AND batch_interval_start >= $2 AND batch_interval_end <= $3 "
+          "AND aggregation_param = $4 ORDER BY batch_interval_start, ord",
+      pg::Params()
+          .bytea(task_id.span())
+          .uint8(interval.start)
+          .uint8(interval_end(interval))
+          .bytea(aggregation_parameter));
+  return read_batch_aggregations(task_id, r);
+}
+
+// ---- aggregate share jobs ----
+
+void Transaction::put_aggregate_share_job(const AggregateShareJob& job) {
+  pg::Params params;
+  params.bytea(job.task_id.span()).bytea(encode_batch_identifier(job.batch_identifier));
+  bind_batch_interval(params, job.batch_identifier);
+  params.bytea(job.aggregation_parameter)
+      .bytea(job.helper_aggregate_share)
+      .uint8(job.report_count)
+      .bytea(job.checksum)
+      .text(name_);
+  auto r = connection_.exec(
+      "INSERT INTO aggregate_share_jobs (task_id, batch_identifier, batch_interval_start, "
+      "batch_interval_end, aggregation_param, helper_aggregate_share, report_count, checksum, "
+      "updated_by) SELECT id, $2, $3, $4, $5, $6, $7, $8, $9 FROM tasks WHERE task_id = $1 "
+      "ON CONFLICT (task_id, batch_identifier, aggregation_param) DO NOTHING",
+      params);
+  if (r.affected_rows() == 0) {
+    if (!task_exists(connection_, job.task_id)) throw_task_not_found(job.task_id);
+    throw MutationTargetAlreadyExists("aggregate share job already exists");
+  }
+}
+
+std::optional<AggregateShareJob> Transaction::get_aggregate_share_job(
+    const TaskId& task_id, const BatchIdentifier& batch_identifier,
+    ByteSpan aggregation_parameter) {
+  auto r = connection_.exec(
+      "SELECT " + std::string(kAggregateShareJobColumns) +
+          " FROM aggregate_share_jobs WHERE task_id = (SELECT id FROM tasks WHERE task_id = $1) "
+          "AND batch_identifier = $2 AND aggregation_param = $3",
+      pg::Params()
+          .bytea(task_id.span())
+          .bytea(encode_batch_identifier(batch_identifier))
+          .bytea(aggregation_parameter));
+  if (r.rows() == 0) return std::nullopt;
+  return read_aggregate_share_job(task_id, r, 0);
+}
+
+std::vector<AggregateShareJob> Transaction::get_aggregate_share_jobs_for_batch(
+    const TaskId& task_id, const BatchIdentifier& batch_identifier) {
+  auto r = connection_.exec(
+      "SELECT " + std::string(kAggregateShareJobColumns) +
+          " FROM aggregate_share_jobs WHERE task_id = (SELECT id FROM tasks WHERE task_id = $1) "
+          "AND batch_identifier = $2 ORDER BY id",
+      pg::Params().bytea(task_id.span()).bytea(encode_batch_identifier(batch_identifier)));
+  std::vector<AggregateShareJob> jobs;
+  for (int row = 0; row < r.rows(); ++row)
+    jobs.push_back(read_aggregate_share_job(task_id, r, row));
+  return jobs;
+}
+
+std::vector<AggregateShareJob> Transaction::get_aggregate_share_jobs_intersecting_interval(
+    const TaskId& task_id, const Interval& interval) {
+  auto r = connection_.exec(
+      "SELECT " + std::string(kAggregateShareJobColumns) +
+          " FROM aggregate_share_jobs WHERE task_id = (SELECT id FROM tasks WHERE task_id = $1) "
+          "AND batch_interval_start < $3 AND batch_interval_end > $2 ORDER BY id",
+      pg::Params().bytea(task_id.span()).uint8(interval.start).uint8(interval_end(interval)));
+  std::vector<AggregateShareJob> jobs;
+  for (int row = 0; row < r.rows(); ++row)
+    jobs.push_back(read_aggregate_share_job(task_id, r, row));
+  return jobs;
+}
+
+// ---- outstanding batches ----
+
+void Transaction::put_outstanding_batch(const OutstandingBatch& batch) {
+  auto r = connection_.exec(
+      "INSERT INTO outstanding_batches (task_id, batch_id, time_bucket_start, state, "
+      "updated_by) SELECT id, $2, $3, $4, $5 FROM tasks WHERE task_id = $1 "
+      "ON CONFLICT (task_id, batch_id) DO NOTHING",
+      pg::Params()
+          .bytea(batch.task_id.span())
+          .bytea(batch.batch_id.span())
+          .uint8(batch.time_bucket_start)
+          .text(to_db(batch.state))
+          .text(name_));
+  if (r.affected_rows() == 0) {
+    if (!task_exists(connection_, batch.task_id)) throw_task_not_found(batch.task_id);
+    throw MutationTargetAlreadyExists("outstanding batch " + batch.batch_id.to_base64url() +
+                                      " already exists");
+  }
+}
+
+std::vector<OutstandingBatch> Transaction::get_filling_outstanding_batches(
+    const TaskId& task_id, std::optional<Time> time_bucket_start) {
+  auto r = connection_.exec(
+      "SELECT batch_id, time_bucket_start FROM outstanding_batches "
+      "WHERE task_id = (SELECT id FROM tasks WHERE task_id = $1) AND state = 'FILLING' "
+      "AND ($2::BIGINT IS NULL OR time_bucket_start = $2) ORDER BY id",
+      pg::Params().bytea(task_id.span()).uint8(time_bucket_start));
+  std::vector<OutstandingBatch> batches;
+  for (int row = 0; row < r.rows(); ++row) {
+    batches.push_back(OutstandingBatch{task_id, id_from<BatchId>(r, row, 0, "batch id"),
+                                       r.opt_uint8(row, 1), OutstandingBatchState::Filling});
+  }
+  return batches;
+}
+
+void Transaction::mark_outstanding_batch_filled(const TaskId& task_id, const BatchId& batch_id) {
+  auto r = connection_.exec(
+      "UPDATE outstanding_batches SET state = 'FILLED', updated_at = now(), updated_by = $3 "
+      "WHERE task_id = (SELECT id FROM tasks WHERE task_id = $1) AND batch_id = $2",
+      pg::Params().bytea(task_id.span()).bytea(batch_id.span()).text(name_));
+  if (r.affected_rows() == 0) {
+    throw MutationTargetNotFound("no outstanding batch " + batch_id.to_base64url());
+  }
+}
+
+void Transaction::delete_outstanding_batch(const TaskId& task_id, const BatchId& batch_id) {
+  auto r = connection_.exec(
+      "DELETE FROM outstanding_batches WHERE task_id = (SELECT id FROM tasks WHERE task_id = $1) "
+      "AND batch_id = $2",
+      pg::Params().bytea(task_id.span()).bytea(batch_id.span()));
+  if (r.affected_rows() == 0) {
+    throw MutationTargetNotFound("no outstanding batch " + batch_id.to_base64url());
+  }
+}
+
+}  // namespace janus
+
+namespace janus {
+
+bool Transaction::is_batch_collected(const TaskId& task_id,
+                                     const BatchIdentifier& batch_identifier) {
+  auto r = connection_.exec(
+      "SELECT 1 FROM batch_aggregations WHERE task_id = (SELECT id FROM tasks WHERE task_id = $1) "
+      "AND batch_identifier = $2 AND state IN ('COLLECTED', 'SCRUBBED') LIMIT 1",
+      pg::Params().bytea(task_id.span()).bytea(encode_batch_identifier(batch_identifier)));
+  return r.rows() > 0;
+}
+
+// ---- garbage collection ----
+
+std::uint64_t Transaction::delete_expired_client_reports(const TaskId& task_id, Time threshold,
+                                                         std::uint64_t limit) {
+  return connection_
+      .exec(
+          "DELETE FROM client_reports WHERE id IN (SELECT id FROM client_reports "
+          "WHERE task_id = (SELECT id FROM tasks WHERE task_id = $1) AND client_timestamp < $2 "
+          "LIMIT $3)",
+          pg::Params().bytea(task_id.span()).uint8(threshold).uint8(limit))
+      .affected_rows();
+}
+
+std::uint64_t Transaction::delete_expired_aggregation_jobs(const TaskId& task_id, Time threshold,
+                                                           std::uint64_t limit) {
+  return connection_
+      .exec(
+          "DELETE FROM aggregation_jobs WHERE id IN (SELECT id FROM aggregation_jobs "
+          "WHERE task_id = (SELECT id FROM tasks WHERE task_id = $1) "
+          "AND client_timestamp_end <= $2 LIMIT $3)",
+          pg::Params().bytea(task_id.span()).uint8(threshold).uint8(limit))
+      .affected_rows();
+}
+
+std::uint64_t Transaction::delete_expired_collection_artifacts(const TaskId& task_id,
+                                                               Time threshold,
+                                                               std::uint64_t limit) {
+  // One statement: the expired batches (by interval for time_interval, by the reports'
+  // times for fixed_size), then everything keyed by them.
+  auto r = connection_.exec(
+      "WITH task AS (SELECT id FROM tasks WHERE task_id = $1), "
+      "expired AS (SELECT DISTINCT batch_identifier FROM batch_aggregations "
+      "  WHERE task_id = (SELECT id FROM task) "
+      "  AND COALESCE(batch_interval_end, client_timestamp_end) <= $2 LIMIT $3), "
+      "deleted_batches AS (DELETE FROM batch_aggregations WHERE task_id = (SELECT id FROM task) "
+      "  AND batch_identifier IN (SELECT batch_identifier FROM expired) RETURNING 1), "
+      "deleted_collections AS (DELETE FROM collection_jobs WHERE task_id = (SELECT id FROM task) "
+      "  AND (batch_identifier IN (SELECT batch_identifier FROM expired) "
+      "       OR batch_interval_end <= $2) RETURNING 1), "
+      "deleted_shares AS (DELETE FROM aggregate_share_jobs "
+      "  WHERE task_id = (SELECT id FROM task) "
+      "  AND (batch_identifier IN (SELECT batch_identifier FROM expired) "
+      "       OR batch_interval_end <= $2) RETURNING 1), "
+      "deleted_outstanding AS (DELETE FROM outstanding_batches "
+      "  WHERE task_id = (SELECT id FROM task) "
+      "  AND batch_id IN (SELECT batch_identifier FROM expired) RETURNING 1) "
+      "SELECT (SELECT count(*) FROM deleted_batches) + (SELECT count(*) FROM deleted_collections) "
+      "  + (SELECT count(*) FROM deleted_shares) + (SELECT count(*) FROM deleted_outstanding)",
+      pg::Params().bytea(task_id.span()).uint8(threshold).uint8(limit));
+  return r.uint8(0, 0);
+}
+
+}  // namespace janus

@@ -1,0 +1,193 @@
+// Transaction methods: client reports (the upload path and the job creator's claims).
+#include <algorithm>
+#include <set>
+
+#include "tx_util.h"
+
+namespace janus {
+
+using namespace tx_util;
+
+namespace {
+
+constexpr std::string_view kReportColumns =
+    "report_id, client_timestamp, extensions, public_share, leader_input_share, "
+    "helper_encrypted_input_share";
+
+LeaderStoredReport read_report(const TaskId& task_id, const pg::Result& r, int row) {
+  LeaderStoredReport report;
+  report.task_id = task_id;
+  report.report_id = id_from<ReportId>(r, row, 0, "report id");
+  report.client_timestamp = r.uint8(row, 1);
+  report.extensions = to_bytes(r.opt_bytea(row, 2));
+  report.public_share = to_bytes(r.opt_bytea(row, 3));
+  report.leader_input_share = to_bytes(r.opt_bytea(row, 4));
+  report.helper_encrypted_input_share = to_bytes(r.opt_bytea(row, 5));
+  return report;
+}
+
+}  // namespace
+
+std::vector<bool> Transaction::put_client_reports(const std::vector<LeaderStoredReport>& reports) {
+  if (reports.empty()) return {};
+  std::vector<ByteSpan> task_ids, report_ids, extensions, public_shares, leader_shares,
+      helper_shares;
+  std::vector<std::int64_t> timestamps;
+  for (const auto& report : reports) {
+    task_ids.push_back(report.task_id.span());
+    report_ids.push_back(report.report_id.span());
+    timestamps.push_back(static_cast<std::int64_t>(report.client_timestamp));
+    extensions.push_back(report.extensions);
+    public_shares.push_back(report.public_share);
+    leader_shares.push_back(report.leader_input_share);
+    helper_shares.push_back(report.helper_encrypted_input_share);
+    if (report.client_timestamp > static_cast<std::uint64_t>(INT64_MAX)) {
+      throw DatastoreError("report timestamp out of range");
+    }
+  }
+  // One statement: unnest the columns, insert what is new, and say per input row whether
+  // its task exists and whether it was inserted.
+  auto r = connection_.exec(
+      "WITH input AS ("
+      "  SELECT * FROM unnest($1::BYTEA[], $2::BYTEA[], $3::BIGINT[], $4::BYTEA[], "
+      "    $5::BYTEA[], $6::BYTEA[], $7::BYTEA[]) WITH ORDINALITY AS r(task_id, report_id, "
+      "    client_timestamp, extensions, public_share, leader_input_share, "
+      "    helper_encrypted_input_share, n)), "
+      "known AS (SELECT input.*, tasks.id AS task_row FROM input "
+      "  LEFT JOIN tasks ON tasks.task_id = input.task_id), "
+      "inserted AS ("
+      "  INSERT INTO client_reports (task_id, report_id, client_timestamp, extensions, "
+      "    public_share, leader_input_share, helper_encrypted_input_share, updated_by) "
+      "  SELECT task_row, report_id, client_timestamp, extensions, public_share, "
+      "    leader_input_share, helper_encrypted_input_share, $8 FROM known "
+      "  WHERE task_row IS NOT NULL ORDER BY n "
+      "  ON CONFLICT (task_id, report_id) DO NOTHING RETURNING task_id, report_id) "
+      "SELECT known.n, known.task_row IS NOT NULL, inserted.report_id IS NOT NULL FROM known "
+      "LEFT JOIN inserted ON inserted.task_id = known.task_row "
+      "  AND inserted.report_id = known.report_id ORDER BY known.n",
+      pg::Params()
+          .bytea_array(task_ids)
+          .bytea_array(report_ids)
+          .int8_array(timestamps)
+          .bytea_array(extensions)
+          .bytea_array(public_shares)
+          .bytea_array(leader_shares)
+          .bytea_array(helper_shares)
+          .text(name_));
+  if (r.rows() != static_cast<int>(reports.size())) {
+    throw DatastoreError("put_client_reports: unexpected result size");
+  }
+  std::vector<bool> inserted(reports.size());
+  std::set<std::pair<TaskId, ReportId>> seen;
+  for (int row = 0; row < r.rows(); ++row) {
+    std::size_t index = static_cast<std::size_t>(r.int8(row, 0) - 1);
+    const auto& report = reports.at(index);
+    if (!r.boolean(row, 1)) throw_task_not_found(report.task_id);
+    // A report repeated within the batch was inserted once, by its first occurrence.
+    bool first = seen.emplace(report.task_id, report.report_id).second;
+    inserted[index] = r.boolean(row, 2) && first;
+  }
+  return inserted;
+}
+
+void Transaction::put_client_report(const LeaderStoredReport& report) {
+  auto r = connection_.exec(
+      "INSERT INTO client_reports (task_id, report_id, client_timestamp, extensions, "
+      "public_share, leader_input_share, helper_encrypted_input_share, updated_by) "
+      "SELECT id, $2, $3, $4, $5, $6, $7, $8 FROM tasks WHERE task_id = $1 "
+      "ON CONFLICT (task_id, report_id) DO NOTHING",
+      pg::Params()
+          .bytea(report.task_id.span())
+          .bytea(report.report_id.span())
+          .uint8(report.client_timestamp)
+          .bytea(report.extensions)
+          .bytea(report.public_share)
+          .bytea(report.leader_input_share)
+          .bytea(report.helper_encrypted_input_share)
+          .text(name_));
+  if (r.affected_rows() == 0) {
+    if (!task_exists(connection_, report.task_id)) throw_task_not_found(report.task_id);
+    throw MutationTargetAlreadyExists("report " + report.report_id.to_base64url() +
+                                      " already stored");
+  }
+}
+
+std::optional<LeaderStoredReport> Transaction::get_client_report(const TaskId& task_id,
+                                                                 const ReportId& report_id) {
+  auto r = connection_.exec(
+      "SELECT " + std::string(kReportColumns) +
+          " FROM client_reports WHERE task_id = (SELECT id FROM tasks WHERE task_id = $1) "
+          "AND report_id = $2 AND leader_input_share IS NOT NULL",
+      pg::Params().bytea(task_id.span()).bytea(report_id.span()));
+  if (r.rows() == 0) return std::nullopt;
+  return read_report(task_id, r, 0);
+}
+
+bool Transaction::put_scrubbed_report(const TaskId& task_id, const ReportId& report_id,
+                                      Time client_timestamp) {
+  auto r = connection_.exec(
+      "INSERT INTO client_reports (task_id, report_id, client_timestamp, aggregation_started, "
+      "updated_by) SELECT id, $2, $3, TRUE, $4 FROM tasks WHERE task_id = $1 "
+      "ON CONFLICT (task_id, report_id) DO NOTHING",
+      pg::Params()
+          .bytea(task_id.span())
+          .bytea(report_id.span())
+          .uint8(client_timestamp)
+          .text(name_));
+  if (r.affected_rows() == 0 && !task_exists(connection_, task_id)) throw_task_not_found(task_id);
+  return r.affected_rows() == 1;
+}
+
+std::vector<LeaderStoredReport> Transaction::claim_unaggregated_client_reports(
+    const TaskId& task_id, std::uint64_t limit) {
+  auto r = connection_.exec(
+      "WITH claimed AS (SELECT id FROM client_reports "
+      "  WHERE task_id = (SELECT id FROM tasks WHERE task_id = $1) "
+      "  AND aggregation_started = FALSE ORDER BY client_timestamp LIMIT $2 "
+      "  FOR UPDATE SKIP LOCKED) "
+      "UPDATE client_reports SET aggregation_started = TRUE, updated_at = now(), "
+      "updated_by = $3 FROM claimed WHERE client_reports.id = claimed.id "
+      "RETURNING " +
+          std::string(kReportColumns),
+      pg::Params().bytea(task_id.span()).uint8(limit).text(name_));
+  std::vector<LeaderStoredReport> reports;
+  for (int row = 0; row < r.rows(); ++row) reports.push_back(read_report(task_id, r, row));
+  std::sort(reports.begin(), reports.end(),
+            [](const auto& a, const auto& b) { return a.client_timestamp < b.client_timestamp; });
+  return reports;
+}
+
+void Transaction::mark_reports_unaggregated(const TaskId& task_id,
+                                            const std::vector<ReportId>& report_ids) {
+  std::vector<ByteSpan> ids;
+  for (const auto& id : report_ids) ids.push_back(id.span());
+  connection_.exec(
+      "UPDATE client_reports SET aggregation_started = FALSE, updated_at = now(), "
+      "updated_by = $3 WHERE task_id = (SELECT id FROM tasks WHERE task_id = $1) "
+      "AND report_id = ANY($2)",
+      pg::Params().bytea(task_id.span()).bytea_array(ids).text(name_));
+}
+
+void Transaction::scrub_client_report(const TaskId& task_id, const ReportId& report_id) {
+  auto r = connection_.exec(
+      "UPDATE client_reports SET extensions = NULL, public_share = NULL, "
+      "leader_input_share = NULL, helper_encrypted_input_share = NULL, updated_at = now(), "
+      "updated_by = $3 WHERE task_id = (SELECT id FROM tasks WHERE task_id = $1) "
+      "AND report_id = $2",
+      pg::Params().bytea(task_id.span()).bytea(report_id.span()).text(name_));
+  if (r.affected_rows() == 0) {
+    throw MutationTargetNotFound("no report " + report_id.to_base64url());
+  }
+}
+
+std::uint64_t Transaction::count_client_reports_in_interval(const TaskId& task_id,
+                                                            const Interval& interval) {
+  auto r = connection_.exec(
+      "SELECT count(*) FROM client_reports "
+      "WHERE task_id = (SELECT id FROM tasks WHERE task_id = $1) "
+      "AND client_timestamp >= $2 AND client_timestamp < $3",
+      pg::Params().bytea(task_id.span()).uint8(interval.start).uint8(interval_end(interval)));
+  return r.uint8(0, 0);
+}
+
+}  // namespace janus

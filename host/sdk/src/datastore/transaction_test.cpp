@@ -1,0 +1,713 @@
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <future>
+#include <latch>
+#include <set>
+#include <thread>
+
+#include "janus/datastore.h"
+#include "janus/testing/test_database.h"
+#include "test_util.h"
+
+namespace janus {
+namespace {
+
+using namespace datastore_test;
+
+class TransactionTest : public ::testing::Test {
+ protected:
+  template <typename Body>
+  auto tx(Body&& body) {
+    return datastore_->run_tx("test", std::forward<Body>(body));
+  }
+  AggregatorTask put_task(AggregatorTask task = leader_task()) {
+    tx([&](Transaction& t) { t.put_aggregator_task(task); });
+    return task;
+  }
+
+  testing::TestDatabase db_;
+  MockClock clock_{1'700'000'000};
+  std::unique_ptr<Datastore> datastore_ = db_.open_datastore(clock_);
+};
+
+// ---- run_tx ----
+
+TEST_F(TransactionTest, CommitsOnReturnAndRollsBackOnException) {
+  AggregatorTask kept = leader_task();
+  AggregatorTask dropped = leader_task();
+  tx([&](Transaction& t) { t.put_aggregator_task(kept); });
+  EXPECT_THROW(tx([&](Transaction& t) {
+                 t.put_aggregator_task(dropped);
+                 throw std::runtime_error("body failed");
+               }),
+               std::runtime_error);
+  EXPECT_TRUE(tx([&](Transaction& t) { return t.get_aggregator_task(kept.task_id); }).has_value());
+  EXPECT_FALSE(
+      tx([&](Transaction& t) { return t.get_aggregator_task(dropped.task_id); }).has_value());
+  EXPECT_EQ(db_.query("SELECT updated_by FROM tasks"), "test");
+}
+
+// REPEATABLE READ: a row committed by another session after the transaction's first read
+// is invisible to the rest of the transaction (READ COMMITTED would see it).
+TEST_F(TransactionTest, RunsAtRepeatableRead) {
+  AggregatorTask task = put_task();
+  AggregatorTask later = leader_task();
+  std::size_t before = 0, after = 0;
+  tx([&](Transaction& t) {
+    before = t.get_task_ids().size();
+    db_.open_datastore(clock_)->run_tx("other",
+                                       [&](Transaction& o) { o.put_aggregator_task(later); });
+    after = t.get_task_ids().size();
+  });
+  EXPECT_EQ(before, 1u);
+  EXPECT_EQ(after, 1u);
+}
+
+// A real serialization failure: the body reads a row (taking its snapshot), another
+// session updates and commits the row, then the body updates it → SQLSTATE 40001. The
+// datastore retries the body, which then succeeds.
+TEST_F(TransactionTest, RetriesARealSerializationFailure) {
+  AggregatorTask task = put_task();
+  auto other = db_.open_datastore(clock_);
+  int attempts = 0;
+  datastore_->run_tx("conflicting", [&](Transaction& t) {
+    ++attempts;
+    ASSERT_TRUE(t.get_aggregator_task(task.task_id).has_value());
+    if (attempts == 1) {
+      other->run_tx("interloper",
+                    [&](Transaction& o) { o.update_task_expiration(task.task_id, 5); });
+    }
+    t.update_task_expiration(task.task_id, 10);
+  });
+  EXPECT_EQ(attempts, 2);
+  EXPECT_EQ(datastore_->transaction_retries(), 1u);
+  EXPECT_EQ(
+      tx([&](Transaction& t) { return t.get_aggregator_task(task.task_id); })->task_expiration,
+      10u);
+}
+
+TEST_F(TransactionTest, RetriesEvenWhenTheBodySwallowedTheSerializationFailure) {
+  AggregatorTask task = put_task();
+  auto other = db_.open_datastore(clock_);
+  int attempts = 0;
+  datastore_->run_tx("swallowing", [&](Transaction& t) {
+    ++attempts;
+    t.get_aggregator_task(task.task_id);
+    if (attempts == 1) {
+      other->run_tx("interloper",
+                    [&](Transaction& o) { o.update_task_expiration(task.task_id, 5); });
+    }
+    try {
+      t.update_task_expiration(task.task_id, 10);
+    } catch (const DatastoreError&) {
+      // A careless body; COMMIT then answers ROLLBACK and the datastore retries anyway.
+    }
+  });
+  EXPECT_EQ(attempts, 2);
+  EXPECT_EQ(
+      tx([&](Transaction& t) { return t.get_aggregator_task(task.task_id); })->task_expiration,
+      10u);
+}
+
+// A real deadlock: two transactions lock two rows in opposite orders. PostgreSQL aborts one
+// with SQLSTATE 40P01; the datastore retries it and both complete.
+TEST_F(TransactionTest, RetriesARealDeadlock) {
+  AggregatorTask first = put_task();
+  AggregatorTask second = put_task();
+  auto other = db_.open_datastore(clock_);
+  std::latch both_hold_one_lock(2);
+  std::atomic<int> attempts{0};
+  auto lock_in_order = [&](Datastore& datastore, const TaskId& a, const TaskId& b, Time value) {
+    bool first_attempt = true;
+    datastore.run_tx("deadlocking", [&](Transaction& t) {
+      ++attempts;
+      t.update_task_expiration(a, value);
+      if (first_attempt) {
+        first_attempt = false;
+        both_hold_one_lock.arrive_and_wait();
+      }
+      t.update_task_expiration(b, value);
+    });
+  };
+  auto worker = std::async(std::launch::async,
+                           [&] { lock_in_order(*other, second.task_id, first.task_id, 2); });
+  lock_in_order(*datastore_, first.task_id, second.task_id, 1);
+  worker.get();
+  EXPECT_GE(attempts.load(), 3);  // two first attempts and at least one retry
+  EXPECT_GE(datastore_->transaction_retries() + other->transaction_retries(), 1u);
+  // Whichever committed last wrote both rows: they agree.
+  auto a = tx([&](Transaction& t) { return t.get_aggregator_task(first.task_id); });
+  auto b = tx([&](Transaction& t) { return t.get_aggregator_task(second.task_id); });
+  EXPECT_EQ(a->task_expiration, b->task_expiration);
+}
+
+TEST_F(TransactionTest, GivesUpAfterMaxTransactionRetries) {
+  DatabaseConfig config = db_.config();
+  config.max_transaction_retries = 2;
+  auto datastore = Datastore::open(config, DatastoreKeys({DatastoreKeys::generate_key()}), clock_);
+  AggregatorTask task = leader_task();
+  datastore->run_tx("put", [&](Transaction& t) { t.put_aggregator_task(task); });
+  auto other = db_.open_datastore(clock_);
+  int attempts = 0;
+  EXPECT_THROW(datastore->run_tx("always-conflicting",
+                                 [&](Transaction& t) {
+                                   ++attempts;
+                                   t.get_task_ids();
+                                   other->run_tx("interloper", [&](Transaction& o) {
+                                     o.update_task_expiration(task.task_id, attempts);
+                                   });
+                                   t.update_task_expiration(task.task_id, 10);
+                                 }),
+               DatastoreError);
+  EXPECT_EQ(attempts, 3);  // the first try and two retries
+}
+
+TEST_F(TransactionTest, ANonRetryableErrorIsNotRetried) {
+  int attempts = 0;
+  EXPECT_THROW(tx([&](Transaction& t) {
+                 ++attempts;
+                 t.delete_task(TaskId::random());
+               }),
+               MutationTargetNotFound);
+  EXPECT_EQ(attempts, 1);
+}
+
+// connection_pool_max_size bounds the connections; a caller waits up to
+// connection_pool_timeouts_s for a free one, then gets a clear error.
+TEST_F(TransactionTest, PoolSizeBoundsConcurrentTransactions) {
+  DatabaseConfig config = db_.config();
+  config.connection_pool_max_size = 1;
+  config.connection_pool_timeouts_s = 1;
+  auto datastore = Datastore::open(config, DatastoreKeys({DatastoreKeys::generate_key()}), clock_);
+  datastore->run_tx("holder", [&](Transaction&) {
+    try {
+      std::async(std::launch::async, [&] {
+        datastore->run_tx("waiter", [](Transaction& t) { t.get_task_ids(); });
+      }).get();
+      ADD_FAILURE() << "a second connection was handed out";
+    } catch (const DatastoreError& error) {
+      EXPECT_NE(std::string(error.what()).find("no database connection free within 1 s"),
+                std::string::npos)
+          << error.what();
+    }
+  });
+  // Released again: the next transaction gets the connection.
+  EXPECT_TRUE(datastore->run_tx("after", [](Transaction& t) { return t.get_task_ids(); }).empty());
+}
+
+// ---- tasks ----
+
+TEST_F(TransactionTest, TaskRoundTripsWithEveryField) {
+  AggregatorTask leader = put_task();
+  AggregatorTask helper = leader_task(QueryType{QueryType::Kind::FixedSize, 100, 3600});
+  helper.role = Role::Helper;
+  helper.vdaf = VdafDescription{"Prio3Count"};
+  helper.aggregator_auth_token.reset();
+  helper.collector_auth_token_hash.reset();
+  helper.aggregator_auth_token_hash =
+      AuthenticationTokenHash{AuthenticationTokenType::Bearer, filled(32, 0xab)};
+  helper.task_expiration.reset();
+  helper.report_expiry_age = 86400;
+  helper.collector_hpke_config.reset();
+  helper.hpke_keys = {keypair(255)};
+  put_task(helper);
+  EXPECT_EQ(tx([&](Transaction& t) { return t.get_aggregator_task(leader.task_id); }), leader);
+  EXPECT_EQ(tx([&](Transaction& t) { return t.get_aggregator_task(helper.task_id); }), helper);
+  auto all = tx([&](Transaction& t) { return t.get_aggregator_tasks(); });
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0], leader);
+  EXPECT_EQ(all[1], helper);
+  EXPECT_EQ(db_.query("SELECT vdaf::text FROM tasks WHERE aggregator_role = 'LEADER'"),
+            "{\"Prio3Sum\": {\"bits\": 16}}");
+  EXPECT_EQ(db_.query("SELECT query_type::text FROM tasks WHERE aggregator_role = 'HELPER'"),
+            "{\"FixedSize\": {\"max_batch_size\": 100, \"batch_time_window_size\": 3600}}");
+}
+
+TEST_F(TransactionTest, DuplicateTaskIsRejectedWithoutAbortingTheTransaction) {
+  AggregatorTask task = put_task();
+  tx([&](Transaction& t) {
+    EXPECT_THROW(t.put_aggregator_task(task), MutationTargetAlreadyExists);
+    // The transaction is still usable (ON CONFLICT, not a failed statement).
+    EXPECT_EQ(t.get_task_ids().size(), 1u);
+  });
+}
+
+TEST_F(TransactionTest, DeletingATaskRemovesEverythingItOwns) {
+  AggregatorTask task = put_task();
+  tx([&](Transaction& t) {
+    t.put_client_report(report(task.task_id, 1'700'000'000));
+    t.put_aggregation_job(aggregation_job(task.task_id, {1'699'999'000, 1000}));
+    t.delete_task(task.task_id);
+  });
+  EXPECT_EQ(db_.query("SELECT count(*) FROM client_reports"), "0");
+  EXPECT_EQ(db_.query("SELECT count(*) FROM aggregation_jobs"), "0");
+  EXPECT_EQ(db_.query("SELECT count(*) FROM task_hpke_keys"), "0");
+  EXPECT_THROW(tx([&](Transaction& t) { t.delete_task(task.task_id); }), MutationTargetNotFound);
+}
+
+TEST_F(TransactionTest, GlobalHpkeKeysMoveThroughTheirStates) {
+  tx([&](Transaction& t) {
+    t.put_global_hpke_keypair(keypair(3));
+    t.put_global_hpke_keypair(keypair(4));
+    EXPECT_THROW(t.put_global_hpke_keypair(keypair(3)), MutationTargetAlreadyExists);
+  });
+  clock_.advance(100);
+  tx([&](Transaction& t) { t.set_global_hpke_keypair_state(4, HpkeKeyState::Active); });
+  auto keys = tx([&](Transaction& t) { return t.get_global_hpke_keypairs(); });
+  ASSERT_EQ(keys.size(), 2u);
+  EXPECT_EQ(keys[0], (GlobalHpkeKeypair{keypair(3), HpkeKeyState::Pending, 1'700'000'000}));
+  EXPECT_EQ(keys[1], (GlobalHpkeKeypair{keypair(4), HpkeKeyState::Active, 1'700'000'100}));
+  tx([&](Transaction& t) { t.delete_global_hpke_keypair(3); });
+  EXPECT_FALSE(tx([&](Transaction& t) { return t.get_global_hpke_keypair(3); }).has_value());
+  EXPECT_THROW(
+      tx([&](Transaction& t) { t.set_global_hpke_keypair_state(3, HpkeKeyState::Expired); }),
+      MutationTargetNotFound);
+  HpkeKeypair inconsistent = keypair(5);
+  inconsistent.config[0] = 6;
+  EXPECT_THROW(tx([&](Transaction& t) { t.put_global_hpke_keypair(inconsistent); }),
+               std::invalid_argument);
+}
+
+// ---- reports ----
+
+TEST_F(TransactionTest, BatchedReportInsertReportsDuplicatesAndKeepsEmptySharesEmpty) {
+  AggregatorTask task = put_task();
+  AggregatorTask other_task = put_task();
+  auto a = report(task.task_id, 1'700'000'000);
+  auto b = report(task.task_id, 1'700'000'100);
+  auto c = report(other_task.task_id, 1'700'000'200);
+  c.report_id = a.report_id;  // same id, another task: not a duplicate
+  EXPECT_EQ(tx([&](Transaction& t) {
+              return t.put_client_reports({a, b, c});
+            }),
+            (std::vector<bool>{true, true, true}));
+  auto d = report(task.task_id, 1'700'000'300);
+  EXPECT_EQ(tx([&](Transaction& t) {
+              return t.put_client_reports({b, d, d});
+            }),
+            (std::vector<bool>{false, true, false}));
+  EXPECT_EQ(tx([&](Transaction& t) { return t.get_client_report(task.task_id, a.report_id); }), a);
+  EXPECT_EQ(
+      tx([&](Transaction& t) { return t.get_client_report(other_task.task_id, c.report_id); }), c);
+  // Empty public share and extensions are stored as empty BYTEA, never NULL.
+  EXPECT_EQ(db_.query("SELECT count(*) FROM client_reports WHERE public_share IS NULL"), "0");
+  EXPECT_EQ(db_.query("SELECT count(*) FROM client_reports WHERE public_share = ''::bytea"), "4");
+  EXPECT_TRUE(tx([&](Transaction& t) { return t.put_client_reports({}); }).empty());
+}
+
+TEST_F(TransactionTest, ReportOfAnUnknownTaskIsRejected) {
+  auto orphan = report(TaskId::random(), 1);
+  EXPECT_THROW(tx([&](Transaction& t) { t.put_client_reports({orphan}); }), MutationTargetNotFound);
+  EXPECT_THROW(tx([&](Transaction& t) { t.put_client_report(orphan); }), MutationTargetNotFound);
+  EXPECT_EQ(db_.query("SELECT count(*) FROM client_reports"), "0");
+}
+
+TEST_F(TransactionTest, SingleReportInsertRejectsDuplicates) {
+  AggregatorTask task = put_task();
+  auto a = report(task.task_id, 1'700'000'000);
+  tx([&](Transaction& t) { t.put_client_report(a); });
+  EXPECT_THROW(tx([&](Transaction& t) { t.put_client_report(a); }), MutationTargetAlreadyExists);
+}
+
+TEST_F(TransactionTest, ClaimingUnaggregatedReportsIsOldestFirstAndNeverTwice) {
+  AggregatorTask task = put_task();
+  std::vector<LeaderStoredReport> reports;
+  for (int i = 0; i < 10; ++i) reports.push_back(report(task.task_id, 1'700'000'000 - i * 10));
+  tx([&](Transaction& t) { t.put_client_reports(reports); });
+  auto first =
+      tx([&](Transaction& t) { return t.claim_unaggregated_client_reports(task.task_id, 4); });
+  ASSERT_EQ(first.size(), 4u);
+  EXPECT_EQ(first[0], reports[9]);  // the oldest
+  EXPECT_EQ(first[3], reports[6]);
+  auto rest =
+      tx([&](Transaction& t) { return t.claim_unaggregated_client_reports(task.task_id, 100); });
+  EXPECT_EQ(rest.size(), 6u);
+  EXPECT_TRUE(tx([&](Transaction& t) {
+                return t.claim_unaggregated_client_reports(task.task_id, 100);
+              }).empty());
+  tx([&](Transaction& t) {
+    t.mark_reports_unaggregated(task.task_id, {first[0].report_id, first[1].report_id});
+  });
+  EXPECT_EQ(tx([&](Transaction& t) {
+              return t.claim_unaggregated_client_reports(task.task_id, 100);
+            }).size(),
+            2u);
+  EXPECT_EQ(tx([&](Transaction& t) {
+              return t.count_client_reports_in_interval(task.task_id, {1'699'999'950, 51});
+            }),
+            6u);
+}
+
+TEST_F(TransactionTest, ConcurrentClaimsSkipLockedReports) {
+  AggregatorTask task = put_task();
+  std::vector<LeaderStoredReport> reports;
+  for (int i = 0; i < 6; ++i) reports.push_back(report(task.task_id, 1'700'000'000 + i));
+  tx([&](Transaction& t) { t.put_client_reports(reports); });
+  auto other = db_.open_datastore(clock_);
+  std::vector<LeaderStoredReport> claimed_first, claimed_second;
+  tx([&](Transaction& t) {
+    claimed_first = t.claim_unaggregated_client_reports(task.task_id, 3);
+    // While these rows are locked (uncommitted), another creator gets the other three.
+    claimed_second = other->run_tx("second", [&](Transaction& o) {
+      return o.claim_unaggregated_client_reports(task.task_id, 6);
+    });
+  });
+  ASSERT_EQ(claimed_first.size(), 3u);
+  ASSERT_EQ(claimed_second.size(), 3u);
+  std::set<ReportId> ids;
+  for (const auto& r : claimed_first) ids.insert(r.report_id);
+  for (const auto& r : claimed_second) ids.insert(r.report_id);
+  EXPECT_EQ(ids.size(), 6u);
+}
+
+TEST_F(TransactionTest, ScrubbedReportsKeepTheirIdForReplayDetection) {
+  AggregatorTask task = put_task();
+  auto a = report(task.task_id, 1'700'000'000);
+  tx([&](Transaction& t) {
+    t.put_client_report(a);
+    t.scrub_client_report(task.task_id, a.report_id);
+  });
+  EXPECT_FALSE(tx([&](Transaction& t) { return t.get_client_report(task.task_id, a.report_id); }));
+  EXPECT_THROW(tx([&](Transaction& t) { t.put_client_report(a); }), MutationTargetAlreadyExists);
+  // Helper side: first sighting true, replay false.
+  ReportId seen = ReportId::random();
+  EXPECT_TRUE(tx([&](Transaction& t) { return t.put_scrubbed_report(task.task_id, seen, 5); }));
+  EXPECT_FALSE(tx([&](Transaction& t) { return t.put_scrubbed_report(task.task_id, seen, 5); }));
+}
+
+// ---- aggregation jobs and report aggregations ----
+
+TEST_F(TransactionTest, AggregationJobAndReportAggregationsRoundTrip) {
+  AggregatorTask task =
+      put_task(leader_task(QueryType{QueryType::Kind::FixedSize, 50, std::nullopt}));
+  AggregationJob job = aggregation_job(task.task_id, {1'700'000'000, 3600});
+  job.batch_id = BatchId::random();
+  job.aggregation_parameter = {1, 2, 3};
+  std::vector<ReportAggregation> ras;
+  for (std::uint64_t ord = 0; ord < 3; ++ord) {
+    ReportAggregation ra;
+    ra.task_id = task.task_id;
+    ra.aggregation_job_id = job.aggregation_job_id;
+    ra.report_id = ReportId::random();
+    ra.client_timestamp = 1'700'000'000 + ord;
+    ra.ord = ord;
+    ra.state = ReportAggregationState::StartLeader;
+    ra.public_share = Bytes{};
+    ra.leader_extensions = Bytes{};
+    ra.leader_input_share = filled(10, static_cast<std::uint8_t>(ord));
+    ra.helper_encrypted_input_share = filled(20, 0xee);
+    ras.push_back(ra);
+  }
+  tx([&](Transaction& t) {
+    t.put_aggregation_job(job);
+    EXPECT_THROW(t.put_aggregation_job(job), MutationTargetAlreadyExists);
+    t.put_report_aggregations(ras);
+  });
+  EXPECT_EQ(tx([&](Transaction& t) {
+              return t.get_aggregation_job(task.task_id, job.aggregation_job_id);
+            }),
+            job);
+  EXPECT_EQ(tx([&](Transaction& t) {
+              return t.get_report_aggregations_for_job(task.task_id, job.aggregation_job_id);
+            }),
+            ras);
+
+  // Step: the leader moves to WAITING_LEADER / FAILED; the helper keeps its response.
+  ras[0].state = ReportAggregationState::WaitingLeader;
+  ras[0].public_share.reset();
+  ras[0].leader_extensions.reset();
+  ras[0].leader_input_share.reset();
+  ras[0].helper_encrypted_input_share.reset();
+  ras[0].leader_prep_transition = filled(30, 0x77);
+  ras[1].state = ReportAggregationState::Failed;
+  ras[1].error_code = 5;
+  ras[1].last_prep_resp = filled(8, 0x99);
+  job.step = 1;
+  job.state = AggregationJobState::Finished;
+  job.last_request_hash = filled(32, 0x42);
+  tx([&](Transaction& t) {
+    t.update_aggregation_job(job);
+    t.update_report_aggregations({ras[0], ras[1]});
+  });
+  EXPECT_EQ(tx([&](Transaction& t) {
+              return t.get_aggregation_job(task.task_id, job.aggregation_job_id);
+            }),
+            job);
+  EXPECT_EQ(tx([&](Transaction& t) {
+              return t.get_report_aggregations_for_job(task.task_id, job.aggregation_job_id);
+            }),
+            ras);
+  EXPECT_EQ(
+      tx([&](Transaction& t) { return t.get_aggregation_jobs_for_task(task.task_id); }).size(), 1u);
+  // Replay check across jobs.
+  AggregationJob second = aggregation_job(task.task_id, {1'700'000'000, 3600});
+  EXPECT_FALSE(tx([&](Transaction& t) {
+    return t.check_other_report_aggregation_exists(task.task_id, ras[0].report_id,
+                                                   job.aggregation_job_id);
+  }));
+  EXPECT_TRUE(tx([&](Transaction& t) {
+    return t.check_other_report_aggregation_exists(task.task_id, ras[0].report_id,
+                                                   second.aggregation_job_id);
+  }));
+  // Unknown rows.
+  EXPECT_THROW(tx([&](Transaction& t) { t.update_aggregation_job(second); }),
+               MutationTargetNotFound);
+  EXPECT_THROW(tx([&](Transaction& t) { t.put_report_aggregations({ras[2]}); }),
+               MutationTargetAlreadyExists);
+}
+
+// ---- batches, collection, aggregate shares, outstanding batches, counters ----
+
+TEST_F(TransactionTest, BatchAggregationShardsRoundTripAndAreFoundByInterval) {
+  AggregatorTask task = put_task();
+  std::vector<BatchAggregation> shards;
+  for (std::uint64_t hour = 0; hour < 3; ++hour) {
+    for (std::uint64_t ord = 0; ord < 2; ++ord) {
+      BatchAggregation ba;
+      ba.task_id = task.task_id;
+      ba.batch_identifier = Interval{1'699'999'200 + hour * 3600, 3600};
+      ba.aggregation_parameter = {};
+      ba.ord = ord;
+      ba.aggregate_share = filled(16, static_cast<std::uint8_t>(hour * 2 + ord));
+      ba.report_count = hour + ord;
+      ba.checksum = filled(32, 0x10);
+      ba.client_timestamp_interval = {1'699'999'200 + hour * 3600, 1800};
+      ba.aggregation_jobs_created = 2;
+      ba.aggregation_jobs_terminated = 1;
+      shards.push_back(ba);
+    }
+  }
+  tx([&](Transaction& t) {
+    for (const auto& ba : shards) t.put_batch_aggregation(ba);
+    EXPECT_THROW(t.put_batch_aggregation(shards[0]), MutationTargetAlreadyExists);
+  });
+  EXPECT_EQ(tx([&](Transaction& t) {
+              return t.get_batch_aggregations_for_batch(task.task_id, shards[2].batch_identifier,
+                                                        {});
+            }),
+            (std::vector<BatchAggregation>{shards[2], shards[3]}));
+  auto in_interval = tx([&](Transaction& t) {
+    return t.get_batch_aggregations_in_interval(task.task_id, {1'699'999'200, 7200}, {});
+  });
+  EXPECT_EQ(in_interval,
+            (std::vector<BatchAggregation>{shards[0], shards[1], shards[2], shards[3]}));
+  shards[1].state = BatchAggregationState::Collected;
+  shards[1].aggregate_share.reset();
+  shards[1].report_count = 99;
+  tx([&](Transaction& t) { t.update_batch_aggregation(shards[1]); });
+  EXPECT_EQ(tx([&](Transaction& t) {
+              return t.get_batch_aggregation(task.task_id, shards[1].batch_identifier, {}, 1);
+            }),
+            shards[1]);
+  EXPECT_FALSE(tx([&](Transaction& t) {
+    return t.get_batch_aggregation(task.task_id, shards[1].batch_identifier, Bytes{1}, 1);
+  }));
+}
+
+TEST_F(TransactionTest, CollectionJobsRoundTripAndAreFoundByBatch) {
+  AggregatorTask task = put_task();
+  CollectionJob job;
+  job.task_id = task.task_id;
+  job.collection_job_id = CollectionJobId::random();
+  job.query = {1, 0, 0, 0, 0, 0x65, 0x53, 0xf1, 0, 0, 0, 0, 0, 0, 0x0e, 0x10};
+  job.aggregation_parameter = {};
+  job.batch_identifier = Interval{1'699'999'200, 3600};
+  tx([&](Transaction& t) {
+    t.put_collection_job(job);
+    EXPECT_THROW(t.put_collection_job(job), MutationTargetAlreadyExists);
+  });
+  EXPECT_EQ(
+      tx([&](Transaction& t) { return t.get_collection_job(task.task_id, job.collection_job_id); }),
+      job);
+  job.state = CollectionJobState::Finished;
+  job.report_count = 12;
+  job.client_timestamp_interval = Interval{1'699'999'200, 1200};
+  job.helper_aggregate_share = filled(50, 3);
+  job.leader_aggregate_share = filled(16, 4);
+  tx([&](Transaction& t) { t.update_collection_job(job); });
+  EXPECT_EQ(
+      tx([&](Transaction& t) { return t.get_collection_job(task.task_id, job.collection_job_id); }),
+      job);
+  EXPECT_EQ(tx([&](Transaction& t) {
+              return t.get_collection_jobs_for_batch(task.task_id, job.batch_identifier);
+            }),
+            std::vector<CollectionJob>{job});
+  EXPECT_EQ(tx([&](Transaction& t) {
+              return t.get_collection_jobs_intersecting_interval(task.task_id, {1'700'002'000, 10});
+            }).size(),
+            1u);
+  EXPECT_TRUE(
+      tx([&](Transaction& t) {
+        return t.get_collection_jobs_intersecting_interval(task.task_id, {1'700'002'800, 10});
+      }).empty());
+
+  // fixed_size batch identifiers round-trip too.
+  CollectionJob fixed = job;
+  fixed.collection_job_id = CollectionJobId::random();
+  fixed.batch_identifier = BatchId::random();
+  tx([&](Transaction& t) { t.put_collection_job(fixed); });
+  EXPECT_EQ(tx([&](Transaction& t) {
+              return t.get_collection_job(task.task_id, fixed.collection_job_id);
+            }),
+            fixed);
+}
+
+TEST_F(TransactionTest, AggregateShareJobsRoundTrip) {
+  AggregatorTask task = put_task();
+  AggregateShareJob job{task.task_id, Interval{1'699'999'200, 7200}, {}, filled(16, 8), 20,
+                        filled(32, 9)};
+  tx([&](Transaction& t) {
+    t.put_aggregate_share_job(job);
+    EXPECT_THROW(t.put_aggregate_share_job(job), MutationTargetAlreadyExists);
+  });
+  EXPECT_EQ(tx([&](Transaction& t) {
+              return t.get_aggregate_share_job(task.task_id, job.batch_identifier, {});
+            }),
+            job);
+  EXPECT_EQ(tx([&](Transaction& t) {
+              return t.get_aggregate_share_jobs_for_batch(task.task_id, job.batch_identifier);
+            }),
+            std::vector<AggregateShareJob>{job});
+  EXPECT_EQ(
+      tx([&](Transaction& t) {
+        return t.get_aggregate_share_jobs_intersecting_interval(task.task_id, {1'700'003'000, 100});
+      }),
+      std::vector<AggregateShareJob>{job});
+}
+
+TEST_F(TransactionTest, OutstandingBatchesFillAndGo) {
+  AggregatorTask task = put_task(leader_task(QueryType{QueryType::Kind::FixedSize, 50, 3600}));
+  OutstandingBatch a{task.task_id, BatchId::random(), 1'699'999'200,
+                     OutstandingBatchState::Filling};
+  OutstandingBatch b{task.task_id, BatchId::random(), 1'700'002'800,
+                     OutstandingBatchState::Filling};
+  tx([&](Transaction& t) {
+    t.put_outstanding_batch(a);
+    t.put_outstanding_batch(b);
+  });
+  EXPECT_EQ(tx([&](Transaction& t) {
+              return t.get_filling_outstanding_batches(task.task_id, std::nullopt);
+            }),
+            (std::vector<OutstandingBatch>{a, b}));
+  EXPECT_EQ(tx([&](Transaction& t) {
+              return t.get_filling_outstanding_batches(task.task_id, 1'700'002'800);
+            }),
+            std::vector<OutstandingBatch>{b});
+  tx([&](Transaction& t) { t.mark_outstanding_batch_filled(task.task_id, a.batch_id); });
+  EXPECT_EQ(tx([&](Transaction& t) {
+              return t.get_filling_outstanding_batches(task.task_id, std::nullopt);
+            }),
+            std::vector<OutstandingBatch>{b});
+  tx([&](Transaction& t) { t.delete_outstanding_batch(task.task_id, b.batch_id); });
+  EXPECT_THROW(tx([&](Transaction& t) { t.delete_outstanding_batch(task.task_id, b.batch_id); }),
+               MutationTargetNotFound);
+}
+
+TEST_F(TransactionTest, CollectedBatchesAreRecognised) {
+  AggregatorTask task = put_task();
+  BatchAggregation ba;
+  ba.task_id = task.task_id;
+  ba.batch_identifier = Interval{1'699'999'200, 3600};
+  ba.checksum = filled(32, 0);
+  ba.client_timestamp_interval = {1'699'999'200, 3600};
+  tx([&](Transaction& t) { t.put_batch_aggregation(ba); });
+  EXPECT_FALSE(
+      tx([&](Transaction& t) { return t.is_batch_collected(task.task_id, ba.batch_identifier); }));
+  ba.state = BatchAggregationState::Collected;
+  tx([&](Transaction& t) { t.update_batch_aggregation(ba); });
+  EXPECT_TRUE(
+      tx([&](Transaction& t) { return t.is_batch_collected(task.task_id, ba.batch_identifier); }));
+  EXPECT_FALSE(tx([&](Transaction& t) {
+    return t.is_batch_collected(task.task_id, Interval{1'700'002'800, 3600});
+  }));
+}
+
+TEST_F(TransactionTest, GarbageCollectionDeletesOnlyExpiredRowsInBoundedChunks) {
+  AggregatorTask task = put_task();
+  AggregatorTask other_task = put_task();
+  const Time threshold = 1'700'000'000;
+  std::vector<LeaderStoredReport> reports;
+  for (int i = 0; i < 5; ++i) reports.push_back(report(task.task_id, threshold - 100 + i));
+  reports.push_back(report(task.task_id, threshold));
+  reports.push_back(report(other_task.task_id, threshold - 100));
+  auto old_job = aggregation_job(task.task_id, {threshold - 3600, 3600});
+  auto live_job = aggregation_job(task.task_id, {threshold - 3600, 3601});
+  auto batch = [&](Interval interval) {
+    BatchAggregation ba;
+    ba.task_id = task.task_id;
+    ba.batch_identifier = interval;
+    ba.checksum = filled(32, 0);
+    ba.client_timestamp_interval = interval;
+    return ba;
+  };
+  CollectionJob old_collection;
+  old_collection.task_id = task.task_id;
+  old_collection.collection_job_id = CollectionJobId::random();
+  old_collection.query = {0};
+  old_collection.batch_identifier = Interval{threshold - 3600, 3600};
+  tx([&](Transaction& t) {
+    t.put_client_reports(reports);
+    t.put_aggregation_job(old_job);
+    t.put_aggregation_job(live_job);
+    t.put_batch_aggregation(batch({threshold - 3600, 3600}));
+    t.put_batch_aggregation(batch({threshold, 3600}));
+    t.put_collection_job(old_collection);
+  });
+  EXPECT_EQ(tx([&](Transaction& t) {
+              return t.delete_expired_client_reports(task.task_id, threshold, 3);
+            }),
+            3u);
+  EXPECT_EQ(tx([&](Transaction& t) {
+              return t.delete_expired_client_reports(task.task_id, threshold, 3);
+            }),
+            2u);
+  EXPECT_EQ(tx([&](Transaction& t) {
+              return t.delete_expired_client_reports(task.task_id, threshold, 3);
+            }),
+            0u);
+  EXPECT_EQ(db_.query("SELECT count(*) FROM client_reports"),
+            "2");  // the live one, the other task's
+  EXPECT_EQ(tx([&](Transaction& t) {
+              return t.delete_expired_aggregation_jobs(task.task_id, threshold, 10);
+            }),
+            1u);
+  EXPECT_TRUE(tx([&](Transaction& t) {
+    return t.get_aggregation_job(task.task_id, live_job.aggregation_job_id);
+  }));
+  EXPECT_EQ(tx([&](Transaction& t) {
+              return t.delete_expired_collection_artifacts(task.task_id, threshold, 10);
+            }),
+            2u);
+  EXPECT_EQ(db_.query("SELECT count(*) FROM batch_aggregations"), "1");
+  EXPECT_EQ(db_.query("SELECT count(*) FROM collection_jobs"), "0");
+}
+
+TEST_F(TransactionTest, ShardedCountersSumAcrossShards) {
+  AggregatorTask task = put_task();
+  TaskUploadCounter success;
+  success.report_success = 1;
+  TaskUploadCounter mixed;
+  mixed.report_too_early = 2;
+  mixed.report_decrypt_failure = 1;
+  tx([&](Transaction& t) {
+    t.increment_task_upload_counter(task.task_id, 0, success);
+    t.increment_task_upload_counter(task.task_id, 1, success);
+    t.increment_task_upload_counter(task.task_id, 1, mixed);
+    t.increment_task_aggregation_counter(task.task_id, 3, 5);
+    t.increment_task_aggregation_counter(task.task_id, 3, 2);
+  });
+  TaskUploadCounter expected;
+  expected.report_success = 2;
+  expected.report_too_early = 2;
+  expected.report_decrypt_failure = 1;
+  EXPECT_EQ(tx([&](Transaction& t) { return t.get_task_upload_counter(task.task_id); }), expected);
+  EXPECT_EQ(tx([&](Transaction& t) { return t.get_task_aggregation_counter(task.task_id); }), 7u);
+  EXPECT_EQ(db_.query("SELECT count(*) FROM task_upload_counters"), "2");
+  EXPECT_THROW(
+      tx([&](Transaction& t) { t.increment_task_upload_counter(TaskId::random(), 0, success); }),
+      MutationTargetNotFound);
+}
+
+}  // namespace
+}  // namespace janus

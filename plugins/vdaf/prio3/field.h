@@ -1,0 +1,311 @@
+// The two FFT-friendly prime fields of VDAF-08 §6.1. Both are small value
+// types with inline arithmetic, so the FLP and circuit code (templates over the
+// field) compile to straight-line multiply/reduce sequences.
+//
+// Field64 keeps values canonical and reduces with the special form of
+// p = 2^64 - 2^32 + 1. Field128 (p = 2^128 - 28·2^64 + 1) keeps values in
+// Montgomery form (R = 2^128); since p ≡ 1 mod 2^64 the Montgomery factor
+// -p^-1 mod 2^64 is simply -1, which makes each reduction step one multiply.
+#pragma once
+
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+
+namespace janus::prio3 {
+
+__extension__ typedef unsigned __int128 uint128;
+
+inline std::uint64_t lo64(uint128 v) { return static_cast<std::uint64_t>(v); }
+inline std::uint64_t hi64(uint128 v) { return static_cast<std::uint64_t>(v >> 64); }
+
+inline std::uint64_t load_le_u64(const std::uint8_t* p) {
+  std::uint64_t v;
+  std::memcpy(&v, p, 8);
+  if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap64(v);
+  return v;
+}
+inline void store_le_u64(std::uint8_t* p, std::uint64_t v) {
+  if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap64(v);
+  std::memcpy(p, &v, 8);
+}
+
+class Field64 {
+ public:
+  using Integer = std::uint64_t;
+  static constexpr std::uint64_t kModulus = 0xffffffff00000001ULL;
+  static constexpr std::size_t kEncodedSize = 8;
+  static constexpr unsigned kGenOrderLog2 = 32;
+  // The mask applied to XOF bytes before rejection sampling (next_power_of_2(p) - 1).
+  static constexpr std::uint64_t kSampleMask = ~0ULL;
+
+  constexpr Field64() = default;
+  static constexpr Field64 zero() { return Field64(); }
+  static constexpr Field64 one() { return from_canonical(1); }
+  // `v` must be < p.
+  static constexpr Field64 from_canonical(std::uint64_t v) {
+    Field64 f;
+    f.v_ = v;
+    return f;
+  }
+  static constexpr Field64 from_u64(std::uint64_t v) {
+    return from_canonical(v >= kModulus ? v - kModulus : v);
+  }
+  static Field64 generator() { return from_canonical(1753635133440165772ULL); }
+
+  std::uint64_t to_integer() const { return v_; }
+
+  // Branch-free: the comparisons depend on secret, random-looking data, so
+  // branches would mispredict about half the time.
+  friend Field64 operator+(Field64 a, Field64 b) {
+    std::uint64_t sum, reduced;
+    const bool carry = __builtin_add_overflow(a.v_, b.v_, &sum);
+    const bool borrow = __builtin_sub_overflow(sum, kModulus, &reduced);
+    const std::uint64_t keep_reduced = 0 - static_cast<std::uint64_t>(carry | !borrow);
+    return from_canonical((reduced & keep_reduced) | (sum & ~keep_reduced));
+  }
+  friend Field64 operator-(Field64 a, Field64 b) {
+    std::uint64_t difference;
+    const bool borrow = __builtin_sub_overflow(a.v_, b.v_, &difference);
+    return from_canonical(difference + (kModulus & (0 - static_cast<std::uint64_t>(borrow))));
+  }
+  friend Field64 operator-(Field64 a) { return zero() - a; }
+  friend Field64 operator*(Field64 a, Field64 b) {
+    return from_canonical(reduce128(static_cast<uint128>(a.v_) * b.v_));
+  }
+  Field64& operator+=(Field64 b) { return *this = *this + b; }
+  Field64& operator-=(Field64 b) { return *this = *this - b; }
+  Field64& operator*=(Field64 b) { return *this = *this * b; }
+  friend bool operator==(Field64 a, Field64 b) { return a.v_ == b.v_; }
+
+  Field64 pow(uint128 e) const {
+    Field64 result = one(), base = *this;
+    while (e != 0) {
+      if (e & 1) result *= base;
+      base *= base;
+      e >>= 1;
+    }
+    return result;
+  }
+  Field64 inv() const { return pow(kModulus - 2); }
+
+  void encode(std::uint8_t* out) const { store_le_u64(out, v_); }
+  // Rejects encodings of values >= p.
+  static std::optional<Field64> decode(const std::uint8_t* in) {
+    const std::uint64_t v = load_le_u64(in);
+    if (v >= kModulus) return std::nullopt;
+    return from_canonical(v);
+  }
+  // One rejection-sampling candidate from XOF output (VDAF-08 §6.2 next_vec).
+  static bool sample(const std::uint8_t* in, Field64& out) {
+    const std::uint64_t v = load_le_u64(in) & kSampleMask;
+    if (v >= kModulus) return false;
+    out = from_canonical(v);
+    return true;
+  }
+
+ private:
+  // x mod p for x < 2^128, using 2^64 ≡ 2^32 - 1 and 2^96 ≡ -1.
+  [[gnu::always_inline]] static std::uint64_t reduce128(uint128 x) {
+    constexpr std::uint64_t kEpsilon = 0xffffffffULL;
+    const std::uint64_t x_lo = lo64(x);
+    const std::uint64_t x_hi = hi64(x);
+    const std::uint64_t x_hi_hi = x_hi >> 32;
+    const std::uint64_t x_hi_lo = x_hi & kEpsilon;
+    std::uint64_t t0;
+    const bool underflow = __builtin_sub_overflow(x_lo, x_hi_hi, &t0);
+    t0 -= kEpsilon & (0 - static_cast<std::uint64_t>(underflow));
+    const std::uint64_t t1 = x_hi_lo * kEpsilon;
+    std::uint64_t t2;
+    const bool carry = __builtin_add_overflow(t0, t1, &t2);
+    t2 += kEpsilon & (0 - static_cast<std::uint64_t>(carry));
+    std::uint64_t reduced;
+    const bool borrow = __builtin_sub_overflow(t2, kModulus, &reduced);
+    return borrow ? t2 : reduced;
+  }
+
+  std::uint64_t v_ = 0;
+};
+
+namespace field128_detail {
+inline constexpr uint128 kModulus =
+    (static_cast<uint128>(0xffffffffffffffe4ULL) << 64) | static_cast<uint128>(1);
+constexpr uint128 add_mod(uint128 a, uint128 b) {
+  uint128 s = a + b;
+  if (s < a || s >= kModulus) s -= kModulus;
+  return s;
+}
+// R mod p and R^2 mod p for the Montgomery radix R = 2^128, by doubling.
+constexpr uint128 r_mod_p() { return (~kModulus) + 1; }  // 2^128 - p
+constexpr uint128 r2_mod_p() {
+  uint128 x = r_mod_p();
+  for (int i = 0; i < 128; ++i) x = add_mod(x, x);
+  return x;
+}
+}  // namespace field128_detail
+
+class Field128 {
+ public:
+  using Integer = uint128;
+  static constexpr uint128 kModulus = field128_detail::kModulus;
+  static constexpr std::size_t kEncodedSize = 16;
+  static constexpr unsigned kGenOrderLog2 = 66;
+  static constexpr uint128 kSampleMask = ~static_cast<uint128>(0);
+
+  constexpr Field128() = default;
+  static constexpr Field128 zero() { return Field128(); }
+  static Field128 one() { return from_mont(kMontOne); }
+  // `v` must be < p.
+  static Field128 from_canonical(uint128 v) { return from_mont(mont_mul(v, kMontR2)); }
+  static Field128 from_u64(std::uint64_t v) { return from_canonical(v); }
+  static Field128 generator() {
+    return from_canonical((static_cast<uint128>(0x6d278fbf4f60228bULL) << 64) |
+                          0x1f9b2759c5109f06ULL);
+  }
+
+  uint128 to_integer() const { return mont_mul(m_, 1); }
+
+  friend Field128 operator+(Field128 a, Field128 b) { return from_mont(add_mod(a.m_, b.m_)); }
+  friend Field128 operator-(Field128 a, Field128 b) { return from_mont(sub_mod(a.m_, b.m_)); }
+  friend Field128 operator-(Field128 a) { return zero() - a; }
+  friend Field128 operator*(Field128 a, Field128 b) { return from_mont(mont_mul(a.m_, b.m_)); }
+  Field128& operator+=(Field128 b) { return *this = *this + b; }
+  Field128& operator-=(Field128 b) { return *this = *this - b; }
+  Field128& operator*=(Field128 b) { return *this = *this * b; }
+  friend bool operator==(Field128 a, Field128 b) { return a.m_ == b.m_; }
+
+  Field128 pow(uint128 e) const {
+    Field128 result = one(), base = *this;
+    while (e != 0) {
+      if (e & 1) result *= base;
+      base *= base;
+      e >>= 1;
+    }
+    return result;
+  }
+  // x^(p−2) by an addition chain (133 squarings, 13 multiplications instead
+  // of ~250 for square-and-multiply). With x_k = x^(2^k − 1):
+  // p − 2 = (2^59 − 1)·2^69 + 3·2^64 + (2^64 − 1).
+  Field128 inv() const {
+    auto square_times = [](Field128 v, int n) {
+      for (int i = 0; i < n; ++i) v *= v;
+      return v;
+    };
+    const Field128 x1 = *this;
+    const Field128 x2 = square_times(x1, 1) * x1;
+    const Field128 x3 = square_times(x2, 1) * x1;
+    const Field128 x4 = square_times(x2, 2) * x2;
+    const Field128 x5 = square_times(x3, 2) * x2;
+    const Field128 x9 = square_times(x5, 4) * x4;
+    const Field128 x10 = square_times(x5, 5) * x5;
+    const Field128 x20 = square_times(x10, 10) * x10;
+    const Field128 x40 = square_times(x20, 20) * x20;
+    const Field128 x50 = square_times(x40, 10) * x10;
+    const Field128 x59 = square_times(x50, 9) * x9;
+    const Field128 y = square_times(x59, 5);  // x^((2^59 − 1)·2^5)
+    const Field128 x64 = y * x5;              // x^(2^64 − 1)
+    const Field128 high = y * x2;             // x^(2^64 − 29), the high limb of p − 2
+    return square_times(high, 64) * x64;
+  }
+
+  void encode(std::uint8_t* out) const {
+    const uint128 v = to_integer();
+    store_le_u64(out, lo64(v));
+    store_le_u64(out + 8, hi64(v));
+  }
+  static std::optional<Field128> decode(const std::uint8_t* in) {
+    const uint128 v = (static_cast<uint128>(load_le_u64(in + 8)) << 64) | load_le_u64(in);
+    if (v >= kModulus) return std::nullopt;
+    return from_canonical(v);
+  }
+  static bool sample(const std::uint8_t* in, Field128& out) {
+    const uint128 v = (static_cast<uint128>(load_le_u64(in + 8)) << 64) | load_le_u64(in);
+    if (v >= kModulus) return false;
+    out = from_canonical(v);
+    return true;
+  }
+
+ private:
+  static constexpr std::uint64_t kP1 = 0xffffffffffffffe4ULL;  // p = kP1·2^64 + 1
+
+  static constexpr Field128 from_mont(uint128 m) {
+    Field128 f;
+    f.m_ = m;
+    return f;
+  }
+
+  // Branch-free a + b mod p for a, b < p (see Field64::operator+), on limbs.
+  [[gnu::always_inline]] static uint128 add_mod(uint128 a, uint128 b) {
+    std::uint64_t s0, s1, r0, r1;
+    const bool c0 = __builtin_add_overflow(lo64(a), lo64(b), &s0);
+    bool c1 = __builtin_add_overflow(hi64(a), hi64(b), &s1);
+    c1 |= __builtin_add_overflow(s1, static_cast<std::uint64_t>(c0), &s1);
+    const bool b0 = __builtin_sub_overflow(s0, std::uint64_t{1}, &r0);
+    bool b1 = __builtin_sub_overflow(s1, kP1, &r1);
+    b1 |= __builtin_sub_overflow(r1, static_cast<std::uint64_t>(b0), &r1);
+    const std::uint64_t keep_reduced = 0 - static_cast<std::uint64_t>(c1 | !b1);
+    return (static_cast<uint128>((r1 & keep_reduced) | (s1 & ~keep_reduced)) << 64) |
+           ((r0 & keep_reduced) | (s0 & ~keep_reduced));
+  }
+  [[gnu::always_inline]] static uint128 sub_mod(uint128 a, uint128 b) {
+    std::uint64_t d0, d1;
+    const bool b0 = __builtin_sub_overflow(lo64(a), lo64(b), &d0);
+    bool b1 = __builtin_sub_overflow(hi64(a), hi64(b), &d1);
+    b1 |= __builtin_sub_overflow(d1, static_cast<std::uint64_t>(b0), &d1);
+    // On borrow add p = (kP1, 1).
+    const std::uint64_t mask = 0 - static_cast<std::uint64_t>(b1);
+    std::uint64_t r0, r1;
+    const bool c0 = __builtin_add_overflow(d0, mask & 1, &r0);
+    r1 = d1 + (mask & kP1) + static_cast<std::uint64_t>(c0);
+    return (static_cast<uint128>(r1) << 64) | r0;
+  }
+  static constexpr uint128 kMontOne = field128_detail::r_mod_p();
+  static constexpr uint128 kMontR2 = field128_detail::r2_mod_p();
+
+  // a·b + c + d as (low, high) limbs; cannot overflow 128 bits.
+  [[gnu::always_inline]] static std::uint64_t mac(std::uint64_t a, std::uint64_t b, std::uint64_t c,
+                                                  std::uint64_t d, std::uint64_t& high) {
+    const uint128 t = static_cast<uint128>(a) * b + c + d;
+    high = hi64(t);
+    return lo64(t);
+  }
+
+  // a·b·2^-128 mod p (two-limb CIOS Montgomery multiplication), written on
+  // 64-bit limbs so the compiler keeps everything in registers.
+  [[gnu::always_inline]] static uint128 mont_mul(uint128 a, uint128 b) {
+    const std::uint64_t a0 = lo64(a), a1 = hi64(a), b0 = lo64(b), b1 = hi64(b);
+    std::uint64_t carry, t1, t2, t3, t4;
+    // Row 0: t = a·b0.
+    const std::uint64_t t0 = mac(a0, b0, 0, 0, carry);
+    t1 = mac(a1, b0, carry, 0, t2);
+    // Add m·p with m = −t0 (−p^-1 ≡ −1 mod 2^64): clears t0, carries iff t0 ≠ 0.
+    std::uint64_t m = 0 - t0;
+    t1 = mac(m, kP1, t1, t0 != 0, carry);
+    t2 += carry;
+    t3 = t2 < carry;
+    // Row 1: t += a·b1 (shifted by one limb).
+    t1 = mac(a0, b1, t1, 0, carry);
+    t2 = mac(a1, b1, t2, carry, carry);
+    t3 += carry;
+    m = 0 - t1;
+    t2 = mac(m, kP1, t2, t1 != 0, carry);
+    t3 += carry;
+    t4 = t3 < carry;
+    // Result (t4:t3:t2) < 2p: subtract p = (kP1, 1) once if needed.
+    std::uint64_t r0, r1;
+    const bool borrow0 = __builtin_sub_overflow(t2, std::uint64_t{1}, &r0);
+    bool borrow1 = __builtin_sub_overflow(t3, kP1, &r1);
+    std::uint64_t r1b;
+    borrow1 |= __builtin_sub_overflow(r1, static_cast<std::uint64_t>(borrow0), &r1b);
+    const std::uint64_t keep_reduced = 0 - static_cast<std::uint64_t>(t4 | !borrow1);
+    const std::uint64_t lo = (r0 & keep_reduced) | (t2 & ~keep_reduced);
+    const std::uint64_t hi = (r1b & keep_reduced) | (t3 & ~keep_reduced);
+    return (static_cast<uint128>(hi) << 64) | lo;
+  }
+
+  uint128 m_ = 0;
+};
+
+}  // namespace janus::prio3

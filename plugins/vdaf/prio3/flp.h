@@ -1,0 +1,453 @@
+// The generic FLP of VDAF-08 §7.3 (BBCGGI19 §4.2) over a validity circuit.
+//
+// Where the time goes: proving interpolates every gadget wire (inverse NTT of
+// size P), evaluates it on the 2P-th roots of unity (forward NTT), multiplies
+// pointwise through the gadget and interpolates the gadget polynomial (one
+// inverse NTT of size 2P). Querying needs no wire interpolation at all: the
+// wire polynomials are evaluated at the query point with the barycentric
+// formula for roots of unity (one dot product per wire, weights shared by
+// every wire of a gadget), and the gadget outputs at α^k come from one NTT of
+// the gadget polynomial folded modulo x^P − 1.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "ntt.h"
+
+namespace janus::prio3 {
+
+// The gadgets Prio3 needs. Range2 is PolyEval([0, -1, 1]) (x² − x).
+enum class GadgetKind { kMul, kRange2, kParallelSumMul };
+
+struct Gadget {
+  GadgetKind kind;
+  std::size_t calls;
+  std::size_t chunk_length = 1;  // ParallelSum only: number of Mul subcircuits
+
+  std::size_t arity() const {
+    switch (kind) {
+      case GadgetKind::kMul:
+        return 2;
+      case GadgetKind::kRange2:
+        return 1;
+      case GadgetKind::kParallelSumMul:
+        return 2 * chunk_length;
+    }
+    return 0;
+  }
+  std::size_t degree() const { return 2; }
+
+  template <class F>
+  F eval(const F* in) const {
+    switch (kind) {
+      case GadgetKind::kMul:
+        return in[0] * in[1];
+      case GadgetKind::kRange2:
+        return in[0] * in[0] - in[0];
+      case GadgetKind::kParallelSumMul: {
+        F sum = F::zero();
+        for (std::size_t i = 0; i < chunk_length; ++i) sum += in[2 * i] * in[2 * i + 1];
+        return sum;
+      }
+    }
+    return F::zero();
+  }
+};
+
+// What a circuit calls to evaluate gadget `index`; the FLP records the inputs.
+template <class F>
+class GadgetCaller {
+ public:
+  virtual F call(std::size_t index, const F* inputs) = 0;
+
+  // Every call of ParallelSum(Mul) gadget `index` as SumVec and Histogram
+  // make them: slot j of call k (idx = k·chunk + j) gets the inputs
+  // (r^(idx+1)·x_idx, x_idx − shares_inverse), with x = 0 past the end of
+  // `meas`; returns the sum of the gadget outputs. This default spells the
+  // calls out; the FLP's query side overrides it to fold the powers of r out
+  // of the loop (half the multiplications).
+  virtual F call_parallel_sum_range_check(std::size_t index, const Gadget& gadget,
+                                          std::span<const F> meas, F r, F shares_inverse) {
+    const std::size_t chunk = gadget.chunk_length;
+    std::vector<F> inputs(2 * chunk);
+    F out = F::zero();
+    F r_power = r;
+    std::size_t idx = 0;
+    for (std::size_t call_number = 0; call_number < gadget.calls; ++call_number) {
+      for (std::size_t j = 0; j < chunk; ++j, ++idx) {
+        const F x = idx < meas.size() ? meas[idx] : F::zero();
+        inputs[2 * j] = r_power * x;
+        inputs[2 * j + 1] = x - shares_inverse;
+        r_power *= r;
+      }
+      out += call(index, inputs.data());
+    }
+    return out;
+  }
+
+ protected:
+  ~GadgetCaller() = default;
+};
+
+template <class F>
+class ValidityCircuit {
+ public:
+  virtual ~ValidityCircuit() = default;
+  virtual const std::vector<Gadget>& gadgets() const = 0;
+  virtual std::size_t meas_len() const = 0;
+  virtual std::size_t output_len() const = 0;
+  virtual std::size_t joint_rand_len() const = 0;
+  virtual F eval(std::span<const F> meas, std::span<const F> joint_rand, std::size_t num_shares,
+                 GadgetCaller<F>& gadgets) const = 0;
+  virtual void truncate(std::span<const F> meas, F* out) const = 0;
+  // True when truncate() returns the measurement unchanged (lets Prio3 reuse
+  // the encoded measurement share as the encoded output share).
+  virtual bool truncate_is_identity() const { return false; }
+};
+
+// Raised when the query randomness hits a root of unity (VDAF-08 ERR_ABORT).
+class FlpAbort : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+template <class F>
+class FlpGeneric {
+ public:
+  explicit FlpGeneric(std::shared_ptr<const ValidityCircuit<F>> circuit)
+      : circuit_(std::move(circuit)) {
+    for (const Gadget& gadget : circuit_->gadgets()) {
+      Layout layout;
+      layout.gadget = gadget;
+      layout.arity = gadget.arity();
+      layout.wire_points = next_power_of_two(gadget.calls + 1);
+      layout.poly_len = gadget.degree() * (layout.wire_points - 1) + 1;
+      layout.eval_points = next_power_of_two(layout.poly_len);
+      layout.proof_offset = proof_len_;
+      layout.wire_ntt = std::make_shared<Ntt<F>>(layout.wire_points);
+      layout.eval_ntt = std::make_shared<Ntt<F>>(layout.eval_points);
+      proof_len_ += layout.arity + layout.poly_len;
+      verifier_len_ += layout.arity + 1;
+      prove_rand_len_ += layout.arity;
+      layouts_.push_back(std::move(layout));
+    }
+  }
+
+  const ValidityCircuit<F>& circuit() const { return *circuit_; }
+  std::size_t prove_rand_len() const { return prove_rand_len_; }
+  std::size_t query_rand_len() const { return layouts_.size(); }
+  std::size_t joint_rand_len() const { return circuit_->joint_rand_len(); }
+  std::size_t meas_len() const { return circuit_->meas_len(); }
+  std::size_t output_len() const { return circuit_->output_len(); }
+  std::size_t proof_len() const { return proof_len_; }
+  std::size_t verifier_len() const { return verifier_len_; }
+
+  std::vector<F> prove(std::span<const F> meas, std::span<const F> prove_rand,
+                       std::span<const F> joint_rand) const {
+    check_length(meas.size(), meas_len(), "measurement");
+    check_length(prove_rand.size(), prove_rand_len(), "prove randomness");
+    check_length(joint_rand.size(), joint_rand_len(), "joint randomness");
+    Recorder recorder(layouts_);
+    for (std::size_t i = 0, offset = 0; i < layouts_.size(); ++i) {
+      for (std::size_t j = 0; j < layouts_[i].arity; ++j) {
+        recorder.wire(i, j)[0] = prove_rand[offset++];
+      }
+    }
+    circuit_->eval(meas, joint_rand, 1, recorder);
+
+    std::vector<F> proof(proof_len_);
+    for (std::size_t i = 0; i < layouts_.size(); ++i) {
+      const Layout& layout = layouts_[i];
+      std::vector<F> gadget_values = gadget_values_on_double_domain(layout, recorder, i);
+      layout.eval_ntt->inverse(gadget_values.data());
+      F* out = proof.data() + layout.proof_offset;
+      for (std::size_t j = 0; j < layout.arity; ++j) out[j] = recorder.wire(i, j)[0];
+      std::copy(gadget_values.begin(), gadget_values.begin() + layout.poly_len, out + layout.arity);
+    }
+    return proof;
+  }
+
+  std::vector<F> query(std::span<const F> meas, std::span<const F> proof,
+                       std::span<const F> query_rand, std::span<const F> joint_rand,
+                       std::size_t num_shares) const {
+    check_length(meas.size(), meas_len(), "measurement share");
+    check_length(proof.size(), proof_len(), "proof share");
+    check_length(query_rand.size(), query_rand_len(), "query randomness");
+    check_length(joint_rand.size(), joint_rand_len(), "joint randomness");
+    // Reject a query point on the evaluation domain before doing any work.
+    std::vector<F> t_to_p(layouts_.size());
+    for (std::size_t i = 0; i < layouts_.size(); ++i) {
+      t_to_p[i] = query_rand[i].pow(layouts_[i].wire_points);
+      if (t_to_p[i] == F::one()) throw FlpAbort("FLP query point is a root of unity");
+    }
+
+    QueryRecorder recorder(layouts_, proof, query_rand, t_to_p);
+    const F v = circuit_->eval(meas, joint_rand, num_shares, recorder);
+
+    std::vector<F> verifier;
+    verifier.reserve(verifier_len_);
+    verifier.push_back(v);
+    for (std::size_t i = 0; i < layouts_.size(); ++i) {
+      const Layout& layout = layouts_[i];
+      const std::vector<F>& wires_at_t = recorder.wires_at_t(i);
+      verifier.insert(verifier.end(), wires_at_t.begin(), wires_at_t.end());
+      const F t = query_rand[i];
+      const F* coeffs = proof.data() + layout.proof_offset + layout.arity;
+      F y = F::zero();
+      for (std::size_t k = layout.poly_len; k-- > 0;) y = y * t + coeffs[k];
+      verifier.push_back(y);
+    }
+    return verifier;
+  }
+
+  bool decide(std::span<const F> verifier) const {
+    check_length(verifier.size(), verifier_len(), "verifier");
+    if (!(verifier[0] == F::zero())) return false;
+    std::size_t offset = 1;
+    for (const Layout& layout : layouts_) {
+      const F z = layout.gadget.eval(verifier.data() + offset);
+      if (!(z == verifier[offset + layout.arity])) return false;
+      offset += layout.arity + 1;
+    }
+    return true;
+  }
+
+ private:
+  struct Layout {
+    Gadget gadget{GadgetKind::kMul, 0};
+    std::size_t arity = 0;
+    std::size_t wire_points = 0;  // P
+    std::size_t poly_len = 0;     // D·(P−1)+1 gadget polynomial coefficients
+    std::size_t eval_points = 0;  // next_power_of_two(poly_len)
+    std::size_t proof_offset = 0;
+    std::shared_ptr<Ntt<F>> wire_ntt, eval_ntt;
+  };
+
+  // Proving: records gadget inputs into per-gadget wire tables (row j of
+  // gadget i holds wire j at α^0..α^(P−1)) and answers with the gadget itself.
+  class Recorder final : public GadgetCaller<F> {
+   public:
+    // The tables live in per-thread storage reused across proofs: they can be
+    // hundreds of KiB (Histogram 10000/100: 409 KiB), and fresh allocations of
+    // that size cost page faults on every call once glibc trims its heap.
+    explicit Recorder(const std::vector<Layout>& layouts) : layouts_(layouts) {
+      std::size_t total = 0;
+      for (const Layout& layout : layouts) {
+        offsets_.push_back(total);
+        total += layout.arity * layout.wire_points;
+        calls_.push_back(0);
+      }
+      static thread_local std::vector<F> storage;
+      if (storage.size() < total) storage.resize(total);
+      std::fill(storage.begin(), storage.begin() + static_cast<std::ptrdiff_t>(total), F::zero());
+      base_ = storage.data();
+    }
+
+    F* wire(std::size_t gadget, std::size_t j) {
+      return base_ + offsets_[gadget] + j * layouts_[gadget].wire_points;
+    }
+
+    F call(std::size_t index, const F* inputs) override {
+      const Layout& layout = layouts_.at(index);
+      const std::size_t k = ++calls_[index];
+      if (k > layout.gadget.calls) throw std::logic_error("circuit called a gadget too often");
+      for (std::size_t j = 0; j < layout.arity; ++j) wire(index, j)[k] = inputs[j];
+      return layout.gadget.eval(inputs);
+    }
+
+   private:
+    const std::vector<Layout>& layouts_;
+    std::vector<std::size_t> offsets_;
+    std::vector<std::size_t> calls_;
+    F* base_ = nullptr;
+  };
+
+  // Querying: answers the k-th call of gadget i with gadget_poly_i(α^k) and,
+  // instead of recording wires, accumulates each wire polynomial's value at
+  // the query point t directly (barycentric interpolation on the roots of
+  // unity: poly(t) = (t^P − 1)/P · Σ_k w_k·α^k/(t − α^k)).
+  class QueryRecorder final : public GadgetCaller<F> {
+   public:
+    QueryRecorder(const std::vector<Layout>& layouts, std::span<const F> proof,
+                  std::span<const F> query_rand, const std::vector<F>& t_to_p)
+        : layouts_(layouts) {
+      for (std::size_t i = 0; i < layouts.size(); ++i) {
+        const Layout& layout = layouts[i];
+        const std::size_t p = layout.wire_points;
+        // Gadget outputs: fold the gadget polynomial modulo x^P − 1, then NTT.
+        std::vector<F> outputs(p);
+        const F* coeffs = proof.data() + layout.proof_offset + layout.arity;
+        for (std::size_t k = 0; k < layout.poly_len; ++k) outputs[k % p] += coeffs[k];
+        layout.wire_ntt->forward(outputs.data());
+        outputs_.push_back(std::move(outputs));
+
+        // Only α^0..α^M carry values (the rest is zero padding), so only
+        // M+1 weights are needed.
+        const F t = query_rand[i];
+        const std::vector<F>& alpha = layout.wire_ntt->powers();
+        const std::size_t used = layout.gadget.calls + 1;
+        std::vector<F> weights(used);
+        for (std::size_t k = 0; k < used; ++k) weights[k] = t - alpha[k];
+        const F scale = (t_to_p[i] - F::one()) * layout.wire_ntt->n_inverse();
+        batch_invert(weights, scale);
+        for (std::size_t k = 0; k < used; ++k) weights[k] *= alpha[k];
+
+        // The wire seeds sit at α^0.
+        std::vector<F> wires(layout.arity);
+        const F* seeds = proof.data() + layout.proof_offset;
+        for (std::size_t j = 0; j < layout.arity; ++j) wires[j] = seeds[j] * weights[0];
+        weights_.push_back(std::move(weights));
+        wires_at_t_.push_back(std::move(wires));
+        calls_.push_back(0);
+      }
+    }
+
+    const std::vector<F>& wires_at_t(std::size_t gadget) const { return wires_at_t_[gadget]; }
+
+    // With r^(idx+1) = r^(j+1)·(r^chunk)^k for idx = k·chunk + j, wire 2j at t
+    // is r^(j+1)·Σ_k (w_k·R^k)·x_idx (R = r^chunk) and wire 2j+1 is
+    // Σ_k w_k·x_idx − shares_inverse·Σ_k w_k: two multiplications per
+    // measurement element instead of four.
+    F call_parallel_sum_range_check(std::size_t index, const Gadget& gadget,
+                                    std::span<const F> meas, F r, F shares_inverse) override {
+      const Layout& layout = layouts_.at(index);
+      if (calls_[index] != 0 || gadget.kind != GadgetKind::kParallelSumMul ||
+          layout.gadget.calls != gadget.calls ||
+          layout.gadget.chunk_length != gadget.chunk_length) {
+        throw std::logic_error("range check does not match the circuit's gadget");
+      }
+      const std::size_t chunk = gadget.chunk_length;
+      const std::vector<F>& weights = weights_[index];
+      const std::vector<F>& outputs = outputs_[index];
+      std::vector<F> scaled(chunk), plain(chunk);
+      F r_to_chunk = F::one();
+      for (std::size_t j = 0; j < chunk; ++j) r_to_chunk *= r;
+      F scale = F::one();  // R^k
+      F weight_sum = F::zero();
+      F out = F::zero();
+      for (std::size_t k = 0; k < gadget.calls; ++k) {
+        const F weight = weights[k + 1];
+        const F scaled_weight = weight * scale;
+        const std::size_t start = k * chunk;
+        const std::size_t end = std::min(start + chunk, meas.size());
+        for (std::size_t idx = start; idx < end; ++idx) {
+          const F x = meas[idx];
+          scaled[idx - start] += scaled_weight * x;
+          plain[idx - start] += weight * x;
+        }
+        weight_sum += weight;
+        out += outputs[k + 1];
+        scale *= r_to_chunk;
+      }
+      calls_[index] = gadget.calls;
+      F* wires = wires_at_t_[index].data();
+      const F odd_offset = shares_inverse * weight_sum;
+      F r_power = r;
+      for (std::size_t j = 0; j < chunk; ++j) {
+        wires[2 * j] += r_power * scaled[j];
+        wires[2 * j + 1] += plain[j] - odd_offset;
+        r_power *= r;
+      }
+      return out;
+    }
+
+    F call(std::size_t index, const F* inputs) override {
+      const Layout& layout = layouts_.at(index);
+      const std::size_t k = ++calls_[index];
+      if (k > layout.gadget.calls) throw std::logic_error("circuit called a gadget too often");
+      const F weight = weights_[index][k];
+      F* wires = wires_at_t_[index].data();
+      for (std::size_t j = 0; j < layout.arity; ++j) wires[j] += inputs[j] * weight;
+      return outputs_[index][k];
+    }
+
+   private:
+    const std::vector<Layout>& layouts_;
+    std::vector<std::vector<F>> outputs_, weights_, wires_at_t_;
+    std::vector<std::size_t> calls_;
+  };
+
+  // The gadget polynomial's values at the 2P-th roots of unity ω^m, in
+  // natural order. Even m = 2k is α^k, where the wire polynomials take the
+  // recorded values; odd m = 2k+1 is ω·α^k, reached by interpolating the wire
+  // (inverse NTT), twisting coefficient i by ω^i and one forward NTT of size P.
+  // Wires are streamed one gadget input group at a time, so no table of all
+  // wire values on the larger domain is ever built.
+  std::vector<F> gadget_values_on_double_domain(const Layout& layout, Recorder& recorder,
+                                                std::size_t index) const {
+    const std::size_t p = layout.wire_points;
+    if (layout.eval_points != 2 * p) throw std::logic_error("FLP: gadget degree must be 2");
+    // twist[c] = ω^c / P: the coset shift with the inverse NTT's scaling.
+    const std::vector<F>& omega = layout.eval_ntt->powers();
+    std::vector<F> twist(p);
+    for (std::size_t c = 0; c < p; ++c) twist[c] = omega[c] * layout.wire_ntt->n_inverse();
+    std::vector<F> values(2 * p);
+    std::vector<F> a(p), b(p);
+    auto coset_values = [&](const F* wire, std::vector<F>& out) {
+      std::copy(wire, wire + p, out.begin());
+      layout.wire_ntt->inverse_unscaled(out.data());
+      for (std::size_t c = 0; c < p; ++c) out[c] *= twist[c];
+      layout.wire_ntt->forward(out.data());
+    };
+    switch (layout.gadget.kind) {
+      case GadgetKind::kRange2: {
+        const F* wire = recorder.wire(index, 0);
+        coset_values(wire, a);
+        for (std::size_t k = 0; k < p; ++k) {
+          values[2 * k] = wire[k] * wire[k] - wire[k];
+          values[2 * k + 1] = a[k] * a[k] - a[k];
+        }
+        break;
+      }
+      case GadgetKind::kMul:
+      case GadgetKind::kParallelSumMul: {
+        for (std::size_t pair = 0; 2 * pair < layout.arity; ++pair) {
+          const F* left = recorder.wire(index, 2 * pair);
+          const F* right = recorder.wire(index, 2 * pair + 1);
+          coset_values(left, a);
+          coset_values(right, b);
+          for (std::size_t k = 0; k < p; ++k) {
+            values[2 * k] += left[k] * right[k];
+            values[2 * k + 1] += a[k] * b[k];
+          }
+        }
+        break;
+      }
+    }
+    return values;
+  }
+
+  static void check_length(std::size_t got, std::size_t want, const char* what) {
+    if (got != want) throw std::invalid_argument(std::string("FLP: wrong length of ") + what);
+  }
+
+  // values[i] = scale / values[i] with one field inversion (Montgomery's trick).
+  static void batch_invert(std::vector<F>& values, F scale) {
+    std::vector<F> prefix(values.size());
+    F acc = F::one();
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      prefix[i] = acc;
+      acc *= values[i];
+    }
+    F inverse = acc.inv() * scale;
+    for (std::size_t i = values.size(); i-- > 0;) {
+      const F value = values[i];
+      values[i] = inverse * prefix[i];
+      inverse *= value;
+    }
+  }
+
+  std::shared_ptr<const ValidityCircuit<F>> circuit_;
+  std::vector<Layout> layouts_;
+  std::size_t proof_len_ = 0;
+  std::size_t verifier_len_ = 1;
+  std::size_t prove_rand_len_ = 0;
+};
+
+}  // namespace janus::prio3

@@ -1,0 +1,744 @@
+#include "prio3.h"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <limits>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+
+#include "circuits.h"
+#include "field.h"
+#include "flp.h"
+#include "xof.h"
+
+namespace janus::prio3 {
+namespace {
+
+constexpr std::uint8_t kVdafVersion = 8;
+constexpr std::uint8_t kNumProofs = 1;  // PROOFS: DAP-09's Prio3 uses one proof
+
+enum class Usage : std::uint16_t {
+  kMeasShare = 1,
+  kProofShare = 2,
+  kJointRandomness = 3,
+  kProveRandomness = 4,
+  kQueryRandomness = 5,
+  kJointRandSeed = 6,
+  kJointRandPart = 7,
+};
+
+using Dst = std::array<std::uint8_t, 8>;
+
+Dst format_dst(std::uint32_t algorithm_id, Usage usage) {
+  const auto u = static_cast<std::uint16_t>(usage);
+  return {kVdafVersion,
+          0,  // algorithm class: VDAF
+          static_cast<std::uint8_t>(algorithm_id >> 24),
+          static_cast<std::uint8_t>(algorithm_id >> 16),
+          static_cast<std::uint8_t>(algorithm_id >> 8),
+          static_cast<std::uint8_t>(algorithm_id),
+          static_cast<std::uint8_t>(u >> 8),
+          static_cast<std::uint8_t>(u)};
+}
+
+template <class F>
+void encode_vec_into(std::span<const F> values, Bytes& out) {
+  const std::size_t offset = out.size();
+  out.resize(offset + values.size() * F::kEncodedSize);
+  std::uint8_t* p = out.data() + offset;
+  for (const F& value : values) {
+    value.encode(p);
+    p += F::kEncodedSize;
+  }
+}
+
+template <class F>
+Bytes encode_vec(std::span<const F> values) {
+  Bytes out;
+  encode_vec_into(values, out);
+  return out;
+}
+
+template <class F>
+std::vector<F> decode_vec(ByteSpan bytes, const char* what) {
+  if (bytes.size() % F::kEncodedSize != 0) {
+    throw VdafDecodeError(std::string(what) + ": length is not a multiple of the field size");
+  }
+  std::vector<F> out(bytes.size() / F::kEncodedSize);
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const auto value = F::decode(bytes.data() + i * F::kEncodedSize);
+    if (!value) throw VdafDecodeError(std::string(what) + ": field element out of range");
+    out[i] = *value;
+  }
+  return out;
+}
+
+// Per-thread scratch vectors for large transient values (a measurement share
+// of Histogram(10000) is 160 KiB). Fresh allocations of that size are mmap'd
+// or trimmed back to the kernel by glibc on free, so every call would pay
+// page faults; reusing the storage keeps those out of the per-report cost.
+// Slots are distinct per use within one call; calls do not nest.
+enum class Scratch { kMeasShare, kLeaderMeas, kCount };
+
+template <class F>
+std::vector<F>& scratch_vector(Scratch slot, std::size_t size) {
+  static thread_local std::array<std::vector<F>, static_cast<std::size_t>(Scratch::kCount)> slots;
+  std::vector<F>& vector = slots[static_cast<std::size_t>(slot)];
+  vector.resize(size);
+  return vector;
+}
+
+template <class F>
+void decode_vec_into(ByteSpan bytes, std::vector<F>& out, const char* what) {
+  if (bytes.size() != out.size() * F::kEncodedSize) {
+    throw VdafDecodeError(std::string(what) + ": wrong length");
+  }
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const auto value = F::decode(bytes.data() + i * F::kEncodedSize);
+    if (!value) throw VdafDecodeError(std::string(what) + ": field element out of range");
+    out[i] = *value;
+  }
+}
+
+// Little-endian integers of a field's encoded size, for adding encoded
+// vectors without converting them to the field's internal representation.
+template <class F>
+typename F::Integer load_integer(const std::uint8_t* p) {
+  if constexpr (F::kEncodedSize == 8) {
+    return load_le_u64(p);
+  } else {
+    return (static_cast<uint128>(load_le_u64(p + 8)) << 64) | load_le_u64(p);
+  }
+}
+
+template <class F>
+void store_integer(std::uint8_t* p, typename F::Integer v) {
+  if constexpr (F::kEncodedSize == 8) {
+    store_le_u64(p, v);
+  } else {
+    store_le_u64(p, lo64(v));
+    store_le_u64(p + 8, hi64(v));
+  }
+}
+
+// dst[i] = dst[i] + src[i] mod p over encoded vectors of equal length.
+template <class F>
+void add_encoded(Bytes& dst, ByteSpan src, const char* what) {
+  if (dst.size() != src.size()) throw VdafDecodeError(std::string(what) + ": wrong length");
+  using Int = typename F::Integer;
+  constexpr Int p = F::kModulus;
+  for (std::size_t offset = 0; offset < dst.size(); offset += F::kEncodedSize) {
+    const Int a = load_integer<F>(dst.data() + offset);
+    const Int b = load_integer<F>(src.data() + offset);
+    if (a >= p || b >= p) throw VdafDecodeError(std::string(what) + ": field element out of range");
+    Int sum = a + b;
+    if (sum < a || sum >= p) sum -= p;
+    store_integer<F>(dst.data() + offset, sum);
+  }
+}
+
+template <class F>
+void check_encoded_vec(ByteSpan bytes, std::size_t count, const char* what) {
+  if (bytes.size() != count * F::kEncodedSize) {
+    throw VdafDecodeError(std::string(what) + ": expected " +
+                          std::to_string(count * F::kEncodedSize) + " bytes, got " +
+                          std::to_string(bytes.size()));
+  }
+  for (std::size_t offset = 0; offset < bytes.size(); offset += F::kEncodedSize) {
+    if (load_integer<F>(bytes.data() + offset) >= F::kModulus) {
+      throw VdafDecodeError(std::string(what) + ": field element out of range");
+    }
+  }
+}
+
+void check_size(ByteSpan bytes, std::size_t expected, const char* what) {
+  if (bytes.size() != expected) {
+    throw VdafDecodeError(std::string(what) + ": expected " + std::to_string(expected) +
+                          " bytes, got " + std::to_string(bytes.size()));
+  }
+}
+
+nlohmann::json integer_to_json(uint128 value) {
+  if (value <= std::numeric_limits<std::uint64_t>::max()) {
+    return static_cast<std::uint64_t>(value);
+  }
+  // Beyond JSON's safe integers: a decimal string.
+  std::string digits;
+  while (value != 0) {
+    digits.insert(digits.begin(), static_cast<char>('0' + static_cast<int>(value % 10)));
+    value /= 10;
+  }
+  return digits;
+}
+
+std::optional<std::uint64_t> json_to_u64(const nlohmann::json& value) {
+  if (value.is_number_unsigned()) return value.get<std::uint64_t>();
+  if (value.is_number_integer()) {
+    const auto v = value.get<std::int64_t>();
+    if (v >= 0) return static_cast<std::uint64_t>(v);
+  }
+  return std::nullopt;
+}
+
+template <class F>
+void encode_into_bit_vector(std::uint64_t value, std::size_t bits, std::vector<F>& out) {
+  for (std::size_t l = 0; l < bits; ++l) {
+    out.push_back(l < 64 && ((value >> l) & 1) ? F::one() : F::zero());
+  }
+}
+
+bool fits_in_bits(std::uint64_t value, std::size_t bits) {
+  return bits >= 64 || (value >> bits) == 0;
+}
+
+template <class F>
+class Prio3 : public Vdaf {
+ public:
+  Prio3(VdafDescription description, std::uint32_t algorithm_id,
+        std::shared_ptr<const ValidityCircuit<F>> circuit, std::size_t num_shares)
+      : description_(std::move(description)),
+        algorithm_id_(algorithm_id),
+        flp_(std::move(circuit)),
+        num_shares_(num_shares),
+        uses_joint_rand_(flp_.joint_rand_len() > 0) {
+    if (num_shares < 2 || num_shares > 255) {
+      throw std::invalid_argument("Prio3: the number of shares must be in 2..255");
+    }
+    for (std::uint16_t usage = 1; usage <= 7; ++usage) {
+      dsts_[usage] = format_dst(algorithm_id_, static_cast<Usage>(usage));
+    }
+  }
+
+  const VdafDescription& description() const override { return description_; }
+  std::uint32_t algorithm_id() const override { return algorithm_id_; }
+  std::size_t verify_key_size() const override { return kSeedSize; }
+  std::size_t nonce_size() const override { return 16; }
+  std::size_t rand_size() const override {
+    return kSeedSize * (1 + 2 * (num_shares_ - 1) + (uses_joint_rand_ ? num_shares_ : 0));
+  }
+  std::size_t rounds() const override { return 1; }
+  std::size_t num_shares() const override { return num_shares_; }
+
+  VdafShards shard(const nlohmann::json& measurement, ByteSpan nonce,
+                   ByteSpan rand) const override {
+    check_size(nonce, nonce_size(), "nonce");
+    if (rand.size() != rand_size()) throw std::invalid_argument("Prio3 shard: wrong rand size");
+    const std::vector<F> meas = encode_measurement(measurement);
+    auto seed = [&](std::size_t i) { return rand.subspan(i * kSeedSize, kSeedSize); };
+    const std::size_t helpers = num_shares_ - 1;
+    const std::size_t per_helper = uses_joint_rand_ ? 3 : 2;
+    // Each helper's measurement share is streamed out of its XOF: subtracted
+    // from the leader's share and hashed into its joint randomness part
+    // chunk by chunk, so it is never stored.
+    std::vector<F>& leader_meas = scratch_vector<F>(Scratch::kLeaderMeas, meas.size());
+    std::copy(meas.begin(), meas.end(), leader_meas.begin());
+    std::vector<Seed> helper_parts;
+    for (std::size_t j = 0; j < helpers; ++j) {
+      const std::uint8_t helper_id = static_cast<std::uint8_t>(j + 1);
+      XofTurboShake128 meas_xof(seed(j * per_helper), dst(Usage::kMeasShare),
+                                std::array{helper_id});
+      std::optional<XofTurboShake128> part_xof;
+      if (uses_joint_rand_) {
+        part_xof.emplace(seed(j * per_helper + 2), dst(Usage::kJointRandPart));
+        part_xof->absorb_binder(std::array{helper_id});
+        part_xof->absorb_binder(nonce);
+      }
+      F* leader_out = leader_meas.data();
+      meas_xof.next_vec_chunked<F>(
+          leader_meas.size(), [&](const F* values, const std::uint8_t* encoded, std::size_t n) {
+            for (std::size_t i = 0; i < n; ++i) leader_out[i] -= values[i];
+            leader_out += n;
+            if (part_xof) part_xof->absorb_binder({encoded, n * F::kEncodedSize});
+          });
+      if (part_xof) helper_parts.push_back(part_xof->next_seed());
+    }
+    // The leader's input share starts with its encoded measurement share,
+    // which is also what its joint randomness part hashes.
+    Bytes leader;
+    leader.reserve((flp_.meas_len() + flp_.proof_len()) * F::kEncodedSize + kSeedSize);
+    encode_vec_into<F>(leader_meas, leader);
+    std::size_t next = helpers * per_helper;
+    std::vector<Seed> parts;
+    ByteSpan leader_blind;
+    if (uses_joint_rand_) {
+      leader_blind = seed(next++);
+      parts.push_back(joint_rand_part(0, leader_blind, leader, nonce));
+      parts.insert(parts.end(), helper_parts.begin(), helper_parts.end());
+    }
+    const ByteSpan k_prove = seed(next++);
+    const std::vector<F> prove_rand =
+        expand(k_prove, Usage::kProveRandomness, std::array{kNumProofs}, flp_.prove_rand_len());
+    std::vector<F> joint_rand;
+    if (uses_joint_rand_) joint_rand = joint_rands(joint_rand_seed(parts));
+    std::vector<F> leader_proof = flp_.prove(meas, prove_rand, joint_rand);
+    for (std::size_t j = 0; j < helpers; ++j) {
+      const std::vector<F> share = helper_proofs_share(j + 1, seed(j * per_helper + 1));
+      for (std::size_t i = 0; i < leader_proof.size(); ++i) leader_proof[i] -= share[i];
+    }
+
+    VdafShards shards;
+    for (const Seed& part : parts) {
+      shards.public_share.insert(shards.public_share.end(), part.begin(), part.end());
+    }
+    encode_vec_into<F>(leader_proof, leader);
+    leader.insert(leader.end(), leader_blind.begin(), leader_blind.end());
+    shards.input_shares.push_back(std::move(leader));
+    for (std::size_t j = 0; j < helpers; ++j) {
+      Bytes helper;
+      for (std::size_t k = 0; k < per_helper; ++k) {
+        const ByteSpan s = seed(j * per_helper + k);
+        helper.insert(helper.end(), s.begin(), s.end());
+      }
+      shards.input_shares.push_back(std::move(helper));
+    }
+    return shards;
+  }
+
+  void check_aggregation_parameter(ByteSpan agg_param) const override {
+    if (!agg_param.empty()) throw VdafDecodeError("Prio3 takes an empty aggregation parameter");
+  }
+  bool is_valid_aggregation_parameter(ByteSpan, std::span<const Bytes> previous) const override {
+    return previous.empty();
+  }
+
+  VdafPrepInit prep_init(ByteSpan verify_key, std::size_t agg_id, ByteSpan agg_param,
+                         ByteSpan nonce, ByteSpan public_share,
+                         ByteSpan input_share) const override {
+    check_size(verify_key, verify_key_size(), "verify key");
+    if (agg_id >= num_shares_) throw std::invalid_argument("Prio3: aggregator ID out of range");
+    check_aggregation_parameter(agg_param);
+    check_size(nonce, nonce_size(), "nonce");
+    check_public_share(public_share);
+    check_input_share_length(agg_id, input_share);
+
+    // The measurement share both as field elements (for the circuit) and
+    // encoded (hashed into the joint randomness part, and the output share
+    // when truncation is the identity).
+    std::vector<F>& meas_share = scratch_vector<F>(Scratch::kMeasShare, flp_.meas_len());
+    std::vector<F> proof_share;
+    Bytes expanded_meas_share;
+    ByteSpan encoded_meas_share;
+    ByteSpan blind;
+    const std::size_t meas_bytes = flp_.meas_len() * F::kEncodedSize;
+    if (agg_id == 0) {
+      const std::size_t proof_bytes = flp_.proof_len() * F::kEncodedSize;
+      encoded_meas_share = input_share.subspan(0, meas_bytes);
+      decode_vec_into<F>(encoded_meas_share, meas_share, "leader measurement share");
+      proof_share =
+          decode_vec<F>(input_share.subspan(meas_bytes, proof_bytes), "leader proof share");
+      if (uses_joint_rand_) blind = input_share.subspan(meas_bytes + proof_bytes, kSeedSize);
+    } else {
+      expanded_meas_share.reserve(meas_bytes + kSeedSize);  // may become the prep state
+      expanded_meas_share.resize(meas_bytes);
+      XofTurboShake128 xof(input_share.subspan(0, kSeedSize), dst(Usage::kMeasShare),
+                           std::array{static_cast<std::uint8_t>(agg_id)});
+      xof.next_vec(meas_share.data(), meas_share.size(), expanded_meas_share.data());
+      encoded_meas_share = expanded_meas_share;
+      proof_share = helper_proofs_share(agg_id, input_share.subspan(kSeedSize, kSeedSize));
+      if (uses_joint_rand_) blind = input_share.subspan(2 * kSeedSize, kSeedSize);
+    }
+
+    VdafPrepInit result;
+    const std::size_t out_bytes = flp_.output_len() * F::kEncodedSize;
+    result.state.reserve(out_bytes + kSeedSize);
+    if (flp_.circuit().truncate_is_identity()) {
+      if (agg_id == 0) {
+        result.state.assign(encoded_meas_share.begin(), encoded_meas_share.end());
+      } else {
+        result.state = std::move(expanded_meas_share);  // encoded_meas_share now views state
+        encoded_meas_share = result.state;
+      }
+    } else {
+      std::vector<F> out_share(flp_.output_len());
+      flp_.circuit().truncate(meas_share, out_share.data());
+      encode_vec_into<F>(out_share, result.state);
+    }
+
+    std::vector<F> joint_rand;
+    Seed part{};
+    if (uses_joint_rand_) {
+      part = joint_rand_part(agg_id, blind, encoded_meas_share, nonce);
+      std::vector<Seed> parts(num_shares_);
+      for (std::size_t i = 0; i < num_shares_; ++i) {
+        std::memcpy(parts[i].data(), public_share.data() + i * kSeedSize, kSeedSize);
+      }
+      parts[agg_id] = part;
+      const Seed corrected = joint_rand_seed(parts);
+      joint_rand = joint_rands(corrected);
+      result.state.insert(result.state.end(), corrected.begin(), corrected.end());
+    }
+
+    XofTurboShake128 query_xof(verify_key, dst(Usage::kQueryRandomness));
+    query_xof.absorb_binder(std::array{kNumProofs});
+    query_xof.absorb_binder(nonce);
+    const std::vector<F> query_rand = query_xof.next_vec<F>(flp_.query_rand_len());
+
+    std::vector<F> verifier;
+    try {
+      verifier = flp_.query(meas_share, proof_share, query_rand, joint_rand, num_shares_);
+    } catch (const FlpAbort& e) {
+      throw VdafPrepError(e.what());
+    }
+    encode_vec_into<F>(verifier, result.prep_share);
+    if (uses_joint_rand_)
+      result.prep_share.insert(result.prep_share.end(), part.begin(), part.end());
+    return result;
+  }
+
+  Bytes prep_shares_to_prep(ByteSpan agg_param, std::span<const Bytes> prep_shares) const override {
+    check_aggregation_parameter(agg_param);
+    if (prep_shares.size() != num_shares_) {
+      throw VdafDecodeError("Prio3: expected one prep share per aggregator");
+    }
+    const std::size_t verifier_bytes = flp_.verifier_len() * F::kEncodedSize;
+    std::vector<F> verifier(flp_.verifier_len());
+    std::vector<Seed> parts;
+    for (const Bytes& prep_share : prep_shares) {
+      check_prep_share(prep_share);
+      const ByteSpan bytes(prep_share);
+      const std::vector<F> share = decode_vec<F>(bytes.subspan(0, verifier_bytes), "prep share");
+      for (std::size_t i = 0; i < verifier.size(); ++i) verifier[i] += share[i];
+      if (uses_joint_rand_) {
+        Seed part;
+        std::memcpy(part.data(), bytes.data() + verifier_bytes, kSeedSize);
+        parts.push_back(part);
+      }
+    }
+    if (!flp_.decide(verifier)) throw VdafPrepError("Prio3: proof verifier check failed");
+    if (!uses_joint_rand_) return {};
+    const Seed seed = joint_rand_seed(parts);
+    return Bytes(seed.begin(), seed.end());
+  }
+
+  VdafPrepNext prep_next(ByteSpan state, ByteSpan prep_message) const override {
+    const std::size_t out_bytes = flp_.output_len() * F::kEncodedSize;
+    check_size(state, out_bytes + (uses_joint_rand_ ? kSeedSize : 0), "Prio3 prep state");
+    check_prep_message(prep_message);
+    if (uses_joint_rand_ &&
+        !std::equal(prep_message.begin(), prep_message.end(), state.begin() + out_bytes)) {
+      throw VdafPrepError("Prio3: joint randomness check failed");
+    }
+    VdafPrepNext next;
+    next.output_share.emplace(state.begin(), state.begin() + out_bytes);
+    return next;
+  }
+
+  Bytes empty_aggregate_share(ByteSpan agg_param) const override {
+    check_aggregation_parameter(agg_param);
+    return Bytes(flp_.output_len() * F::kEncodedSize, 0);
+  }
+  void accumulate(Bytes& aggregate_share, ByteSpan output_share) const override {
+    add_encoded<F>(aggregate_share, output_share, "Prio3 output share");
+  }
+  void merge(Bytes& aggregate_share, ByteSpan other) const override {
+    add_encoded<F>(aggregate_share, other, "Prio3 aggregate share");
+  }
+
+  nlohmann::json unshard(ByteSpan agg_param, std::span<const Bytes> aggregate_shares,
+                         std::uint64_t num_measurements) const override {
+    check_aggregation_parameter(agg_param);
+    std::vector<F> total(flp_.output_len());
+    for (const Bytes& share : aggregate_shares) {
+      check_aggregate_share(share);
+      const std::vector<F> values = decode_vec<F>(share, "aggregate share");
+      for (std::size_t i = 0; i < total.size(); ++i) total[i] += values[i];
+    }
+    return decode_result(total, num_measurements);
+  }
+
+  void check_public_share(ByteSpan public_share) const override {
+    check_size(public_share, uses_joint_rand_ ? kSeedSize * num_shares_ : 0, "Prio3 public share");
+  }
+  void check_input_share(std::size_t agg_id, ByteSpan input_share) const override {
+    check_input_share_length(agg_id, input_share);
+    if (agg_id == 0) {
+      check_encoded_vec<F>(
+          input_share.subspan(0, (flp_.meas_len() + flp_.proof_len()) * F::kEncodedSize),
+          flp_.meas_len() + flp_.proof_len(), "Prio3 leader input share");
+    }
+  }
+  void check_prep_share(ByteSpan prep_share) const override {
+    const std::size_t verifier_bytes = flp_.verifier_len() * F::kEncodedSize;
+    check_size(prep_share, verifier_bytes + (uses_joint_rand_ ? kSeedSize : 0), "Prio3 prep share");
+    check_encoded_vec<F>(prep_share.subspan(0, verifier_bytes), flp_.verifier_len(),
+                         "Prio3 prep share");
+  }
+  void check_prep_message(ByteSpan prep_message) const override {
+    check_size(prep_message, uses_joint_rand_ ? kSeedSize : 0, "Prio3 prep message");
+  }
+  void check_output_share(ByteSpan output_share) const override {
+    check_encoded_vec<F>(output_share, flp_.output_len(), "Prio3 output share");
+  }
+  void check_aggregate_share(ByteSpan aggregate_share) const override {
+    check_encoded_vec<F>(aggregate_share, flp_.output_len(), "Prio3 aggregate share");
+  }
+
+ protected:
+  const FlpGeneric<F>& flp() const { return flp_; }
+  // Throws VdafInputError for a measurement the circuit cannot encode.
+  virtual std::vector<F> encode_measurement(const nlohmann::json& measurement) const = 0;
+  virtual nlohmann::json decode_result(std::span<const F> aggregate,
+                                       std::uint64_t num_measurements) const = 0;
+
+ private:
+  std::span<const std::uint8_t> dst(Usage usage) const {
+    return dsts_[static_cast<std::size_t>(usage)];
+  }
+
+  template <std::size_t N>
+  std::vector<F> expand(ByteSpan seed, Usage usage, const std::array<std::uint8_t, N>& binder,
+                        std::size_t count) const {
+    return expand_into_vec<F>(seed, dst(usage), binder, count);
+  }
+
+  std::vector<F> helper_meas_share(std::size_t agg_id, ByteSpan seed) const {
+    return expand(seed, Usage::kMeasShare, std::array{static_cast<std::uint8_t>(agg_id)},
+                  flp_.meas_len());
+  }
+  std::vector<F> helper_proofs_share(std::size_t agg_id, ByteSpan seed) const {
+    return expand(seed, Usage::kProofShare,
+                  std::array{kNumProofs, static_cast<std::uint8_t>(agg_id)}, flp_.proof_len());
+  }
+  Seed joint_rand_part(std::size_t agg_id, ByteSpan blind, ByteSpan encoded_meas_share,
+                       ByteSpan nonce) const {
+    XofTurboShake128 xof(blind, dst(Usage::kJointRandPart));
+    const std::uint8_t id = static_cast<std::uint8_t>(agg_id);
+    xof.absorb_binder({&id, 1});
+    xof.absorb_binder(nonce);
+    xof.absorb_binder(encoded_meas_share);
+    return xof.next_seed();
+  }
+  Seed joint_rand_seed(const std::vector<Seed>& parts) const {
+    const Seed zero{};
+    XofTurboShake128 xof(zero, dst(Usage::kJointRandSeed));
+    for (const Seed& part : parts) xof.absorb_binder(part);
+    return xof.next_seed();
+  }
+  std::vector<F> joint_rands(const Seed& seed) const {
+    return expand(seed, Usage::kJointRandomness, std::array{kNumProofs}, flp_.joint_rand_len());
+  }
+
+  void check_input_share_length(std::size_t agg_id, ByteSpan input_share) const {
+    if (agg_id >= num_shares_) throw std::invalid_argument("Prio3: aggregator ID out of range");
+    const std::size_t blind = uses_joint_rand_ ? kSeedSize : 0;
+    if (agg_id == 0) {
+      check_size(input_share, (flp_.meas_len() + flp_.proof_len()) * F::kEncodedSize + blind,
+                 "Prio3 leader input share");
+    } else {
+      check_size(input_share, 2 * kSeedSize + blind, "Prio3 helper input share");
+    }
+  }
+
+  VdafDescription description_;
+  std::uint32_t algorithm_id_;
+  FlpGeneric<F> flp_;
+  std::size_t num_shares_;
+  bool uses_joint_rand_;
+  std::array<Dst, 8> dsts_{};
+};
+
+class Prio3Count final : public Prio3<Field64> {
+ public:
+  Prio3Count(VdafDescription description, std::size_t num_shares)
+      : Prio3(std::move(description), 0, std::make_shared<CountCircuit>(), num_shares) {}
+
+ protected:
+  std::vector<Field64> encode_measurement(const nlohmann::json& measurement) const override {
+    if (measurement.is_boolean())
+      return {measurement.get<bool>() ? Field64::one() : Field64::zero()};
+    const auto value = json_to_u64(measurement);
+    if (!value || *value > 1)
+      throw VdafInputError("Prio3Count: measurement must be 0, 1 or a boolean");
+    return {Field64::from_u64(*value)};
+  }
+  nlohmann::json decode_result(std::span<const Field64> aggregate, std::uint64_t) const override {
+    return aggregate[0].to_integer();
+  }
+};
+
+class Prio3Sum final : public Prio3<Field128> {
+ public:
+  Prio3Sum(VdafDescription description, std::size_t bits, std::size_t num_shares)
+      : Prio3(std::move(description), 1, std::make_shared<SumCircuit>(bits), num_shares),
+        bits_(bits) {}
+
+ protected:
+  std::vector<Field128> encode_measurement(const nlohmann::json& measurement) const override {
+    const auto value = json_to_u64(measurement);
+    if (!value || !fits_in_bits(*value, bits_)) {
+      throw VdafInputError("Prio3Sum: measurement must be an integer in [0, 2^" +
+                           std::to_string(bits_) + ")");
+    }
+    std::vector<Field128> out;
+    out.reserve(bits_);
+    encode_into_bit_vector(*value, bits_, out);
+    return out;
+  }
+  nlohmann::json decode_result(std::span<const Field128> aggregate, std::uint64_t) const override {
+    return integer_to_json(aggregate[0].to_integer());
+  }
+
+ private:
+  std::size_t bits_;
+};
+
+class Prio3SumVec final : public Prio3<Field128> {
+ public:
+  Prio3SumVec(VdafDescription description, std::size_t bits, std::size_t length,
+              std::size_t chunk_length, std::size_t num_shares)
+      : Prio3(std::move(description), 2,
+              std::make_shared<SumVecCircuit>(length, bits, chunk_length), num_shares),
+        bits_(bits),
+        length_(length) {}
+
+ protected:
+  std::vector<Field128> encode_measurement(const nlohmann::json& measurement) const override {
+    if (!measurement.is_array() || measurement.size() != length_) {
+      throw VdafInputError("Prio3SumVec: measurement must be an array of " +
+                           std::to_string(length_) + " integers");
+    }
+    std::vector<Field128> out;
+    out.reserve(length_ * bits_);
+    for (const auto& element : measurement) {
+      const auto value = json_to_u64(element);
+      if (!value || !fits_in_bits(*value, bits_)) {
+        throw VdafInputError("Prio3SumVec: each element must be an integer in [0, 2^" +
+                             std::to_string(bits_) + ")");
+      }
+      encode_into_bit_vector(*value, bits_, out);
+    }
+    return out;
+  }
+  nlohmann::json decode_result(std::span<const Field128> aggregate, std::uint64_t) const override {
+    nlohmann::json out = nlohmann::json::array();
+    for (const Field128& value : aggregate) out.push_back(integer_to_json(value.to_integer()));
+    return out;
+  }
+
+ private:
+  std::size_t bits_, length_;
+};
+
+class Prio3Histogram final : public Prio3<Field128> {
+ public:
+  Prio3Histogram(VdafDescription description, std::size_t length, std::size_t chunk_length,
+                 std::size_t num_shares)
+      : Prio3(std::move(description), 3, std::make_shared<HistogramCircuit>(length, chunk_length),
+              num_shares),
+        length_(length) {}
+
+ protected:
+  std::vector<Field128> encode_measurement(const nlohmann::json& measurement) const override {
+    const auto index = json_to_u64(measurement);
+    if (!index || *index >= length_) {
+      throw VdafInputError("Prio3Histogram: measurement must be a bucket index in [0, " +
+                           std::to_string(length_) + ")");
+    }
+    std::vector<Field128> out(length_);
+    out[*index] = Field128::one();
+    return out;
+  }
+  nlohmann::json decode_result(std::span<const Field128> aggregate, std::uint64_t) const override {
+    nlohmann::json out = nlohmann::json::array();
+    for (const Field128& value : aggregate) out.push_back(integer_to_json(value.to_integer()));
+    return out;
+  }
+
+ private:
+  std::size_t length_;
+};
+
+// Parameters as Janus writes them: integers (or, from untyped YAML scalars,
+// decimal strings). Unknown keys are errors.
+class Parameters {
+ public:
+  Parameters(const VdafDescription& description, std::vector<std::string> allowed)
+      : description_(description) {
+    const nlohmann::json& params = description.parameters;
+    if (!params.is_null() && !params.is_object()) {
+      throw std::invalid_argument(description.name + ": parameters must be a map");
+    }
+    if (params.is_object()) {
+      for (const auto& [key, value] : params.items()) {
+        if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+          throw std::invalid_argument(description.name + ": unknown parameter '" + key + "'");
+        }
+      }
+    }
+  }
+
+  std::size_t positive(const std::string& key) const {
+    const nlohmann::json& params = description_.parameters;
+    if (!params.is_object() || !params.contains(key)) {
+      throw std::invalid_argument(description_.name + ": missing parameter '" + key + "'");
+    }
+    const nlohmann::json& value = params.at(key);
+    std::optional<std::uint64_t> number = json_to_u64(value);
+    if (!number && value.is_string()) {
+      const std::string text = value.get<std::string>();
+      if (!text.empty() && text.size() < 19 &&
+          std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        number = std::stoull(text);
+      }
+    }
+    if (!number || *number == 0 || *number > (std::uint64_t{1} << 32)) {
+      throw std::invalid_argument(description_.name + ": parameter '" + key +
+                                  "' must be a positive integer");
+    }
+    return static_cast<std::size_t>(*number);
+  }
+
+  // Janus's optional dp_strategy; only NoDifferentialPrivacy is supported.
+  void check_dp_strategy() const {
+    const nlohmann::json& params = description_.parameters;
+    if (!params.is_object() || !params.contains("dp_strategy")) return;
+    const nlohmann::json& strategy = params.at("dp_strategy");
+    std::string name;
+    if (strategy.is_string()) {
+      name = strategy.get<std::string>();
+    } else if (strategy.is_object() && strategy.contains("dp_strategy") &&
+               strategy.at("dp_strategy").is_string() && strategy.size() == 1) {
+      name = strategy.at("dp_strategy").get<std::string>();
+    }
+    if (name != "NoDifferentialPrivacy") {
+      throw std::invalid_argument(description_.name +
+                                  ": only dp_strategy NoDifferentialPrivacy is supported");
+    }
+  }
+
+ private:
+  const VdafDescription& description_;
+};
+
+}  // namespace
+
+std::shared_ptr<const Vdaf> make_prio3(const VdafDescription& description, std::size_t num_shares) {
+  const std::string& name = description.name;
+  if (name == "Prio3Count") {
+    Parameters params(description, {});
+    return std::make_shared<Prio3Count>(description, num_shares);
+  }
+  if (name == "Prio3Sum") {
+    Parameters params(description, {"bits"});
+    return std::make_shared<Prio3Sum>(description, params.positive("bits"), num_shares);
+  }
+  if (name == "Prio3SumVec") {
+    Parameters params(description, {"bits", "length", "chunk_length", "dp_strategy"});
+    params.check_dp_strategy();
+    return std::make_shared<Prio3SumVec>(description, params.positive("bits"),
+                                         params.positive("length"), params.positive("chunk_length"),
+                                         num_shares);
+  }
+  if (name == "Prio3Histogram") {
+    Parameters params(description, {"length", "chunk_length", "dp_strategy"});
+    params.check_dp_strategy();
+    return std::make_shared<Prio3Histogram>(description, params.positive("length"),
+                                            params.positive("chunk_length"), num_shares);
+  }
+  throw std::invalid_argument("unknown Prio3 VDAF '" + name + "'");
+}
+
+}  // namespace janus::prio3

@@ -1,0 +1,133 @@
+// Per-operation, per-aggregator costs of Prio3 through the byte-level
+// janus::Vdaf interface (what the aggregator actually calls). See
+// BENCHMARKS.md for the command and the results.
+#include <benchmark/benchmark.h>
+
+#include <functional>
+#include <string>
+
+#include "prio3.h"
+
+namespace janus::prio3 {
+namespace {
+
+struct Config {
+  std::string label;
+  VdafDescription description;
+  nlohmann::json measurement;
+};
+
+std::vector<Config> configs() {
+  auto sumvec = [](std::size_t length, std::size_t chunk) {
+    nlohmann::json m = nlohmann::json::array();
+    for (std::size_t i = 0; i < length; ++i) m.push_back(i % 2);
+    return Config{"SumVec(1," + std::to_string(length) + "," + std::to_string(chunk) + ")",
+                  {"Prio3SumVec", {{"bits", 1}, {"length", length}, {"chunk_length", chunk}}},
+                  m};
+  };
+  auto histogram = [](std::size_t length, std::size_t chunk) {
+    return Config{"Histogram(" + std::to_string(length) + "," + std::to_string(chunk) + ")",
+                  {"Prio3Histogram", {{"length", length}, {"chunk_length", chunk}}},
+                  length / 3};
+  };
+  return {
+      {"Count", {"Prio3Count", nlohmann::json::object()}, 1},
+      {"Sum(8)", {"Prio3Sum", {{"bits", 8}}}, 173},
+      {"Sum(32)", {"Prio3Sum", {{"bits", 32}}}, 3000000000ULL},
+      sumvec(10, 3),
+      sumvec(100, 10),
+      sumvec(1000, 31),
+      histogram(10, 3),
+      histogram(100, 10),
+      histogram(1000, 31),
+      histogram(10000, 100),
+  };
+}
+
+struct Prepared {
+  std::shared_ptr<const Vdaf> vdaf;
+  Bytes verify_key = Bytes(16, 0x5a);
+  Bytes nonce = Bytes(16, 0x11);
+  Bytes rand;
+  Bytes agg_param;
+  VdafShards shards;
+  VdafPrepInit init[2];
+  std::vector<Bytes> prep_shares;
+  Bytes message;
+  Bytes output_share;
+
+  explicit Prepared(const Config& config) : vdaf(make_prio3(config.description)) {
+    rand.resize(vdaf->rand_size());
+    for (std::size_t i = 0; i < rand.size(); ++i) rand[i] = static_cast<std::uint8_t>(i * 13 + 1);
+    shards = vdaf->shard(config.measurement, nonce, rand);
+    for (std::size_t j = 0; j < 2; ++j) {
+      init[j] = vdaf->prep_init(verify_key, j, agg_param, nonce, shards.public_share,
+                                shards.input_shares[j]);
+      prep_shares.push_back(init[j].prep_share);
+    }
+    message = vdaf->prep_shares_to_prep(agg_param, prep_shares);
+    output_share = *vdaf->prep_next(init[0].state, message).output_share;
+  }
+};
+
+void register_all() {
+  for (const Config& config : configs()) {
+    auto prepared = std::make_shared<Prepared>(config);
+    auto add = [&](const std::string& op, std::function<void(benchmark::State&)> body) {
+      benchmark::RegisterBenchmark((config.label + "/" + op).c_str(), body)
+          ->Unit(benchmark::kMicrosecond);
+    };
+    const nlohmann::json measurement = config.measurement;
+    add("shard", [prepared, measurement](benchmark::State& state) {
+      for (auto _ : state) {
+        benchmark::DoNotOptimize(
+            prepared->vdaf->shard(measurement, prepared->nonce, prepared->rand));
+      }
+    });
+    for (std::size_t j = 0; j < 2; ++j) {
+      add(std::string("prep_init_") + (j == 0 ? "leader" : "helper"),
+          [prepared, j](benchmark::State& state) {
+            const Prepared& p = *prepared;
+            for (auto _ : state) {
+              benchmark::DoNotOptimize(p.vdaf->prep_init(p.verify_key, j, p.agg_param, p.nonce,
+                                                         p.shards.public_share,
+                                                         p.shards.input_shares[j]));
+            }
+          });
+    }
+    add("prep_shares_to_prep", [prepared](benchmark::State& state) {
+      const Prepared& p = *prepared;
+      for (auto _ : state) {
+        benchmark::DoNotOptimize(p.vdaf->prep_shares_to_prep(p.agg_param, p.prep_shares));
+      }
+    });
+    for (std::size_t j = 0; j < 2; ++j) {
+      add(std::string("prep_next_") + (j == 0 ? "leader" : "helper"),
+          [prepared, j](benchmark::State& state) {
+            const Prepared& p = *prepared;
+            for (auto _ : state) {
+              benchmark::DoNotOptimize(p.vdaf->prep_next(p.init[j].state, p.message));
+            }
+          });
+    }
+    add("aggregate", [prepared](benchmark::State& state) {
+      const Prepared& p = *prepared;
+      Bytes aggregate = p.vdaf->empty_aggregate_share(p.agg_param);
+      for (auto _ : state) {
+        p.vdaf->accumulate(aggregate, p.output_share);
+        benchmark::ClobberMemory();
+      }
+    });
+  }
+}
+
+}  // namespace
+}  // namespace janus::prio3
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  janus::prio3::register_all();
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

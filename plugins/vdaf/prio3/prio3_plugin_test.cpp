@@ -1,0 +1,77 @@
+// The built prio3 module loads like any plugin and registers its VDAFs.
+#define BOOST_DLL_USE_STD_FS
+#include <gtest/gtest.h>
+
+#include <boost/dll/shared_library.hpp>
+
+#include <janus/clock.h>
+#include <janus/plugin.h>
+#include <janus/vdaf.h>
+#include <janus/vdaf_registry.h>
+#include <yaml-cpp/yaml.h>
+
+namespace janus::prio3 {
+namespace {
+
+class VdafOnlyContext final : public PluginContext {
+ public:
+  explicit VdafOnlyContext(VdafRegistry& vdafs, YAML::Node config = YAML::Node())
+      : vdafs_(vdafs), config_(std::move(config)) {}
+  const std::string& instance_name() const override { return name_; }
+  const YAML::Node& config() const override { return config_; }
+  const std::string& config_file() const override { return file_; }
+  std::shared_ptr<spdlog::logger> logger() const override { return nullptr; }
+  RouteRegistrar& routes() override { throw std::logic_error("no routes in this test"); }
+  WorkerRegistrar& workers() override { throw std::logic_error("no workers in this test"); }
+  VdafRegistry& vdafs() override { return vdafs_; }
+  const Clock& clock() const override { return clock_; }
+  Datastore* datastore() override { return nullptr; }
+
+ private:
+  VdafRegistry& vdafs_;
+  YAML::Node config_;
+  std::string name_ = "prio3";
+  std::string file_ = "test.yaml";
+  RealClock clock_;
+};
+
+TEST(Prio3Plugin, LoadsAndRegistersTheFourVdafs) {
+  boost::dll::shared_library library(std::filesystem::path(JANUS_PRIO3_PLUGIN_PATH));
+  EXPECT_EQ(library.get_alias<const std::uint32_t>("janus_plugin_abi_version"), kPluginAbiVersion);
+  VdafRegistry registry;
+  {
+    auto plugin = library.get_alias<PluginFactory>("janus_plugin_create")();
+    VdafOnlyContext context(registry);
+    plugin->configure(context);
+    EXPECT_EQ(registry.names(), (std::vector<std::string>{"Prio3Count", "Prio3Histogram",
+                                                          "Prio3Sum", "Prio3SumVec"}));
+    const auto vdaf = registry.create({"Prio3Histogram", {{"length", 4}, {"chunk_length", 2}}});
+    EXPECT_EQ(vdaf->algorithm_id(), 3u);
+    const Bytes nonce(16, 1), key(16, 2), no_param;
+    const VdafShards shards = vdaf->shard(2, nonce);
+    const auto leader =
+        vdaf->prep_init(key, 0, no_param, nonce, shards.public_share, shards.input_shares[0]);
+    const auto helper =
+        vdaf->prep_init(key, 1, no_param, nonce, shards.public_share, shards.input_shares[1]);
+    const Bytes message = vdaf->prep_shares_to_prep(
+        no_param, std::vector<Bytes>{leader.prep_share, helper.prep_share});
+    const std::vector<Bytes> out = {*vdaf->prep_next(leader.state, message).output_share,
+                                    *vdaf->prep_next(helper.state, message).output_share};
+    EXPECT_EQ(vdaf->unshard(no_param, out, 1), nlohmann::json({0, 0, 1, 0}));
+    EXPECT_THROW(registry.create({"Prio3Sum", {}}), std::invalid_argument);
+    // Registering twice is refused (no silent duplicates).
+    EXPECT_THROW(plugin->configure(context), std::invalid_argument);
+    registry.clear();  // no factory outlives the library
+  }
+}
+
+TEST(Prio3Plugin, RejectsConfiguration) {
+  boost::dll::shared_library library(std::filesystem::path(JANUS_PRIO3_PLUGIN_PATH));
+  VdafRegistry registry;
+  auto plugin = library.get_alias<PluginFactory>("janus_plugin_create")();
+  VdafOnlyContext context(registry, YAML::Load("{unexpected: 1}"));
+  EXPECT_THROW(plugin->configure(context), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace janus::prio3

@@ -1,0 +1,125 @@
+// XofTurboShake128 (VDAF-08 §6.2.1): TurboSHAKE128 over
+// byte(len(dst)) ‖ dst ‖ seed ‖ binder with domain byte 0x01.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <stdexcept>
+#include <vector>
+
+#include "turboshake.h"
+
+namespace janus::prio3 {
+
+inline constexpr std::size_t kSeedSize = 16;
+using Seed = std::array<std::uint8_t, kSeedSize>;
+
+class XofTurboShake128 {
+ public:
+  // The binder may be given here or appended piecewise with absorb_binder()
+  // before the first output is read (saves concatenating long binders).
+  XofTurboShake128(std::span<const std::uint8_t> seed, std::span<const std::uint8_t> dst,
+                   std::span<const std::uint8_t> binder = {}) {
+    if (seed.size() != kSeedSize) throw std::invalid_argument("XOF seed must be 16 bytes");
+    if (dst.size() > 255) throw std::invalid_argument("XOF dst longer than 255 bytes");
+    const std::uint8_t dst_length = static_cast<std::uint8_t>(dst.size());
+    sponge_.absorb({&dst_length, 1});
+    sponge_.absorb(dst);
+    sponge_.absorb(seed);
+    sponge_.absorb(binder);
+  }
+
+  void absorb_binder(std::span<const std::uint8_t> part) {
+    if (finished_) throw std::logic_error("XOF binder after output");
+    sponge_.absorb(part);
+  }
+
+  void next(std::uint8_t* out, std::size_t length) {
+    finish_once();
+    sponge_.squeeze(out, length);
+  }
+
+  Seed next_seed() {
+    Seed seed;
+    next(seed.data(), seed.size());
+    return seed;
+  }
+
+  // next_vec (VDAF-08 §6.2): rejection sampling of little-endian candidates,
+  // delivered in chunks: sink(const F* values, const std::uint8_t* encoded,
+  // std::size_t n). The accepted candidates' bytes are exactly the field
+  // encoding of the values, so callers that need both never re-encode.
+  template <class F, class Sink>
+  void next_vec_chunked(std::size_t count, Sink&& sink) {
+    finish_once();
+    constexpr std::size_t kChunk = 32;
+    std::array<std::uint8_t, F::kEncodedSize * kChunk> block;
+    std::array<F, kChunk> values;
+    std::size_t produced = 0;
+    while (produced < count) {
+      const std::size_t want = std::min(count - produced, kChunk);
+      sponge_.squeeze(block.data(), want * F::kEncodedSize);
+      std::size_t accepted = 0;
+      for (std::size_t i = 0; i < want; ++i) {
+        const std::uint8_t* candidate = block.data() + i * F::kEncodedSize;
+        if (F::sample(candidate, values[accepted])) {
+          if (accepted != i) {
+            std::memcpy(block.data() + accepted * F::kEncodedSize, candidate, F::kEncodedSize);
+          }
+          ++accepted;
+        }
+      }
+      sink(values.data(), block.data(), accepted);
+      produced += accepted;
+    }
+  }
+
+  // If `encoded` is given, the encoding of `out` is written there too.
+  template <class F>
+  void next_vec(F* out, std::size_t count, std::uint8_t* encoded = nullptr) {
+    next_vec_chunked<F>(count, [&](const F* values, const std::uint8_t* bytes, std::size_t n) {
+      std::copy(values, values + n, out);
+      out += n;
+      if (encoded) {
+        std::memcpy(encoded, bytes, n * F::kEncodedSize);
+        encoded += n * F::kEncodedSize;
+      }
+    });
+  }
+
+  template <class F>
+  std::vector<F> next_vec(std::size_t count) {
+    std::vector<F> out(count);
+    next_vec(out.data(), count);
+    return out;
+  }
+
+ private:
+  void finish_once() {
+    if (!finished_) {
+      sponge_.finish(0x01);
+      finished_ = true;
+    }
+  }
+
+  TurboShake128 sponge_;
+  bool finished_ = false;
+};
+
+inline Seed derive_seed(std::span<const std::uint8_t> seed, std::span<const std::uint8_t> dst,
+                        std::span<const std::uint8_t> binder) {
+  return XofTurboShake128(seed, dst, binder).next_seed();
+}
+
+template <class F>
+std::vector<F> expand_into_vec(std::span<const std::uint8_t> seed,
+                               std::span<const std::uint8_t> dst,
+                               std::span<const std::uint8_t> binder, std::size_t count) {
+  return XofTurboShake128(seed, dst, binder).next_vec<F>(count);
+}
+
+}  // namespace janus::prio3
