@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/dll/runtime_symbol_info.hpp>
 #include <cstdio>
 #include <cstdlib>
@@ -14,6 +15,7 @@
 #include "host.h"
 #include "host_config.h"
 #include "janus/config.h"
+#include "janus/datastore/schema.h"
 #include "janus/log.h"
 #include "janus/version.h"
 
@@ -109,6 +111,30 @@ HostConfig load_component(const CommonOptions& options, const std::string& compo
                                 component, plugin);
 }
 
+// Any config with a `database` section: a native host config or a Janus 0.7
+// component config (janus_cli.yaml has only the common keys).
+HostConfig load_any(const CommonOptions& options) {
+  if (!options.config_file) throw UsageError("--config-file is required (or set CONFIG_FILE)");
+  YAML::Node root = load_yaml_file(*options.config_file);
+  if (root.IsMap() && root["plugins"]) return parse_native_config(root, *options.config_file);
+  return parse_component_config(root, *options.config_file, "janus_cli", "janus_cli");
+}
+
+// `janus db migrate|status [OPTIONS]`: the words before the first option are
+// the datastore command, the rest are the common options.
+int run_db_command(const std::vector<std::string>& args) {
+  auto first_option = std::find_if(args.begin(), args.end(),
+                                   [](const std::string& arg) { return arg.rfind("-", 0) == 0; });
+  std::vector<std::string> command(args.begin(), first_option);
+  CommonOptions options = parse_common_options(std::vector<std::string>(first_option, args.end()));
+  HostConfig config = load_any(options);
+  if (!config.database) {
+    throw ConfigError(*options.config_file + ": key 'database' is required for 'janus db'");
+  }
+  apply_secrets(config, options.database_password, std::nullopt);
+  return run_database_command(command, *config.database, std::cout, std::cerr);
+}
+
 struct Subcommand {
   std::string name;
   std::string summary;
@@ -127,8 +153,8 @@ std::vector<Subcommand> subcommands() {
                      return serve(load_component(options, component, plugin), options);
                    }});
   }
-  // LEAD: further subcommands go here, e.g. {"db", "migrate|status", …} calling
-  // the datastore's migration functions, and janus_cli-style commands.
+  out.push_back(
+      {"db", "migrate | status: apply or list the database schema migrations", run_db_command});
   return out;
 }
 
@@ -169,7 +195,8 @@ std::string usage_text() {
       << "Usage:\n"
       << "  janus --config-file FILE [OPTIONS]              run the plugins a host config names\n"
       << "  janus <component> --config-file FILE [OPTIONS]  run a Janus 0.7 component config\n"
-      << "  janus --help | --version\n\nComponents:\n";
+      << "  janus db migrate|status --config-file FILE        manage the database schema\n"
+      << "  janus --help | --version\n\nCommands:\n";
   for (const auto& command : subcommands()) {
     out << "  " << command.name
         << std::string(26 - std::min<std::size_t>(command.name.size(), 25), ' ') << command.summary

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "janus/config.h"
+#include "janus/datastore.h"
 #include "janus/log.h"
 #include "janus/metrics.h"
 #include "janus/plugin.h"
@@ -76,11 +77,7 @@ class Host::Context final : public PluginContext, public WorkerRegistrar {
   WorkerRegistrar& workers() override { return *this; }
   VdafRegistry& vdafs() override { return host_.vdafs_; }
   const Clock& clock() const override { return host_.clock_; }
-  Datastore* datastore() override {
-    // LEAD: construct the one janus::Datastore from host_.config_.database and
-    // host_.config_.datastore_keys in Host::start() and return it here.
-    return nullptr;
-  }
+  Datastore* datastore() override { return host_.datastore_.get(); }
 
   Worker& add(std::unique_ptr<Worker> worker) override {
     if (!worker) throw std::invalid_argument("a null worker was registered");
@@ -143,6 +140,21 @@ void Host::add_health_routes() {
   });
 }
 
+void Host::open_datastore() {
+  if (!config_.database) return;
+  if (!config_.datastore_keys) {
+    throw std::runtime_error(
+        "a database is configured but no datastore keys were given: set DATASTORE_KEYS or "
+        "--datastore-keys");
+  }
+  // Retries the connection for connection_pool_timeouts_s and checks the
+  // schema version (unless check_schema_version is false) before any plugin
+  // is configured, so no component starts against the wrong schema.
+  datastore_ = Datastore::open(*config_.database, *config_.datastore_keys, clock_);
+  logger_->info("connected to the database (schema version check {})",
+                config_.database->check_schema_version ? "passed" : "skipped");
+}
+
 void Host::start() {
   try {
     add_health_routes();
@@ -170,6 +182,8 @@ void Host::start() {
     for (const auto& entry : config_.plugins) needs_directory |= !entry.path.has_value();
     if (needs_directory) check_plugin_directory(directory);
 
+    // Load every library first: a missing or foreign plugin is reported before
+    // the (possibly slow) database connection is attempted.
     for (const auto& entry : config_.plugins) {
       std::filesystem::path path = entry.path ? std::filesystem::path(*entry.path)
                                               : plugin_library_path(directory, entry.plugin);
@@ -177,12 +191,14 @@ void Host::start() {
       logger_->info("loaded plugin '{}' ({}) from {}", entry.instance_name, entry.plugin,
                     path.string());
       instances_.push_back(std::make_unique<Instance>(entry, std::move(loaded)));
-      Instance& instance = *instances_.back();
-      instance.context = std::make_unique<Context>(*this, instance.entry, instance.workers);
+    }
+    open_datastore();
+    for (auto& instance : instances_) {
+      instance->context = std::make_unique<Context>(*this, instance->entry, instance->workers);
       try {
-        instance.loaded.plugin().configure(*instance.context);
+        instance->loaded.plugin().configure(*instance->context);
       } catch (const std::exception& e) {
-        throw std::runtime_error("plugin '" + entry.instance_name + "': " + e.what());
+        throw std::runtime_error("plugin '" + instance->entry.instance_name + "': " + e.what());
       }
     }
 

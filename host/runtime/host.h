@@ -14,6 +14,7 @@
 
 #include "host_config.h"
 #include "janus/clock.h"
+#include "janus/datastore.h"
 #include "janus/http.h"
 #include "janus/vdaf_registry.h"
 #include "janus/worker.h"
@@ -76,6 +77,7 @@ class Host {
   struct Instance;
 
   void add_health_routes();
+  void open_datastore();
   void shutdown_plugins();
 
   HostConfig config_;
@@ -83,6 +85,8 @@ class Host {
   std::shared_ptr<spdlog::logger> logger_;
   RealClock clock_;
   VdafRegistry vdafs_;
+  // Declared before the plugin instances so that it outlives them.
+  std::unique_ptr<Datastore> datastore_;
   Listeners listeners_;
   std::vector<std::unique_ptr<Instance>> instances_;  // in start order
   std::atomic<bool> ready_{false};

@@ -160,22 +160,10 @@ void apply_secrets(HostConfig& config, const std::optional<std::string>& databas
                    const std::optional<std::string>& datastore_keys) {
   if (database_password && config.database) config.database->password = database_password;
   if (datastore_keys) {
-    std::size_t start = 0;
-    const std::string& text = *datastore_keys;
-    std::size_t index = 0;
-    while (start <= text.size()) {
-      std::size_t comma = text.find(',', start);
-      if (comma == std::string::npos) comma = text.size();
-      std::string item = text.substr(start, comma - start);
-      start = comma + 1;
-      auto key = base64url_decode(item);
-      if (!key || key->size() != 16) {
-        throw ConfigError("datastore key #" + std::to_string(index + 1) +
-                          " (--datastore-keys / DATASTORE_KEYS) is not 16 bytes of unpadded "
-                          "base64url");
-      }
-      config.datastore_keys.push_back(std::move(*key));
-      ++index;
+    try {
+      config.datastore_keys = DatastoreKeys::parse(*datastore_keys);
+    } catch (const DatastoreKeyError& e) {
+      throw ConfigError(std::string(e.what()) + " (--datastore-keys / DATASTORE_KEYS)");
     }
   }
 }

@@ -17,6 +17,7 @@
 
 #include "janus/bytes.h"
 #include "janus/database_config.h"
+#include "janus/datastore/keys.h"
 
 namespace janus::runtime {
 
@@ -53,7 +54,7 @@ struct HostConfig {
   std::size_t max_request_body_bytes = 8 * 1024 * 1024;
   std::vector<PluginEntry> plugins;
   // Secrets from the command line or environment (never from YAML).
-  std::vector<Bytes> datastore_keys;
+  std::optional<DatastoreKeys> datastore_keys;
   // Keys Janus accepts that this build does not implement (logged as warnings).
   std::vector<std::string> warnings;
 };

@@ -178,8 +178,10 @@ TEST(Secrets, PasswordAndDatastoreKeys) {
   apply_secrets(config, std::string("pw"),
                 std::string("AAAAAAAAAAAAAAAAAAAAAA,AQEBAQEBAQEBAQEBAQEBAQ"));
   EXPECT_EQ(config.database->password, "pw");
-  ASSERT_EQ(config.datastore_keys.size(), 2u);
-  EXPECT_EQ(config.datastore_keys[1], Bytes(16, 1));
+  ASSERT_TRUE(config.datastore_keys.has_value());
+  ASSERT_EQ(config.datastore_keys->all().size(), 2u);
+  EXPECT_EQ(Bytes(config.datastore_keys->all()[1].begin(), config.datastore_keys->all()[1].end()),
+            Bytes(16, 1));
   EXPECT_NE(error_of([&] {
               apply_secrets(config, std::nullopt, std::string("AAAA"));
             }).find("datastore key #1"),

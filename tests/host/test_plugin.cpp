@@ -36,6 +36,12 @@ class HostTestPlugin final : public janus::Plugin {
                      [this](const janus::HttpRequest&) {
                        return janus::HttpResponse::text(200, std::to_string(passes_.load()));
                      });
+    // Whether the host handed this plugin a datastore (a `database` section).
+    janus::Datastore* datastore = context.datastore();
+    routes.add_route(listen_address, janus::HttpMethod::Get, prefix + "/datastore",
+                     [datastore](const janus::HttpRequest&) {
+                       return janus::HttpResponse::text(200, datastore ? "connected" : "none");
+                     });
     routes.add_route(listen_address, janus::HttpMethod::Get, prefix + "/slow",
                      [](const janus::HttpRequest& request) {
                        auto ms = std::stoul(request.query_param("ms").value_or("100"));
