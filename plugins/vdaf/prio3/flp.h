@@ -383,17 +383,19 @@ class FlpGeneric {
                                                 std::size_t index) const {
     const std::size_t p = layout.wire_points;
     if (layout.eval_points != 2 * p) throw std::logic_error("FLP: gadget degree must be 2");
-    // twist[c] = ω^c / P: the coset shift with the inverse NTT's scaling.
+    // twist = ω^c / P (the coset shift with the inverse NTT's scaling), laid
+    // out in bit-reversed order so neither transform needs a permutation pass.
+    const Ntt<F>& ntt = *layout.wire_ntt;
     const std::vector<F>& omega = layout.eval_ntt->powers();
     std::vector<F> twist(p);
-    for (std::size_t c = 0; c < p; ++c) twist[c] = omega[c] * layout.wire_ntt->n_inverse();
+    for (std::size_t c = 0; c < p; ++c) twist[ntt.bit_reversed(c)] = omega[c] * ntt.n_inverse();
     std::vector<F> values(2 * p);
     std::vector<F> a(p), b(p);
     auto coset_values = [&](const F* wire, std::vector<F>& out) {
       std::copy(wire, wire + p, out.begin());
-      layout.wire_ntt->inverse_unscaled(out.data());
+      ntt.inverse_unscaled_to_bit_reversed(out.data());
       for (std::size_t c = 0; c < p; ++c) out[c] *= twist[c];
-      layout.wire_ntt->forward(out.data());
+      ntt.forward_from_bit_reversed(out.data());
     };
     switch (layout.gadget.kind) {
       case GadgetKind::kRange2: {
