@@ -393,20 +393,23 @@ class Prio3 : public Vdaf {
     if (prep_shares.size() != num_shares_) {
       throw VdafDecodeError("Prio3: expected one prep share per aggregator");
     }
+    // Add the verifier shares as encoded integers (add_encoded checks each
+    // element is below p) and convert to field elements once.
     const std::size_t verifier_bytes = flp_.verifier_len() * F::kEncodedSize;
-    std::vector<F> verifier(flp_.verifier_len());
+    Bytes verifier_sum(verifier_bytes, 0);
     std::vector<Seed> parts;
     for (const Bytes& prep_share : prep_shares) {
-      check_prep_share(prep_share);
+      check_size(prep_share, verifier_bytes + (uses_joint_rand_ ? kSeedSize : 0),
+                 "Prio3 prep share");
       const ByteSpan bytes(prep_share);
-      const std::vector<F> share = decode_vec<F>(bytes.subspan(0, verifier_bytes), "prep share");
-      for (std::size_t i = 0; i < verifier.size(); ++i) verifier[i] += share[i];
+      add_encoded<F>(verifier_sum, bytes.subspan(0, verifier_bytes), "Prio3 prep share");
       if (uses_joint_rand_) {
         Seed part;
         std::memcpy(part.data(), bytes.data() + verifier_bytes, kSeedSize);
         parts.push_back(part);
       }
     }
+    const std::vector<F> verifier = decode_vec<F>(verifier_sum, "verifier");
     if (!flp_.decide(verifier)) throw VdafPrepError("Prio3: proof verifier check failed");
     if (!uses_joint_rand_) return {};
     const Seed seed = joint_rand_seed(parts);
