@@ -115,6 +115,7 @@ class SumVecCircuit final : public ValidityCircuit<Field128> {
       out[i] = decode_from_bit_vector(meas.subspan(i * bits_, bits_));
     }
   }
+  bool truncate_is_identity() const override { return bits_ == 1; }
 
  private:
   std::size_t length_, bits_, chunk_length_;

@@ -237,3 +237,18 @@ TEST(Prio3Negative, InvalidDescriptionsAreRejected) {
 
 }  // namespace
 }  // namespace janus::prio3
+
+namespace janus::prio3 {
+namespace {
+
+// bits = 1 takes the identity-truncation path (output share = measurement share).
+TEST(Prio3SumVec, OneBitElementsRoundTrip) {
+  const auto vdaf =
+      make_prio3(describe("Prio3SumVec", {{"bits", 1}, {"length", 7}, {"chunk_length", 3}}));
+  const nlohmann::json measurement = {1, 0, 1, 1, 0, 0, 1};
+  const std::vector<Bytes> out = prepare(*vdaf, vdaf->shard(measurement, kNonce));
+  EXPECT_EQ(vdaf->unshard(kNoAggParam, out, 1), measurement);
+}
+
+}  // namespace
+}  // namespace janus::prio3
