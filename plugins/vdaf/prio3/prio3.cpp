@@ -81,7 +81,7 @@ std::vector<F> decode_vec(ByteSpan bytes, const char* what) {
 // or trimmed back to the kernel by glibc on free, so every call would pay
 // page faults; reusing the storage keeps those out of the per-report cost.
 // Slots are distinct per use within one call; calls do not nest.
-enum class Scratch { kMeasShare, kLeaderMeas, kCount };
+enum class Scratch { kMeasurement, kMeasShare, kLeaderMeas, kCount };
 
 template <class F>
 std::vector<F>& scratch_vector(Scratch slot, std::size_t size) {
@@ -226,7 +226,8 @@ class Prio3 : public Vdaf {
                    ByteSpan rand) const override {
     check_size(nonce, nonce_size(), "nonce");
     if (rand.size() != rand_size()) throw std::invalid_argument("Prio3 shard: wrong rand size");
-    const std::vector<F> meas = encode_measurement(measurement);
+    std::vector<F>& meas = scratch_vector<F>(Scratch::kMeasurement, 0);
+    encode_measurement(measurement, meas);
     auto seed = [&](std::size_t i) { return rand.subspan(i * kSeedSize, kSeedSize); };
     const std::size_t helpers = num_shares_ - 1;
     const std::size_t per_helper = uses_joint_rand_ ? 3 : 2;
@@ -482,7 +483,8 @@ class Prio3 : public Vdaf {
  protected:
   const FlpGeneric<F>& flp() const { return flp_; }
   // Throws VdafInputError for a measurement the circuit cannot encode.
-  virtual std::vector<F> encode_measurement(const nlohmann::json& measurement) const = 0;
+  // Writes the encoded measurement into `out` (whose old contents are discarded).
+  virtual void encode_measurement(const nlohmann::json& measurement, std::vector<F>& out) const = 0;
   virtual nlohmann::json decode_result(std::span<const F> aggregate,
                                        std::uint64_t num_measurements) const = 0;
 
@@ -549,13 +551,17 @@ class Prio3Count final : public Prio3<Field64> {
       : Prio3(std::move(description), 0, std::make_shared<CountCircuit>(), num_shares) {}
 
  protected:
-  std::vector<Field64> encode_measurement(const nlohmann::json& measurement) const override {
-    if (measurement.is_boolean())
-      return {measurement.get<bool>() ? Field64::one() : Field64::zero()};
+  void encode_measurement(const nlohmann::json& measurement,
+                          std::vector<Field64>& out) const override {
+    if (measurement.is_boolean()) {
+      out.assign(1, measurement.get<bool>() ? Field64::one() : Field64::zero());
+      return;
+    }
     const auto value = json_to_u64(measurement);
-    if (!value || *value > 1)
+    if (!value || *value > 1) {
       throw VdafInputError("Prio3Count: measurement must be 0, 1 or a boolean");
-    return {Field64::from_u64(*value)};
+    }
+    out.assign(1, Field64::from_u64(*value));
   }
   nlohmann::json decode_result(std::span<const Field64> aggregate, std::uint64_t) const override {
     return aggregate[0].to_integer();
@@ -569,16 +575,15 @@ class Prio3Sum final : public Prio3<Field128> {
         bits_(bits) {}
 
  protected:
-  std::vector<Field128> encode_measurement(const nlohmann::json& measurement) const override {
+  void encode_measurement(const nlohmann::json& measurement,
+                          std::vector<Field128>& out) const override {
     const auto value = json_to_u64(measurement);
     if (!value || !fits_in_bits(*value, bits_)) {
       throw VdafInputError("Prio3Sum: measurement must be an integer in [0, 2^" +
                            std::to_string(bits_) + ")");
     }
-    std::vector<Field128> out;
-    out.reserve(bits_);
+    out.clear();
     encode_into_bit_vector(*value, bits_, out);
-    return out;
   }
   nlohmann::json decode_result(std::span<const Field128> aggregate, std::uint64_t) const override {
     return integer_to_json(aggregate[0].to_integer());
@@ -598,13 +603,13 @@ class Prio3SumVec final : public Prio3<Field128> {
         length_(length) {}
 
  protected:
-  std::vector<Field128> encode_measurement(const nlohmann::json& measurement) const override {
+  void encode_measurement(const nlohmann::json& measurement,
+                          std::vector<Field128>& out) const override {
     if (!measurement.is_array() || measurement.size() != length_) {
       throw VdafInputError("Prio3SumVec: measurement must be an array of " +
                            std::to_string(length_) + " integers");
     }
-    std::vector<Field128> out;
-    out.reserve(length_ * bits_);
+    out.clear();
     for (const auto& element : measurement) {
       const auto value = json_to_u64(element);
       if (!value || !fits_in_bits(*value, bits_)) {
@@ -613,7 +618,6 @@ class Prio3SumVec final : public Prio3<Field128> {
       }
       encode_into_bit_vector(*value, bits_, out);
     }
-    return out;
   }
   nlohmann::json decode_result(std::span<const Field128> aggregate, std::uint64_t) const override {
     nlohmann::json out = nlohmann::json::array();
@@ -634,15 +638,15 @@ class Prio3Histogram final : public Prio3<Field128> {
         length_(length) {}
 
  protected:
-  std::vector<Field128> encode_measurement(const nlohmann::json& measurement) const override {
+  void encode_measurement(const nlohmann::json& measurement,
+                          std::vector<Field128>& out) const override {
     const auto index = json_to_u64(measurement);
     if (!index || *index >= length_) {
       throw VdafInputError("Prio3Histogram: measurement must be a bucket index in [0, " +
                            std::to_string(length_) + ")");
     }
-    std::vector<Field128> out(length_);
+    out.assign(length_, Field128::zero());
     out[*index] = Field128::one();
-    return out;
   }
   nlohmann::json decode_result(std::span<const Field128> aggregate, std::uint64_t) const override {
     nlohmann::json out = nlohmann::json::array();
