@@ -1,13 +1,15 @@
 // The generic FLP of VDAF-08 §7.3 (BBCGGI19 §4.2) over a validity circuit.
 //
-// Where the time goes: proving interpolates every gadget wire (inverse NTT of
-// size P), evaluates it on the 2P-th roots of unity (forward NTT), multiplies
-// pointwise through the gadget and interpolates the gadget polynomial (one
-// inverse NTT of size 2P). Querying needs no wire interpolation at all: the
-// wire polynomials are evaluated at the query point with the barycentric
-// formula for roots of unity (one dot product per wire, weights shared by
-// every wire of a gadget), and the gadget outputs at α^k come from one NTT of
-// the gadget polynomial folded modulo x^P − 1.
+// Where the time goes. Proving: the gadget polynomial (degree 2(P−1)) is
+// computed from its values on the 2P-th roots of unity. At the even ones
+// (α^k) the wires take the recorded values, so those products are free; the
+// odd ones (ω·α^k) cost two size-P transforms per wire (interpolate, twist by
+// ω^i, evaluate), then one inverse transform of size 2P per gadget. Querying
+// never interpolates a wire: each wire polynomial is evaluated at the query
+// point t with the barycentric formula for roots of unity, accumulated while
+// the circuit runs (weights shared by every wire of a gadget; one field
+// inversion per query), and the gadget outputs at α^k come from one size-P
+// NTT of the gadget polynomial folded modulo x^P − 1.
 #pragma once
 
 #include <algorithm>
