@@ -77,7 +77,7 @@ class Field64 {
   }
   Field64& operator+=(Field64 b) { return *this = *this + b; }
   Field64& operator-=(Field64 b) { return *this = *this - b; }
-  Field64& operator*=(Field64 b) { return *this = *this * b; }
+  [[gnu::always_inline]] Field64& operator*=(Field64 b) { return *this = *this * b; }
   friend bool operator==(Field64 a, Field64 b) { return a.v_ == b.v_; }
 
   Field64 pow(uint128 e) const {
@@ -179,7 +179,7 @@ class Field128 {
   }
   Field128& operator+=(Field128 b) { return *this = *this + b; }
   Field128& operator-=(Field128 b) { return *this = *this - b; }
-  Field128& operator*=(Field128 b) { return *this = *this * b; }
+  [[gnu::always_inline]] Field128& operator*=(Field128 b) { return *this = *this * b; }
   friend bool operator==(Field128 a, Field128 b) { return a.m_ == b.m_; }
 
   Field128 pow(uint128 e) const {
