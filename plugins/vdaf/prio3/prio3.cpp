@@ -332,11 +332,19 @@ class Prio3 : public Vdaf {
           decode_vec<F>(input_share.subspan(meas_bytes, proof_bytes), "leader proof share");
       if (uses_joint_rand_) blind = input_share.subspan(meas_bytes + proof_bytes, kSeedSize);
     } else {
-      expanded_meas_share.reserve(meas_bytes + kSeedSize);  // may become the prep state
-      expanded_meas_share.resize(meas_bytes);
+      // Appended chunk by chunk (no zero-fill first); capacity for the seed
+      // too, because it may become the prep state.
+      expanded_meas_share.reserve(meas_bytes + kSeedSize);
       XofTurboShake128 xof(input_share.subspan(0, kSeedSize), dst(Usage::kMeasShare),
                            std::array{static_cast<std::uint8_t>(agg_id)});
-      xof.next_vec(meas_share.data(), meas_share.size(), expanded_meas_share.data());
+      F* values_out = meas_share.data();
+      xof.next_vec_chunked<F>(meas_share.size(),
+                              [&](const F* values, const std::uint8_t* encoded, std::size_t n) {
+                                std::copy(values, values + n, values_out);
+                                values_out += n;
+                                expanded_meas_share.insert(expanded_meas_share.end(), encoded,
+                                                           encoded + n * F::kEncodedSize);
+                              });
       encoded_meas_share = expanded_meas_share;
       proof_share = helper_proofs_share(agg_id, input_share.subspan(kSeedSize, kSeedSize));
       if (uses_joint_rand_) blind = input_share.subspan(2 * kSeedSize, kSeedSize);
