@@ -98,6 +98,12 @@ class Field64 {
     if (v >= kModulus) return std::nullopt;
     return from_canonical(v);
   }
+  // decode_scaled(in) = decode(in)·decode_scale(): a cheaper decoding for
+  // callers that only test homogeneous relations (see FlpGeneric::decide).
+  // Field64 is stored canonically, so the scale is 1.
+  static std::optional<Field64> decode_scaled(const std::uint8_t* in) { return decode(in); }
+  static Field64 decode_scale() { return one(); }
+
   // One rejection-sampling candidate from XOF output (VDAF-08 §6.2 next_vec).
   static bool sample(const std::uint8_t* in, Field64& out) {
     const std::uint64_t v = load_le_u64(in) & kSampleMask;
@@ -226,6 +232,16 @@ class Field128 {
     if (v >= kModulus) return std::nullopt;
     return from_canonical(v);
   }
+  // decode_scaled(in) = decode(in)·decode_scale() with decode_scale() = R^-1:
+  // the canonical integer taken as a Montgomery representation, which skips
+  // the conversion multiply.
+  static std::optional<Field128> decode_scaled(const std::uint8_t* in) {
+    const uint128 v = (static_cast<uint128>(load_le_u64(in + 8)) << 64) | load_le_u64(in);
+    if (v >= kModulus) return std::nullopt;
+    return from_mont(v);
+  }
+  static Field128 decode_scale() { return from_mont(1); }
+
   static bool sample(const std::uint8_t* in, Field128& out) {
     const uint128 v = (static_cast<uint128>(load_le_u64(in + 8)) << 64) | load_le_u64(in);
     if (v >= kModulus) return false;

@@ -208,6 +208,27 @@ class FlpGeneric {
     return verifier;
   }
 
+  // decide() on a verifier whose every element is scaled by the same nonzero
+  // c (F::decode_scaled gives c = F::decode_scale() without a multiply per
+  // element). v·c = 0 iff v = 0. For the degree-2 gadgets, multiplying the
+  // check G(x) = y by c² gives, with x' = c·x and y' = c·y:
+  //   Mul, ParallelSum(Mul) (homogeneous): G(x') = c·y'
+  //   Range2 (x² − x):                      x'² − c·x' = c·y'
+  bool decide_scaled(std::span<const F> verifier, F c) const {
+    check_length(verifier.size(), verifier_len(), "verifier");
+    if (!(verifier[0] == F::zero())) return false;
+    std::size_t offset = 1;
+    for (const Layout& layout : layouts_) {
+      const F* x = verifier.data() + offset;
+      const F y = verifier[offset + layout.arity];
+      const F z = layout.gadget.kind == GadgetKind::kRange2 ? x[0] * x[0] - c * x[0]
+                                                            : layout.gadget.eval(x);
+      if (!(z == c * y)) return false;
+      offset += layout.arity + 1;
+    }
+    return true;
+  }
+
   bool decide(std::span<const F> verifier) const {
     check_length(verifier.size(), verifier_len(), "verifier");
     if (!(verifier[0] == F::zero())) return false;

@@ -418,8 +418,14 @@ class Prio3 : public Vdaf {
         parts.push_back(part);
       }
     }
-    const std::vector<F> verifier = decode_vec<F>(verifier_sum, "verifier");
-    if (!flp_.decide(verifier)) throw VdafPrepError("Prio3: proof verifier check failed");
+    // The sum is already range-checked; decode it scaled (no conversion).
+    std::vector<F> verifier(flp_.verifier_len());
+    for (std::size_t i = 0; i < verifier.size(); ++i) {
+      verifier[i] = *F::decode_scaled(verifier_sum.data() + i * F::kEncodedSize);
+    }
+    if (!flp_.decide_scaled(verifier, F::decode_scale())) {
+      throw VdafPrepError("Prio3: proof verifier check failed");
+    }
     if (!uses_joint_rand_) return {};
     const Seed seed = joint_rand_seed(parts);
     return Bytes(seed.begin(), seed.end());
