@@ -37,6 +37,10 @@ inline Field128 shares_inverse(std::size_t num_shares) {
   return Field128::from_u64(num_shares).inv();
 }
 
+// Upper bound on measurement and chunk lengths: parameters come from task
+// configuration, and absurd values must fail cleanly rather than allocate.
+inline constexpr std::size_t kMaxCircuitLength = std::size_t{1} << 26;
+
 class CountCircuit final : public ValidityCircuit<Field64> {
  public:
   using F = Field64;
@@ -93,8 +97,12 @@ class SumVecCircuit final : public ValidityCircuit<Field128> {
       : length_(length), bits_(bits), chunk_length_(chunk_length) {
     if (length == 0) throw std::invalid_argument("Prio3SumVec: length must be positive");
     if (bits == 0 || bits > 127) throw std::invalid_argument("Prio3SumVec: bits must be in 1..127");
-    if (chunk_length == 0)
+    if (chunk_length == 0) {
       throw std::invalid_argument("Prio3SumVec: chunk_length must be positive");
+    }
+    if (length > kMaxCircuitLength / bits || chunk_length > kMaxCircuitLength) {
+      throw std::invalid_argument("Prio3SumVec: length·bits or chunk_length too large");
+    }
     const std::size_t calls = (length * bits + chunk_length - 1) / chunk_length;
     gadgets_.push_back({GadgetKind::kParallelSumMul, calls, chunk_length});
   }
@@ -130,6 +138,9 @@ class HistogramCircuit final : public ValidityCircuit<Field128> {
     if (length == 0) throw std::invalid_argument("Prio3Histogram: length must be positive");
     if (chunk_length == 0) {
       throw std::invalid_argument("Prio3Histogram: chunk_length must be positive");
+    }
+    if (length > kMaxCircuitLength || chunk_length > kMaxCircuitLength) {
+      throw std::invalid_argument("Prio3Histogram: length or chunk_length too large");
     }
     const std::size_t calls = (length + chunk_length - 1) / chunk_length;
     gadgets_.push_back({GadgetKind::kParallelSumMul, calls, chunk_length});

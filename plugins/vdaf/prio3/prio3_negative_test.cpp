@@ -231,6 +231,12 @@ TEST(Prio3Negative, InvalidDescriptionsAreRejected) {
                                   {"chunk_length", 2},
                                   {"dp_strategy", {{"dp_strategy", "NoDifferentialPrivacy"}}}})));
   EXPECT_THROW(make_prio3(describe("Prio3Nope")), std::invalid_argument);
+  EXPECT_THROW(
+      make_prio3(describe("Prio3Histogram", {{"length", 4294967295ULL}, {"chunk_length", 2}})),
+      std::invalid_argument);
+  EXPECT_THROW(make_prio3(describe("Prio3SumVec",
+                                   {{"bits", 64}, {"length", 100000000}, {"chunk_length", 2}})),
+               std::invalid_argument);
   const auto sum = make_prio3(describe("Prio3Sum", {{"bits", 8}}));
   EXPECT_EQ(sum->algorithm_id(), 1u);
   EXPECT_EQ(sum->verify_key_size(), 16u);
