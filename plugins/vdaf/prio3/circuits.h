@@ -48,7 +48,7 @@ class CountCircuit final : public ValidityCircuit<Field64> {
   std::size_t meas_len() const override { return 1; }
   std::size_t output_len() const override { return 1; }
   std::size_t joint_rand_len() const override { return 0; }
-  F eval(std::span<const F> meas, std::span<const F>, std::size_t,
+  F eval(std::span<const F> meas, std::span<const F>, std::size_t, F,
          GadgetCaller<F>& gadgets) const override {
     const F inputs[2] = {meas[0], meas[0]};
     return gadgets.call(0, inputs) - meas[0];
@@ -70,7 +70,7 @@ class SumCircuit final : public ValidityCircuit<Field128> {
   std::size_t meas_len() const override { return bits_; }
   std::size_t output_len() const override { return 1; }
   std::size_t joint_rand_len() const override { return 1; }
-  F eval(std::span<const F> meas, std::span<const F> joint_rand, std::size_t,
+  F eval(std::span<const F> meas, std::span<const F> joint_rand, std::size_t, F,
          GadgetCaller<F>& gadgets) const override {
     F out = F::zero();
     const F r = joint_rand[0];
@@ -114,9 +114,9 @@ class SumVecCircuit final : public ValidityCircuit<Field128> {
   std::size_t output_len() const override { return length_; }
   std::size_t joint_rand_len() const override { return 1; }
   F eval(std::span<const F> meas, std::span<const F> joint_rand, std::size_t num_shares,
-         GadgetCaller<F>& gadgets) const override {
+         F constant_scale, GadgetCaller<F>& gadgets) const override {
     return gadgets.call_parallel_sum_range_check(0, gadgets_[0], meas, joint_rand[0],
-                                                 shares_inverse(num_shares));
+                                                 shares_inverse(num_shares) * constant_scale);
   }
   void truncate(std::span<const F> meas, F* out) const override {
     for (std::size_t i = 0; i < length_; ++i) {
@@ -152,8 +152,8 @@ class HistogramCircuit final : public ValidityCircuit<Field128> {
   std::size_t output_len() const override { return length_; }
   std::size_t joint_rand_len() const override { return 2; }
   F eval(std::span<const F> meas, std::span<const F> joint_rand, std::size_t num_shares,
-         GadgetCaller<F>& gadgets) const override {
-    const F inverse = shares_inverse(num_shares);
+         F constant_scale, GadgetCaller<F>& gadgets) const override {
+    const F inverse = shares_inverse(num_shares) * constant_scale;
     const F range_check =
         gadgets.call_parallel_sum_range_check(0, gadgets_[0], meas, joint_rand[0], inverse);
     F sum_check = -inverse;

@@ -103,6 +103,9 @@ class Field64 {
   // Field64 is stored canonically, so the scale is 1.
   static std::optional<Field64> decode_scaled(const std::uint8_t* in) { return decode(in); }
   static Field64 decode_scale() { return one(); }
+  // The inverse of decode_scaled: writes the encoding of this/decode_scale().
+  void encode_scaled(std::uint8_t* out) const { encode(out); }
+  static bool sample_scaled(const std::uint8_t* in, Field64& out) { return sample(in, out); }
 
   // One rejection-sampling candidate from XOF output (VDAF-08 §6.2 next_vec).
   static bool sample(const std::uint8_t* in, Field64& out) {
@@ -241,6 +244,18 @@ class Field128 {
     return from_mont(v);
   }
   static Field128 decode_scale() { return from_mont(1); }
+  // The inverse of decode_scaled: writes the encoding of this/decode_scale(),
+  // which is the Montgomery representation itself.
+  void encode_scaled(std::uint8_t* out) const {
+    store_le_u64(out, lo64(m_));
+    store_le_u64(out + 8, hi64(m_));
+  }
+  static bool sample_scaled(const std::uint8_t* in, Field128& out) {
+    const std::optional<Field128> value = decode_scaled(in);
+    if (!value) return false;
+    out = *value;
+    return true;
+  }
 
   static bool sample(const std::uint8_t* in, Field128& out) {
     const uint128 v = (static_cast<uint128>(load_le_u64(in + 8)) << 64) | load_le_u64(in);

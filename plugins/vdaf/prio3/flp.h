@@ -105,8 +105,12 @@ class ValidityCircuit {
   virtual std::size_t meas_len() const = 0;
   virtual std::size_t output_len() const = 0;
   virtual std::size_t joint_rand_len() const = 0;
+  // `constant_scale` multiplies every constant term the circuit adds (such as
+  // −1/num_shares): the query evaluates the circuit on shares that are all
+  // scaled by the same factor (the FLP query is linear), so its constants must
+  // be scaled alike. It is 1 when proving.
   virtual F eval(std::span<const F> meas, std::span<const F> joint_rand, std::size_t num_shares,
-                 GadgetCaller<F>& gadgets) const = 0;
+                 F constant_scale, GadgetCaller<F>& gadgets) const = 0;
   virtual void truncate(std::span<const F> meas, F* out) const = 0;
   // True when truncate() returns the measurement unchanged (lets Prio3 reuse
   // the encoded measurement share as the encoded output share).
@@ -161,7 +165,7 @@ class FlpGeneric {
         recorder.wire(i, j)[0] = prove_rand[offset++];
       }
     }
-    circuit_->eval(meas, joint_rand, 1, recorder);
+    circuit_->eval(meas, joint_rand, 1, F::one(), recorder);
 
     std::vector<F> proof(proof_len_);
     for (std::size_t i = 0; i < layouts_.size(); ++i) {
@@ -177,7 +181,7 @@ class FlpGeneric {
 
   std::vector<F> query(std::span<const F> meas, std::span<const F> proof,
                        std::span<const F> query_rand, std::span<const F> joint_rand,
-                       std::size_t num_shares) const {
+                       std::size_t num_shares, F input_scale = F::one()) const {
     check_length(meas.size(), meas_len(), "measurement share");
     check_length(proof.size(), proof_len(), "proof share");
     check_length(query_rand.size(), query_rand_len(), "query randomness");
@@ -190,7 +194,7 @@ class FlpGeneric {
     }
 
     QueryRecorder recorder(layouts_, proof, query_rand, t_to_p);
-    const F v = circuit_->eval(meas, joint_rand, num_shares, recorder);
+    const F v = circuit_->eval(meas, joint_rand, num_shares, input_scale, recorder);
 
     std::vector<F> verifier;
     verifier.reserve(verifier_len_);

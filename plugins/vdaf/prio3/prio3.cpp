@@ -103,6 +103,30 @@ void decode_vec_into(ByteSpan bytes, std::vector<F>& out, const char* what) {
   }
 }
 
+// decode_vec_into / encode_vec_into for values scaled by F::decode_scale().
+template <class F>
+void decode_vec_scaled_into(ByteSpan bytes, std::vector<F>& out, const char* what) {
+  if (bytes.size() != out.size() * F::kEncodedSize) {
+    throw VdafDecodeError(std::string(what) + ": wrong length");
+  }
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const auto value = F::decode_scaled(bytes.data() + i * F::kEncodedSize);
+    if (!value) throw VdafDecodeError(std::string(what) + ": field element out of range");
+    out[i] = *value;
+  }
+}
+
+template <class F>
+void encode_vec_scaled_into(std::span<const F> values, Bytes& out) {
+  const std::size_t offset = out.size();
+  out.resize(offset + values.size() * F::kEncodedSize);
+  std::uint8_t* p = out.data() + offset;
+  for (const F& value : values) {
+    value.encode_scaled(p);
+    p += F::kEncodedSize;
+  }
+}
+
 // Little-endian integers of a field's encoded size, for adding encoded
 // vectors without converting them to the field's internal representation.
 template <class F>
@@ -318,6 +342,13 @@ class Prio3 : public Vdaf {
     // The measurement share both as field elements (for the circuit) and
     // encoded (hashed into the joint randomness part, and the output share
     // when truncation is the identity).
+    //
+    // Everything the query consumes is linear in the measurement and proof
+    // shares, so both are taken "scaled" (F::decode_scaled: multiplied by
+    // F::decode_scale() = R^-1 for Field128, which is the encoded integer
+    // read as a Montgomery representation) and the results are written back
+    // with encode_scaled: no Montgomery conversion per element either way.
+    const F scale = F::decode_scale();
     std::vector<F>& meas_share = scratch_vector<F>(Scratch::kMeasShare, flp_.meas_len());
     std::vector<F> proof_share;
     Bytes expanded_meas_share;
@@ -327,9 +358,10 @@ class Prio3 : public Vdaf {
     if (agg_id == 0) {
       const std::size_t proof_bytes = flp_.proof_len() * F::kEncodedSize;
       encoded_meas_share = input_share.subspan(0, meas_bytes);
-      decode_vec_into<F>(encoded_meas_share, meas_share, "leader measurement share");
-      proof_share =
-          decode_vec<F>(input_share.subspan(meas_bytes, proof_bytes), "leader proof share");
+      decode_vec_scaled_into<F>(encoded_meas_share, meas_share, "leader measurement share");
+      proof_share.resize(flp_.proof_len());
+      decode_vec_scaled_into<F>(input_share.subspan(meas_bytes, proof_bytes), proof_share,
+                                "leader proof share");
       if (uses_joint_rand_) blind = input_share.subspan(meas_bytes + proof_bytes, kSeedSize);
     } else {
       // Appended chunk by chunk (no zero-fill first); capacity for the seed
@@ -338,15 +370,27 @@ class Prio3 : public Vdaf {
       XofTurboShake128 xof(input_share.subspan(0, kSeedSize), dst(Usage::kMeasShare),
                            std::array{static_cast<std::uint8_t>(agg_id)});
       F* values_out = meas_share.data();
-      xof.next_vec_chunked<F>(meas_share.size(),
-                              [&](const F* values, const std::uint8_t* encoded, std::size_t n) {
-                                std::copy(values, values + n, values_out);
-                                values_out += n;
-                                expanded_meas_share.insert(expanded_meas_share.end(), encoded,
-                                                           encoded + n * F::kEncodedSize);
-                              });
+      xof.next_vec_chunked<F>(
+          meas_share.size(),
+          [&](const F* values, const std::uint8_t* encoded, std::size_t n) {
+            std::copy(values, values + n, values_out);
+            values_out += n;
+            expanded_meas_share.insert(expanded_meas_share.end(), encoded,
+                                       encoded + n * F::kEncodedSize);
+          },
+          /*scaled=*/true);
       encoded_meas_share = expanded_meas_share;
-      proof_share = helper_proofs_share(agg_id, input_share.subspan(kSeedSize, kSeedSize));
+      proof_share.resize(flp_.proof_len());
+      XofTurboShake128 proof_xof(input_share.subspan(kSeedSize, kSeedSize), dst(Usage::kProofShare),
+                                 std::array{kNumProofs, static_cast<std::uint8_t>(agg_id)});
+      F* proof_out = proof_share.data();
+      proof_xof.next_vec_chunked<F>(
+          proof_share.size(),
+          [&](const F* values, const std::uint8_t*, std::size_t n) {
+            std::copy(values, values + n, proof_out);
+            proof_out += n;
+          },
+          /*scaled=*/true);
       if (uses_joint_rand_) blind = input_share.subspan(2 * kSeedSize, kSeedSize);
     }
 
@@ -362,8 +406,8 @@ class Prio3 : public Vdaf {
       }
     } else {
       std::vector<F> out_share(flp_.output_len());
-      flp_.circuit().truncate(meas_share, out_share.data());
-      encode_vec_into<F>(out_share, result.state);
+      flp_.circuit().truncate(meas_share, out_share.data());  // linear: stays scaled
+      encode_vec_scaled_into<F>(out_share, result.state);
     }
 
     std::vector<F> joint_rand;
@@ -387,11 +431,11 @@ class Prio3 : public Vdaf {
 
     std::vector<F> verifier;
     try {
-      verifier = flp_.query(meas_share, proof_share, query_rand, joint_rand, num_shares_);
+      verifier = flp_.query(meas_share, proof_share, query_rand, joint_rand, num_shares_, scale);
     } catch (const FlpAbort& e) {
       throw VdafPrepError(e.what());
     }
-    encode_vec_into<F>(verifier, result.prep_share);
+    encode_vec_scaled_into<F>(verifier, result.prep_share);
     if (uses_joint_rand_)
       result.prep_share.insert(result.prep_share.end(), part.begin(), part.end());
     return result;
