@@ -56,13 +56,6 @@ void encode_vec_into(std::span<const F> values, Bytes& out) {
 }
 
 template <class F>
-Bytes encode_vec(std::span<const F> values) {
-  Bytes out;
-  encode_vec_into(values, out);
-  return out;
-}
-
-template <class F>
 std::vector<F> decode_vec(ByteSpan bytes, const char* what) {
   if (bytes.size() % F::kEncodedSize != 0) {
     throw VdafDecodeError(std::string(what) + ": length is not a multiple of the field size");
@@ -91,19 +84,7 @@ std::vector<F>& scratch_vector(Scratch slot, std::size_t size) {
   return vector;
 }
 
-template <class F>
-void decode_vec_into(ByteSpan bytes, std::vector<F>& out, const char* what) {
-  if (bytes.size() != out.size() * F::kEncodedSize) {
-    throw VdafDecodeError(std::string(what) + ": wrong length");
-  }
-  for (std::size_t i = 0; i < out.size(); ++i) {
-    const auto value = F::decode(bytes.data() + i * F::kEncodedSize);
-    if (!value) throw VdafDecodeError(std::string(what) + ": field element out of range");
-    out[i] = *value;
-  }
-}
-
-// decode_vec_into / encode_vec_into for values scaled by F::decode_scale().
+// Decoding/encoding of vectors scaled by F::decode_scale() (see prep_init).
 template <class F>
 void decode_vec_scaled_into(ByteSpan bytes, std::vector<F>& out, const char* what) {
   if (bytes.size() != out.size() * F::kEncodedSize) {
@@ -557,10 +538,6 @@ class Prio3 : public Vdaf {
     return expand_into_vec<F>(seed, dst(usage), binder, count);
   }
 
-  std::vector<F> helper_meas_share(std::size_t agg_id, ByteSpan seed) const {
-    return expand(seed, Usage::kMeasShare, std::array{static_cast<std::uint8_t>(agg_id)},
-                  flp_.meas_len());
-  }
   std::vector<F> helper_proofs_share(std::size_t agg_id, ByteSpan seed) const {
     return expand(seed, Usage::kProofShare,
                   std::array{kNumProofs, static_cast<std::uint8_t>(agg_id)}, flp_.proof_len());
