@@ -37,6 +37,10 @@ inline Field128 shares_inverse(std::size_t num_shares) {
   return Field128::from_u64(num_shares).inv();
 }
 
+// Upper bound on measurement and chunk lengths: parameters come from task
+// configuration, and absurd values must fail cleanly rather than allocate.
+inline constexpr std::size_t kMaxCircuitLength = std::size_t{1} << 26;
+
 class CountCircuit final : public ValidityCircuit<Field64> {
  public:
   using F = Field64;
@@ -44,7 +48,7 @@ class CountCircuit final : public ValidityCircuit<Field64> {
   std::size_t meas_len() const override { return 1; }
   std::size_t output_len() const override { return 1; }
   std::size_t joint_rand_len() const override { return 0; }
-  F eval(std::span<const F> meas, std::span<const F>, std::size_t,
+  F eval(std::span<const F> meas, std::span<const F>, std::size_t, F,
          GadgetCaller<F>& gadgets) const override {
     const F inputs[2] = {meas[0], meas[0]};
     return gadgets.call(0, inputs) - meas[0];
@@ -66,7 +70,7 @@ class SumCircuit final : public ValidityCircuit<Field128> {
   std::size_t meas_len() const override { return bits_; }
   std::size_t output_len() const override { return 1; }
   std::size_t joint_rand_len() const override { return 1; }
-  F eval(std::span<const F> meas, std::span<const F> joint_rand, std::size_t,
+  F eval(std::span<const F> meas, std::span<const F> joint_rand, std::size_t, F,
          GadgetCaller<F>& gadgets) const override {
     F out = F::zero();
     const F r = joint_rand[0];
@@ -93,8 +97,12 @@ class SumVecCircuit final : public ValidityCircuit<Field128> {
       : length_(length), bits_(bits), chunk_length_(chunk_length) {
     if (length == 0) throw std::invalid_argument("Prio3SumVec: length must be positive");
     if (bits == 0 || bits > 127) throw std::invalid_argument("Prio3SumVec: bits must be in 1..127");
-    if (chunk_length == 0)
+    if (chunk_length == 0) {
       throw std::invalid_argument("Prio3SumVec: chunk_length must be positive");
+    }
+    if (length > kMaxCircuitLength / bits || chunk_length > kMaxCircuitLength) {
+      throw std::invalid_argument("Prio3SumVec: length·bits or chunk_length too large");
+    }
     const std::size_t calls = (length * bits + chunk_length - 1) / chunk_length;
     gadgets_.push_back({GadgetKind::kParallelSumMul, calls, chunk_length});
   }
@@ -106,15 +114,16 @@ class SumVecCircuit final : public ValidityCircuit<Field128> {
   std::size_t output_len() const override { return length_; }
   std::size_t joint_rand_len() const override { return 1; }
   F eval(std::span<const F> meas, std::span<const F> joint_rand, std::size_t num_shares,
-         GadgetCaller<F>& gadgets) const override {
+         F constant_scale, GadgetCaller<F>& gadgets) const override {
     return gadgets.call_parallel_sum_range_check(0, gadgets_[0], meas, joint_rand[0],
-                                                 shares_inverse(num_shares));
+                                                 shares_inverse(num_shares) * constant_scale);
   }
   void truncate(std::span<const F> meas, F* out) const override {
     for (std::size_t i = 0; i < length_; ++i) {
       out[i] = decode_from_bit_vector(meas.subspan(i * bits_, bits_));
     }
   }
+  bool truncate_is_identity() const override { return bits_ == 1; }
 
  private:
   std::size_t length_, bits_, chunk_length_;
@@ -130,6 +139,9 @@ class HistogramCircuit final : public ValidityCircuit<Field128> {
     if (chunk_length == 0) {
       throw std::invalid_argument("Prio3Histogram: chunk_length must be positive");
     }
+    if (length > kMaxCircuitLength || chunk_length > kMaxCircuitLength) {
+      throw std::invalid_argument("Prio3Histogram: length or chunk_length too large");
+    }
     const std::size_t calls = (length + chunk_length - 1) / chunk_length;
     gadgets_.push_back({GadgetKind::kParallelSumMul, calls, chunk_length});
   }
@@ -140,8 +152,8 @@ class HistogramCircuit final : public ValidityCircuit<Field128> {
   std::size_t output_len() const override { return length_; }
   std::size_t joint_rand_len() const override { return 2; }
   F eval(std::span<const F> meas, std::span<const F> joint_rand, std::size_t num_shares,
-         GadgetCaller<F>& gadgets) const override {
-    const F inverse = shares_inverse(num_shares);
+         F constant_scale, GadgetCaller<F>& gadgets) const override {
+    const F inverse = shares_inverse(num_shares) * constant_scale;
     const F range_check =
         gadgets.call_parallel_sum_range_check(0, gadgets_[0], meas, joint_rand[0], inverse);
     F sum_check = -inverse;

@@ -59,25 +59,25 @@ class Field64 {
 
   // Branch-free: the comparisons depend on secret, random-looking data, so
   // branches would mispredict about half the time.
-  friend Field64 operator+(Field64 a, Field64 b) {
+  [[gnu::always_inline]] friend Field64 operator+(Field64 a, Field64 b) {
     std::uint64_t sum, reduced;
     const bool carry = __builtin_add_overflow(a.v_, b.v_, &sum);
     const bool borrow = __builtin_sub_overflow(sum, kModulus, &reduced);
     const std::uint64_t keep_reduced = 0 - static_cast<std::uint64_t>(carry | !borrow);
     return from_canonical((reduced & keep_reduced) | (sum & ~keep_reduced));
   }
-  friend Field64 operator-(Field64 a, Field64 b) {
+  [[gnu::always_inline]] friend Field64 operator-(Field64 a, Field64 b) {
     std::uint64_t difference;
     const bool borrow = __builtin_sub_overflow(a.v_, b.v_, &difference);
     return from_canonical(difference + (kModulus & (0 - static_cast<std::uint64_t>(borrow))));
   }
   friend Field64 operator-(Field64 a) { return zero() - a; }
-  friend Field64 operator*(Field64 a, Field64 b) {
+  [[gnu::always_inline]] friend Field64 operator*(Field64 a, Field64 b) {
     return from_canonical(reduce128(static_cast<uint128>(a.v_) * b.v_));
   }
   Field64& operator+=(Field64 b) { return *this = *this + b; }
   Field64& operator-=(Field64 b) { return *this = *this - b; }
-  Field64& operator*=(Field64 b) { return *this = *this * b; }
+  [[gnu::always_inline]] Field64& operator*=(Field64 b) { return *this = *this * b; }
   friend bool operator==(Field64 a, Field64 b) { return a.v_ == b.v_; }
 
   Field64 pow(uint128 e) const {
@@ -98,6 +98,15 @@ class Field64 {
     if (v >= kModulus) return std::nullopt;
     return from_canonical(v);
   }
+  // decode_scaled(in) = decode(in)·decode_scale(): a cheaper decoding for
+  // callers that only test homogeneous relations (see FlpGeneric::decide).
+  // Field64 is stored canonically, so the scale is 1.
+  static std::optional<Field64> decode_scaled(const std::uint8_t* in) { return decode(in); }
+  static Field64 decode_scale() { return one(); }
+  // The inverse of decode_scaled: writes the encoding of this/decode_scale().
+  void encode_scaled(std::uint8_t* out) const { encode(out); }
+  static bool sample_scaled(const std::uint8_t* in, Field64& out) { return sample(in, out); }
+
   // One rejection-sampling candidate from XOF output (VDAF-08 §6.2 next_vec).
   static bool sample(const std::uint8_t* in, Field64& out) {
     const std::uint64_t v = load_le_u64(in) & kSampleMask;
@@ -167,13 +176,19 @@ class Field128 {
 
   uint128 to_integer() const { return mont_mul(m_, 1); }
 
-  friend Field128 operator+(Field128 a, Field128 b) { return from_mont(add_mod(a.m_, b.m_)); }
-  friend Field128 operator-(Field128 a, Field128 b) { return from_mont(sub_mod(a.m_, b.m_)); }
+  [[gnu::always_inline]] friend Field128 operator+(Field128 a, Field128 b) {
+    return from_mont(add_mod(a.m_, b.m_));
+  }
+  [[gnu::always_inline]] friend Field128 operator-(Field128 a, Field128 b) {
+    return from_mont(sub_mod(a.m_, b.m_));
+  }
   friend Field128 operator-(Field128 a) { return zero() - a; }
-  friend Field128 operator*(Field128 a, Field128 b) { return from_mont(mont_mul(a.m_, b.m_)); }
+  [[gnu::always_inline]] friend Field128 operator*(Field128 a, Field128 b) {
+    return from_mont(mont_mul(a.m_, b.m_));
+  }
   Field128& operator+=(Field128 b) { return *this = *this + b; }
   Field128& operator-=(Field128 b) { return *this = *this - b; }
-  Field128& operator*=(Field128 b) { return *this = *this * b; }
+  [[gnu::always_inline]] Field128& operator*=(Field128 b) { return *this = *this * b; }
   friend bool operator==(Field128 a, Field128 b) { return a.m_ == b.m_; }
 
   Field128 pow(uint128 e) const {
@@ -220,6 +235,28 @@ class Field128 {
     if (v >= kModulus) return std::nullopt;
     return from_canonical(v);
   }
+  // decode_scaled(in) = decode(in)·decode_scale() with decode_scale() = R^-1:
+  // the canonical integer taken as a Montgomery representation, which skips
+  // the conversion multiply.
+  static std::optional<Field128> decode_scaled(const std::uint8_t* in) {
+    const uint128 v = (static_cast<uint128>(load_le_u64(in + 8)) << 64) | load_le_u64(in);
+    if (v >= kModulus) return std::nullopt;
+    return from_mont(v);
+  }
+  static Field128 decode_scale() { return from_mont(1); }
+  // The inverse of decode_scaled: writes the encoding of this/decode_scale(),
+  // which is the Montgomery representation itself.
+  void encode_scaled(std::uint8_t* out) const {
+    store_le_u64(out, lo64(m_));
+    store_le_u64(out + 8, hi64(m_));
+  }
+  static bool sample_scaled(const std::uint8_t* in, Field128& out) {
+    const std::optional<Field128> value = decode_scaled(in);
+    if (!value) return false;
+    out = *value;
+    return true;
+  }
+
   static bool sample(const std::uint8_t* in, Field128& out) {
     const uint128 v = (static_cast<uint128>(load_le_u64(in + 8)) << 64) | load_le_u64(in);
     if (v >= kModulus) return false;

@@ -106,6 +106,16 @@ void check_ntt(std::size_t n) {
   }
   ntt.inverse(values.data());
   EXPECT_TRUE(values == coeffs);
+  // The permutation-free pair: values → n·coeffs (bit-reversed) → n·values.
+  std::vector<F> round_trip = values;
+  ntt.forward(round_trip.data());
+  const std::vector<F> evaluated = round_trip;
+  ntt.inverse_unscaled_to_bit_reversed(round_trip.data());
+  for (std::size_t i = 0; i < n; ++i) {
+    ASSERT_TRUE(round_trip[ntt.bit_reversed(i)] == coeffs[i] * F::from_u64(n)) << "n=" << n;
+  }
+  ntt.forward_from_bit_reversed(round_trip.data());
+  for (std::size_t k = 0; k < n; ++k) ASSERT_TRUE(round_trip[k] == evaluated[k] * F::from_u64(n));
 }
 
 TEST(Ntt, MatchesNaiveEvaluation) {

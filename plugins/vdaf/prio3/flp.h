@@ -1,13 +1,15 @@
 // The generic FLP of VDAF-08 §7.3 (BBCGGI19 §4.2) over a validity circuit.
 //
-// Where the time goes: proving interpolates every gadget wire (inverse NTT of
-// size P), evaluates it on the 2P-th roots of unity (forward NTT), multiplies
-// pointwise through the gadget and interpolates the gadget polynomial (one
-// inverse NTT of size 2P). Querying needs no wire interpolation at all: the
-// wire polynomials are evaluated at the query point with the barycentric
-// formula for roots of unity (one dot product per wire, weights shared by
-// every wire of a gadget), and the gadget outputs at α^k come from one NTT of
-// the gadget polynomial folded modulo x^P − 1.
+// Where the time goes. Proving: the gadget polynomial (degree 2(P−1)) is
+// computed from its values on the 2P-th roots of unity. At the even ones
+// (α^k) the wires take the recorded values, so those products are free; the
+// odd ones (ω·α^k) cost two size-P transforms per wire (interpolate, twist by
+// ω^i, evaluate), then one inverse transform of size 2P per gadget. Querying
+// never interpolates a wire: each wire polynomial is evaluated at the query
+// point t with the barycentric formula for roots of unity, accumulated while
+// the circuit runs (weights shared by every wire of a gadget; one field
+// inversion per query), and the gadget outputs at α^k come from one size-P
+// NTT of the gadget polynomial folded modulo x^P − 1.
 #pragma once
 
 #include <algorithm>
@@ -103,8 +105,12 @@ class ValidityCircuit {
   virtual std::size_t meas_len() const = 0;
   virtual std::size_t output_len() const = 0;
   virtual std::size_t joint_rand_len() const = 0;
+  // `constant_scale` multiplies every constant term the circuit adds (such as
+  // −1/num_shares): the query evaluates the circuit on shares that are all
+  // scaled by the same factor (the FLP query is linear), so its constants must
+  // be scaled alike. It is 1 when proving.
   virtual F eval(std::span<const F> meas, std::span<const F> joint_rand, std::size_t num_shares,
-                 GadgetCaller<F>& gadgets) const = 0;
+                 F constant_scale, GadgetCaller<F>& gadgets) const = 0;
   virtual void truncate(std::span<const F> meas, F* out) const = 0;
   // True when truncate() returns the measurement unchanged (lets Prio3 reuse
   // the encoded measurement share as the encoded output share).
@@ -159,7 +165,7 @@ class FlpGeneric {
         recorder.wire(i, j)[0] = prove_rand[offset++];
       }
     }
-    circuit_->eval(meas, joint_rand, 1, recorder);
+    circuit_->eval(meas, joint_rand, 1, F::one(), recorder);
 
     std::vector<F> proof(proof_len_);
     for (std::size_t i = 0; i < layouts_.size(); ++i) {
@@ -175,7 +181,7 @@ class FlpGeneric {
 
   std::vector<F> query(std::span<const F> meas, std::span<const F> proof,
                        std::span<const F> query_rand, std::span<const F> joint_rand,
-                       std::size_t num_shares) const {
+                       std::size_t num_shares, F input_scale = F::one()) const {
     check_length(meas.size(), meas_len(), "measurement share");
     check_length(proof.size(), proof_len(), "proof share");
     check_length(query_rand.size(), query_rand_len(), "query randomness");
@@ -188,7 +194,7 @@ class FlpGeneric {
     }
 
     QueryRecorder recorder(layouts_, proof, query_rand, t_to_p);
-    const F v = circuit_->eval(meas, joint_rand, num_shares, recorder);
+    const F v = circuit_->eval(meas, joint_rand, num_shares, input_scale, recorder);
 
     std::vector<F> verifier;
     verifier.reserve(verifier_len_);
@@ -204,6 +210,27 @@ class FlpGeneric {
       verifier.push_back(y);
     }
     return verifier;
+  }
+
+  // decide() on a verifier whose every element is scaled by the same nonzero
+  // c (F::decode_scaled gives c = F::decode_scale() without a multiply per
+  // element). v·c = 0 iff v = 0. For the degree-2 gadgets, multiplying the
+  // check G(x) = y by c² gives, with x' = c·x and y' = c·y:
+  //   Mul, ParallelSum(Mul) (homogeneous): G(x') = c·y'
+  //   Range2 (x² − x):                      x'² − c·x' = c·y'
+  bool decide_scaled(std::span<const F> verifier, F c) const {
+    check_length(verifier.size(), verifier_len(), "verifier");
+    if (!(verifier[0] == F::zero())) return false;
+    std::size_t offset = 1;
+    for (const Layout& layout : layouts_) {
+      const F* x = verifier.data() + offset;
+      const F y = verifier[offset + layout.arity];
+      const F z = layout.gadget.kind == GadgetKind::kRange2 ? x[0] * x[0] - c * x[0]
+                                                            : layout.gadget.eval(x);
+      if (!(z == c * y)) return false;
+      offset += layout.arity + 1;
+    }
+    return true;
   }
 
   bool decide(std::span<const F> verifier) const {
@@ -383,17 +410,19 @@ class FlpGeneric {
                                                 std::size_t index) const {
     const std::size_t p = layout.wire_points;
     if (layout.eval_points != 2 * p) throw std::logic_error("FLP: gadget degree must be 2");
-    // twist[c] = ω^c / P: the coset shift with the inverse NTT's scaling.
+    // twist = ω^c / P (the coset shift with the inverse NTT's scaling), laid
+    // out in bit-reversed order so neither transform needs a permutation pass.
+    const Ntt<F>& ntt = *layout.wire_ntt;
     const std::vector<F>& omega = layout.eval_ntt->powers();
     std::vector<F> twist(p);
-    for (std::size_t c = 0; c < p; ++c) twist[c] = omega[c] * layout.wire_ntt->n_inverse();
+    for (std::size_t c = 0; c < p; ++c) twist[ntt.bit_reversed(c)] = omega[c] * ntt.n_inverse();
     std::vector<F> values(2 * p);
     std::vector<F> a(p), b(p);
     auto coset_values = [&](const F* wire, std::vector<F>& out) {
       std::copy(wire, wire + p, out.begin());
-      layout.wire_ntt->inverse_unscaled(out.data());
+      ntt.inverse_unscaled_to_bit_reversed(out.data());
       for (std::size_t c = 0; c < p; ++c) out[c] *= twist[c];
-      layout.wire_ntt->forward(out.data());
+      ntt.forward_from_bit_reversed(out.data());
     };
     switch (layout.gadget.kind) {
       case GadgetKind::kRange2: {

@@ -79,6 +79,36 @@ class Ntt {
   // that fold n^-1 into a multiplication they do anyway).
   void inverse_unscaled(F* data) const { transform(data, inverse_twiddles_); }
 
+  // The same pair without any bit-reversal pass, for callers that only
+  // multiply coefficients pointwise between the two: values (natural order)
+  // → n·coeffs in bit-reversed order (decimation in frequency), and
+  // coefficients in bit-reversed order → values in natural order
+  // (decimation in time).
+  void inverse_unscaled_to_bit_reversed(F* data) const {
+    for (std::size_t half = n_ >> 1; half >= 1; half >>= 1) {
+      const F* w = inverse_twiddles_.data() + half - 1;
+      for (std::size_t start = 0; start < n_; start += 2 * half) {
+        F* lo = data + start;
+        F* hi = lo + half;
+        const F u0 = lo[0], v0 = hi[0];
+        lo[0] = u0 + v0;
+        hi[0] = u0 - v0;
+        for (std::size_t j = 1; j < half; ++j) {
+          const F u = lo[j], v = hi[j];
+          lo[j] = u + v;
+          hi[j] = (u - v) * w[j];
+        }
+      }
+    }
+  }
+  void forward_from_bit_reversed(F* data) const { butterflies(data, forward_twiddles_); }
+  // bit_reversed(i): the position of coefficient i in bit-reversed order.
+  std::size_t bit_reversed(std::size_t i) const {
+    std::size_t r = 0;
+    for (unsigned b = 0; b < log_n_; ++b) r |= ((i >> b) & 1) << (log_n_ - 1 - b);
+    return r;
+  }
+
  private:
   static F pow_of(F base, std::size_t e) { return base.pow(e); }
 
@@ -89,12 +119,20 @@ class Ntt {
       j ^= bit;
       if (i < j) std::swap(data[i], data[j]);
     }
+    butterflies(data, twiddles);
+  }
+
+  void butterflies(F* data, const std::vector<F>& twiddles) const {
     for (std::size_t half = 1; half < n_; half <<= 1) {
       const F* w = twiddles.data() + half - 1;
       for (std::size_t start = 0; start < n_; start += 2 * half) {
         F* lo = data + start;
         F* hi = lo + half;
-        for (std::size_t j = 0; j < half; ++j) {
+        // w[0] = 1: no multiplication (saves n − 1 of the (n/2)·log n products).
+        const F t0 = hi[0];
+        hi[0] = lo[0] - t0;
+        lo[0] = lo[0] + t0;
+        for (std::size_t j = 1; j < half; ++j) {
           const F t = hi[j] * w[j];
           hi[j] = lo[j] - t;
           lo[j] = lo[j] + t;

@@ -56,13 +56,6 @@ void encode_vec_into(std::span<const F> values, Bytes& out) {
 }
 
 template <class F>
-Bytes encode_vec(std::span<const F> values) {
-  Bytes out;
-  encode_vec_into(values, out);
-  return out;
-}
-
-template <class F>
 std::vector<F> decode_vec(ByteSpan bytes, const char* what) {
   if (bytes.size() % F::kEncodedSize != 0) {
     throw VdafDecodeError(std::string(what) + ": length is not a multiple of the field size");
@@ -81,7 +74,7 @@ std::vector<F> decode_vec(ByteSpan bytes, const char* what) {
 // or trimmed back to the kernel by glibc on free, so every call would pay
 // page faults; reusing the storage keeps those out of the per-report cost.
 // Slots are distinct per use within one call; calls do not nest.
-enum class Scratch { kMeasShare, kLeaderMeas, kCount };
+enum class Scratch { kMeasurement, kMeasShare, kLeaderMeas, kCount };
 
 template <class F>
 std::vector<F>& scratch_vector(Scratch slot, std::size_t size) {
@@ -91,15 +84,27 @@ std::vector<F>& scratch_vector(Scratch slot, std::size_t size) {
   return vector;
 }
 
+// Decoding/encoding of vectors scaled by F::decode_scale() (see prep_init).
 template <class F>
-void decode_vec_into(ByteSpan bytes, std::vector<F>& out, const char* what) {
+void decode_vec_scaled_into(ByteSpan bytes, std::vector<F>& out, const char* what) {
   if (bytes.size() != out.size() * F::kEncodedSize) {
     throw VdafDecodeError(std::string(what) + ": wrong length");
   }
   for (std::size_t i = 0; i < out.size(); ++i) {
-    const auto value = F::decode(bytes.data() + i * F::kEncodedSize);
+    const auto value = F::decode_scaled(bytes.data() + i * F::kEncodedSize);
     if (!value) throw VdafDecodeError(std::string(what) + ": field element out of range");
     out[i] = *value;
+  }
+}
+
+template <class F>
+void encode_vec_scaled_into(std::span<const F> values, Bytes& out) {
+  const std::size_t offset = out.size();
+  out.resize(offset + values.size() * F::kEncodedSize);
+  std::uint8_t* p = out.data() + offset;
+  for (const F& value : values) {
+    value.encode_scaled(p);
+    p += F::kEncodedSize;
   }
 }
 
@@ -226,7 +231,8 @@ class Prio3 : public Vdaf {
                    ByteSpan rand) const override {
     check_size(nonce, nonce_size(), "nonce");
     if (rand.size() != rand_size()) throw std::invalid_argument("Prio3 shard: wrong rand size");
-    const std::vector<F> meas = encode_measurement(measurement);
+    std::vector<F>& meas = scratch_vector<F>(Scratch::kMeasurement, 0);
+    encode_measurement(measurement, meas);
     auto seed = [&](std::size_t i) { return rand.subspan(i * kSeedSize, kSeedSize); };
     const std::size_t helpers = num_shares_ - 1;
     const std::size_t per_helper = uses_joint_rand_ ? 3 : 2;
@@ -317,6 +323,13 @@ class Prio3 : public Vdaf {
     // The measurement share both as field elements (for the circuit) and
     // encoded (hashed into the joint randomness part, and the output share
     // when truncation is the identity).
+    //
+    // Everything the query consumes is linear in the measurement and proof
+    // shares, so both are taken "scaled" (F::decode_scaled: multiplied by
+    // F::decode_scale() = R^-1 for Field128, which is the encoded integer
+    // read as a Montgomery representation) and the results are written back
+    // with encode_scaled: no Montgomery conversion per element either way.
+    const F scale = F::decode_scale();
     std::vector<F>& meas_share = scratch_vector<F>(Scratch::kMeasShare, flp_.meas_len());
     std::vector<F> proof_share;
     Bytes expanded_meas_share;
@@ -326,18 +339,39 @@ class Prio3 : public Vdaf {
     if (agg_id == 0) {
       const std::size_t proof_bytes = flp_.proof_len() * F::kEncodedSize;
       encoded_meas_share = input_share.subspan(0, meas_bytes);
-      decode_vec_into<F>(encoded_meas_share, meas_share, "leader measurement share");
-      proof_share =
-          decode_vec<F>(input_share.subspan(meas_bytes, proof_bytes), "leader proof share");
+      decode_vec_scaled_into<F>(encoded_meas_share, meas_share, "leader measurement share");
+      proof_share.resize(flp_.proof_len());
+      decode_vec_scaled_into<F>(input_share.subspan(meas_bytes, proof_bytes), proof_share,
+                                "leader proof share");
       if (uses_joint_rand_) blind = input_share.subspan(meas_bytes + proof_bytes, kSeedSize);
     } else {
-      expanded_meas_share.reserve(meas_bytes + kSeedSize);  // may become the prep state
-      expanded_meas_share.resize(meas_bytes);
+      // Appended chunk by chunk (no zero-fill first); capacity for the seed
+      // too, because it may become the prep state.
+      expanded_meas_share.reserve(meas_bytes + kSeedSize);
       XofTurboShake128 xof(input_share.subspan(0, kSeedSize), dst(Usage::kMeasShare),
                            std::array{static_cast<std::uint8_t>(agg_id)});
-      xof.next_vec(meas_share.data(), meas_share.size(), expanded_meas_share.data());
+      F* values_out = meas_share.data();
+      xof.next_vec_chunked<F>(
+          meas_share.size(),
+          [&](const F* values, const std::uint8_t* encoded, std::size_t n) {
+            std::copy(values, values + n, values_out);
+            values_out += n;
+            expanded_meas_share.insert(expanded_meas_share.end(), encoded,
+                                       encoded + n * F::kEncodedSize);
+          },
+          /*scaled=*/true);
       encoded_meas_share = expanded_meas_share;
-      proof_share = helper_proofs_share(agg_id, input_share.subspan(kSeedSize, kSeedSize));
+      proof_share.resize(flp_.proof_len());
+      XofTurboShake128 proof_xof(input_share.subspan(kSeedSize, kSeedSize), dst(Usage::kProofShare),
+                                 std::array{kNumProofs, static_cast<std::uint8_t>(agg_id)});
+      F* proof_out = proof_share.data();
+      proof_xof.next_vec_chunked<F>(
+          proof_share.size(),
+          [&](const F* values, const std::uint8_t*, std::size_t n) {
+            std::copy(values, values + n, proof_out);
+            proof_out += n;
+          },
+          /*scaled=*/true);
       if (uses_joint_rand_) blind = input_share.subspan(2 * kSeedSize, kSeedSize);
     }
 
@@ -353,8 +387,8 @@ class Prio3 : public Vdaf {
       }
     } else {
       std::vector<F> out_share(flp_.output_len());
-      flp_.circuit().truncate(meas_share, out_share.data());
-      encode_vec_into<F>(out_share, result.state);
+      flp_.circuit().truncate(meas_share, out_share.data());  // linear: stays scaled
+      encode_vec_scaled_into<F>(out_share, result.state);
     }
 
     std::vector<F> joint_rand;
@@ -378,11 +412,11 @@ class Prio3 : public Vdaf {
 
     std::vector<F> verifier;
     try {
-      verifier = flp_.query(meas_share, proof_share, query_rand, joint_rand, num_shares_);
+      verifier = flp_.query(meas_share, proof_share, query_rand, joint_rand, num_shares_, scale);
     } catch (const FlpAbort& e) {
       throw VdafPrepError(e.what());
     }
-    encode_vec_into<F>(verifier, result.prep_share);
+    encode_vec_scaled_into<F>(verifier, result.prep_share);
     if (uses_joint_rand_)
       result.prep_share.insert(result.prep_share.end(), part.begin(), part.end());
     return result;
@@ -393,21 +427,30 @@ class Prio3 : public Vdaf {
     if (prep_shares.size() != num_shares_) {
       throw VdafDecodeError("Prio3: expected one prep share per aggregator");
     }
+    // Add the verifier shares as encoded integers (add_encoded checks each
+    // element is below p) and convert to field elements once.
     const std::size_t verifier_bytes = flp_.verifier_len() * F::kEncodedSize;
-    std::vector<F> verifier(flp_.verifier_len());
+    Bytes verifier_sum(verifier_bytes, 0);
     std::vector<Seed> parts;
     for (const Bytes& prep_share : prep_shares) {
-      check_prep_share(prep_share);
+      check_size(prep_share, verifier_bytes + (uses_joint_rand_ ? kSeedSize : 0),
+                 "Prio3 prep share");
       const ByteSpan bytes(prep_share);
-      const std::vector<F> share = decode_vec<F>(bytes.subspan(0, verifier_bytes), "prep share");
-      for (std::size_t i = 0; i < verifier.size(); ++i) verifier[i] += share[i];
+      add_encoded<F>(verifier_sum, bytes.subspan(0, verifier_bytes), "Prio3 prep share");
       if (uses_joint_rand_) {
         Seed part;
         std::memcpy(part.data(), bytes.data() + verifier_bytes, kSeedSize);
         parts.push_back(part);
       }
     }
-    if (!flp_.decide(verifier)) throw VdafPrepError("Prio3: proof verifier check failed");
+    // The sum is already range-checked; decode it scaled (no conversion).
+    std::vector<F> verifier(flp_.verifier_len());
+    for (std::size_t i = 0; i < verifier.size(); ++i) {
+      verifier[i] = *F::decode_scaled(verifier_sum.data() + i * F::kEncodedSize);
+    }
+    if (!flp_.decide_scaled(verifier, F::decode_scale())) {
+      throw VdafPrepError("Prio3: proof verifier check failed");
+    }
     if (!uses_joint_rand_) return {};
     const Seed seed = joint_rand_seed(parts);
     return Bytes(seed.begin(), seed.end());
@@ -479,7 +522,8 @@ class Prio3 : public Vdaf {
  protected:
   const FlpGeneric<F>& flp() const { return flp_; }
   // Throws VdafInputError for a measurement the circuit cannot encode.
-  virtual std::vector<F> encode_measurement(const nlohmann::json& measurement) const = 0;
+  // Writes the encoded measurement into `out` (whose old contents are discarded).
+  virtual void encode_measurement(const nlohmann::json& measurement, std::vector<F>& out) const = 0;
   virtual nlohmann::json decode_result(std::span<const F> aggregate,
                                        std::uint64_t num_measurements) const = 0;
 
@@ -494,10 +538,6 @@ class Prio3 : public Vdaf {
     return expand_into_vec<F>(seed, dst(usage), binder, count);
   }
 
-  std::vector<F> helper_meas_share(std::size_t agg_id, ByteSpan seed) const {
-    return expand(seed, Usage::kMeasShare, std::array{static_cast<std::uint8_t>(agg_id)},
-                  flp_.meas_len());
-  }
   std::vector<F> helper_proofs_share(std::size_t agg_id, ByteSpan seed) const {
     return expand(seed, Usage::kProofShare,
                   std::array{kNumProofs, static_cast<std::uint8_t>(agg_id)}, flp_.proof_len());
@@ -546,13 +586,17 @@ class Prio3Count final : public Prio3<Field64> {
       : Prio3(std::move(description), 0, std::make_shared<CountCircuit>(), num_shares) {}
 
  protected:
-  std::vector<Field64> encode_measurement(const nlohmann::json& measurement) const override {
-    if (measurement.is_boolean())
-      return {measurement.get<bool>() ? Field64::one() : Field64::zero()};
+  void encode_measurement(const nlohmann::json& measurement,
+                          std::vector<Field64>& out) const override {
+    if (measurement.is_boolean()) {
+      out.assign(1, measurement.get<bool>() ? Field64::one() : Field64::zero());
+      return;
+    }
     const auto value = json_to_u64(measurement);
-    if (!value || *value > 1)
+    if (!value || *value > 1) {
       throw VdafInputError("Prio3Count: measurement must be 0, 1 or a boolean");
-    return {Field64::from_u64(*value)};
+    }
+    out.assign(1, Field64::from_u64(*value));
   }
   nlohmann::json decode_result(std::span<const Field64> aggregate, std::uint64_t) const override {
     return aggregate[0].to_integer();
@@ -566,16 +610,15 @@ class Prio3Sum final : public Prio3<Field128> {
         bits_(bits) {}
 
  protected:
-  std::vector<Field128> encode_measurement(const nlohmann::json& measurement) const override {
+  void encode_measurement(const nlohmann::json& measurement,
+                          std::vector<Field128>& out) const override {
     const auto value = json_to_u64(measurement);
     if (!value || !fits_in_bits(*value, bits_)) {
       throw VdafInputError("Prio3Sum: measurement must be an integer in [0, 2^" +
                            std::to_string(bits_) + ")");
     }
-    std::vector<Field128> out;
-    out.reserve(bits_);
+    out.clear();
     encode_into_bit_vector(*value, bits_, out);
-    return out;
   }
   nlohmann::json decode_result(std::span<const Field128> aggregate, std::uint64_t) const override {
     return integer_to_json(aggregate[0].to_integer());
@@ -595,13 +638,13 @@ class Prio3SumVec final : public Prio3<Field128> {
         length_(length) {}
 
  protected:
-  std::vector<Field128> encode_measurement(const nlohmann::json& measurement) const override {
+  void encode_measurement(const nlohmann::json& measurement,
+                          std::vector<Field128>& out) const override {
     if (!measurement.is_array() || measurement.size() != length_) {
       throw VdafInputError("Prio3SumVec: measurement must be an array of " +
                            std::to_string(length_) + " integers");
     }
-    std::vector<Field128> out;
-    out.reserve(length_ * bits_);
+    out.clear();
     for (const auto& element : measurement) {
       const auto value = json_to_u64(element);
       if (!value || !fits_in_bits(*value, bits_)) {
@@ -610,7 +653,6 @@ class Prio3SumVec final : public Prio3<Field128> {
       }
       encode_into_bit_vector(*value, bits_, out);
     }
-    return out;
   }
   nlohmann::json decode_result(std::span<const Field128> aggregate, std::uint64_t) const override {
     nlohmann::json out = nlohmann::json::array();
@@ -631,15 +673,15 @@ class Prio3Histogram final : public Prio3<Field128> {
         length_(length) {}
 
  protected:
-  std::vector<Field128> encode_measurement(const nlohmann::json& measurement) const override {
+  void encode_measurement(const nlohmann::json& measurement,
+                          std::vector<Field128>& out) const override {
     const auto index = json_to_u64(measurement);
     if (!index || *index >= length_) {
       throw VdafInputError("Prio3Histogram: measurement must be a bucket index in [0, " +
                            std::to_string(length_) + ")");
     }
-    std::vector<Field128> out(length_);
+    out.assign(length_, Field128::zero());
     out[*index] = Field128::one();
-    return out;
   }
   nlohmann::json decode_result(std::span<const Field128> aggregate, std::uint64_t) const override {
     nlohmann::json out = nlohmann::json::array();

@@ -53,8 +53,10 @@ class XofTurboShake128 {
   // delivered in chunks: sink(const F* values, const std::uint8_t* encoded,
   // std::size_t n). The accepted candidates' bytes are exactly the field
   // encoding of the values, so callers that need both never re-encode.
+  // With `scaled`, the values are decode_scaled() ones (F::sample_scaled):
+  // multiplied by F::decode_scale(), which saves a conversion per element.
   template <class F, class Sink>
-  void next_vec_chunked(std::size_t count, Sink&& sink) {
+  void next_vec_chunked(std::size_t count, Sink&& sink, bool scaled = false) {
     finish_once();
     constexpr std::size_t kChunk = 32;
     std::array<std::uint8_t, F::kEncodedSize * kChunk> block;
@@ -66,7 +68,8 @@ class XofTurboShake128 {
       std::size_t accepted = 0;
       for (std::size_t i = 0; i < want; ++i) {
         const std::uint8_t* candidate = block.data() + i * F::kEncodedSize;
-        if (F::sample(candidate, values[accepted])) {
+        if (scaled ? F::sample_scaled(candidate, values[accepted])
+                   : F::sample(candidate, values[accepted])) {
           if (accepted != i) {
             std::memcpy(block.data() + accepted * F::kEncodedSize, candidate, F::kEncodedSize);
           }
