@@ -6,11 +6,6 @@
 #include <chrono>
 #include <thread>
 
-#include <Poco/Net/HTTPClientSession.h>
-#include <Poco/Net/HTTPRequest.h>
-#include <Poco/Net/HTTPResponse.h>
-#include <Poco/StreamCopier.h>
-
 #include "janus/datastore/keys.h"
 #include "janus/datastore/schema.h"
 #include "janus/testing/test_database.h"
@@ -23,32 +18,6 @@ using namespace std::chrono_literals;
 
 const std::string kJanus = JANUS_EXECUTABLE;
 const std::string kPluginDir = JANUS_TEST_PLUGIN_DIR;
-
-std::string get(std::uint16_t port, const std::string& uri, int* status = nullptr) {
-  Poco::Net::HTTPClientSession session("127.0.0.1", port);
-  session.setTimeout(Poco::Timespan(5, 0));
-  Poco::Net::HTTPRequest request("GET", uri, Poco::Net::HTTPMessage::HTTP_1_1);
-  session.sendRequest(request);
-  Poco::Net::HTTPResponse response;
-  std::string body;
-  Poco::StreamCopier::copyToString(session.receiveResponse(response), body);
-  if (status) *status = response.getStatus();
-  return body;
-}
-
-bool eventually_healthy(std::uint16_t port) {
-  auto deadline = std::chrono::steady_clock::now() + 20s;
-  while (std::chrono::steady_clock::now() < deadline) {
-    try {
-      int status = 0;
-      get(port, "/healthz", &status);
-      if (status == 200) return true;
-    } catch (const std::exception&) {
-    }
-    std::this_thread::sleep_for(20ms);
-  }
-  return false;
-}
 
 std::string datastore_keys() {
   auto key = DatastoreKeys::generate_key();
@@ -106,8 +75,9 @@ TEST_F(JanusDatabase, StatusMigrateThenServeWithTheDatastore) {
 
   // Migrated: the host starts, and the plugin received a datastore.
   Process janus(kJanus, {"--config-file", config, "--plugin-dir", kPluginDir}, env);
-  ASSERT_TRUE(eventually_healthy(health)) << janus.stderr_text() << janus.stdout_text();
-  EXPECT_EQ(get(port, "/datastore"), "connected");
+  ASSERT_TRUE(eventually([&] { return http(health, "GET", "/healthz").status == 200; }, 20s))
+      << janus.stderr_text() << janus.stdout_text();
+  EXPECT_EQ(http(port, "GET", "/datastore").body, "connected");
   janus.signal(SIGTERM);
   ExitStatus status = janus.wait(30s);
   EXPECT_TRUE(status.exited);

@@ -15,10 +15,6 @@
 #include <sstream>
 #include <thread>
 
-#include <Poco/Net/HTTPClientSession.h>
-#include <Poco/Net/HTTPRequest.h>
-#include <Poco/Net/HTTPResponse.h>
-#include <Poco/StreamCopier.h>
 #include <nlohmann/json.hpp>
 
 #include "process.h"
@@ -31,40 +27,6 @@ using namespace std::chrono_literals;
 const std::string kJanus = JANUS_EXECUTABLE;
 const std::string kPluginDir = JANUS_TEST_PLUGIN_DIR;
 const std::string kSamples = std::string(JANUS_SHARED_DIR) + "/reference/janus-0.7-samples";
-
-struct Reply {
-  int status = 0;
-  std::string body;
-};
-
-Reply http(std::uint16_t port, const std::string& method, const std::string& uri,
-           const std::string& body = "") {
-  Poco::Net::HTTPClientSession session("127.0.0.1", port);
-  session.setTimeout(Poco::Timespan(10, 0));
-  Poco::Net::HTTPRequest request(method, uri, Poco::Net::HTTPMessage::HTTP_1_1);
-  if (!body.empty()) request.setContentLength(static_cast<std::streamsize>(body.size()));
-  session.sendRequest(request) << body;
-  Poco::Net::HTTPResponse response;
-  std::istream& in = session.receiveResponse(response);
-  Reply reply;
-  Poco::StreamCopier::copyToString(in, reply.body);
-  reply.status = response.getStatus();
-  return reply;
-}
-
-// Polls until `check` holds (or the deadline passes); connection errors while
-// the process starts are expected and ignored.
-bool eventually(const std::function<bool()>& check, std::chrono::milliseconds timeout = 15s) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    try {
-      if (check()) return true;
-    } catch (const std::exception&) {
-    }
-    std::this_thread::sleep_for(20ms);
-  }
-  return false;
-}
 
 std::string host_config(std::uint16_t health_port, std::uint16_t plugin_port,
                         const std::string& extra_plugin_config = "",

@@ -17,6 +17,11 @@
 #include <stdexcept>
 #include <thread>
 
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/StreamCopier.h>
+
 extern char** environ;
 
 namespace janus::testing {
@@ -30,6 +35,33 @@ std::string read_all(const std::string& path) {
 }
 
 }  // namespace
+
+Reply http(std::uint16_t port, const std::string& method, const std::string& uri,
+           const std::string& body) {
+  Poco::Net::HTTPClientSession session("127.0.0.1", port);
+  session.setTimeout(Poco::Timespan(10, 0));
+  Poco::Net::HTTPRequest request(method, uri, Poco::Net::HTTPMessage::HTTP_1_1);
+  if (!body.empty()) request.setContentLength(static_cast<std::streamsize>(body.size()));
+  session.sendRequest(request) << body;
+  Poco::Net::HTTPResponse response;
+  std::istream& in = session.receiveResponse(response);
+  Reply reply;
+  Poco::StreamCopier::copyToString(in, reply.body);
+  reply.status = response.getStatus();
+  return reply;
+}
+
+bool eventually(const std::function<bool()>& check, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    try {
+      if (check()) return true;
+    } catch (const std::exception&) {
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
 
 std::string scratch_dir() {
   static const std::string dir = [] {

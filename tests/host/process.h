@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -38,6 +39,21 @@ class Process {
   bool reaped_ = false;
   std::string out_path_, err_path_;
 };
+
+struct Reply {
+  int status = 0;
+  std::string body;
+};
+
+// One HTTP/1.1 request to 127.0.0.1:`port` (10 s timeout); throws on
+// connection errors.
+Reply http(std::uint16_t port, const std::string& method, const std::string& uri,
+           const std::string& body = "");
+
+// Polls until `check` holds or `timeout` passes; exceptions from `check` (a
+// process still starting) count as "not yet".
+bool eventually(const std::function<bool()>& check,
+                std::chrono::milliseconds timeout = std::chrono::seconds(15));
 
 // A loopback port that was free a moment ago.
 std::uint16_t free_port();

@@ -7,11 +7,50 @@
 
 #include <janus/config.h>
 #include <janus/http.h>
+#include <janus/ids.h>
+#include <janus/ping_pong.h>
 #include <janus/plugin.h>
+#include <janus/vdaf.h>
 #include <janus/worker.h>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 namespace {
+
+// Runs every measurement through shard → ping-pong preparation between a
+// leader and a helper (any number of rounds) → aggregation → unshard, with a
+// VDAF made by whichever plugin registered `description.name`.
+nlohmann::json aggregate_measurements(const janus::Vdaf& vdaf, const nlohmann::json& measurements) {
+  janus::Bytes verify_key(vdaf.verify_key_size());
+  janus::random_bytes(verify_key);
+  const janus::Bytes agg_param;
+  std::vector<janus::Bytes> aggregate_shares(2, vdaf.empty_aggregate_share(agg_param));
+  for (const auto& measurement : measurements) {
+    janus::Bytes nonce(vdaf.nonce_size());
+    janus::random_bytes(nonce);
+    auto shards = vdaf.shard(measurement, nonce);
+    auto leader = janus::ping_pong_leader_initialized(vdaf, verify_key, agg_param, nonce,
+                                                      shards.public_share, shards.input_shares[0]);
+    auto helper =
+        janus::ping_pong_helper_initialized(vdaf, verify_key, agg_param, nonce, shards.public_share,
+                                            shards.input_shares[1], *leader.outbound);
+    bool leader_to_move = true;
+    for (int step = 0; !(leader.state.finished() && helper.state.finished()); ++step) {
+      if (step > 64) throw std::runtime_error("ping-pong did not finish");
+      if (leader_to_move) {
+        if (!helper.outbound) throw std::runtime_error("helper has nothing to send");
+        leader = janus::ping_pong_leader_continued(vdaf, agg_param, leader.state, *helper.outbound);
+      } else {
+        if (!leader.outbound) throw std::runtime_error("leader has nothing to send");
+        helper = janus::ping_pong_helper_continued(vdaf, agg_param, helper.state, *leader.outbound);
+      }
+      leader_to_move = !leader_to_move;
+    }
+    vdaf.accumulate(aggregate_shares[0], leader.state.output_share);
+    vdaf.accumulate(aggregate_shares[1], helper.state.output_share);
+  }
+  return vdaf.unshard(agg_param, aggregate_shares, measurements.size());
+}
 
 class HostTestPlugin final : public janus::Plugin {
  public:
@@ -41,6 +80,24 @@ class HostTestPlugin final : public janus::Plugin {
     routes.add_route(listen_address, janus::HttpMethod::Get, prefix + "/datastore",
                      [datastore](const janus::HttpRequest&) {
                        return janus::HttpResponse::text(200, datastore ? "connected" : "none");
+                     });
+    // POST {"vdaf": {"name": …, "parameters": {…}}, "measurements": [...]}:
+    // the aggregate result, computed with a VDAF from the host's registry.
+    janus::VdafRegistry* vdafs = &context.vdafs();
+    routes.add_route(listen_address, janus::HttpMethod::Post, prefix + "/vdaf/aggregate",
+                     [vdafs](const janus::HttpRequest& request) {
+                       try {
+                         auto body =
+                             nlohmann::json::parse(request.body.begin(), request.body.end());
+                         janus::VdafDescription description{
+                             body.at("vdaf").at("name").get<std::string>(),
+                             body.at("vdaf").value("parameters", nlohmann::json::object())};
+                         auto vdaf = vdafs->create(description);
+                         return janus::HttpResponse::text(
+                             200, aggregate_measurements(*vdaf, body.at("measurements")).dump());
+                       } catch (const std::exception& e) {
+                         return janus::HttpResponse::text(400, e.what());
+                       }
                      });
     routes.add_route(listen_address, janus::HttpMethod::Get, prefix + "/slow",
                      [](const janus::HttpRequest& request) {
