@@ -6,6 +6,7 @@
 #include <functional>
 #include <string>
 
+#include "janus/allocator.h"
 #include "prio3.h"
 
 namespace janus::prio3 {
@@ -125,6 +126,7 @@ void register_all() {
 }  // namespace janus::prio3
 
 int main(int argc, char** argv) {
+  janus::configure_allocator();  // as the janus process does
   benchmark::Initialize(&argc, argv);
   janus::prio3::register_all();
   benchmark::RunSpecifiedBenchmarks();
