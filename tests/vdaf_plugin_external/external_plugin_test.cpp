@@ -37,26 +37,6 @@ class VdafOnlyContext final : public PluginContext {
   RealClock clock_;
 };
 
-// `Name` or `!Name {key: value}` as Janus writes a task's VDAF in YAML.
-VdafDescription describe(const YAML::Node& node) {
-  VdafDescription description;
-  if (node.IsScalar() && node.Tag() != "!") {
-    description.name =
-        node.Tag().empty() || node.Tag() == "?" ? node.Scalar() : node.Tag().substr(1);
-    return description;
-  }
-  description.name = node.Tag().substr(1);
-  for (const auto& entry : node) {
-    const std::string value = entry.second.Scalar();
-    nlohmann::json json_value = value;
-    if (!value.empty() && value.find_first_not_of("0123456789") == std::string::npos) {
-      json_value = std::stoll(value);
-    }
-    description.parameters[entry.first.Scalar()] = json_value;
-  }
-  return description;
-}
-
 class ExternalVdafPlugin : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -82,7 +62,7 @@ tasks:
     VdafOnlyContext context(registry_, plugin["config"]);
     plugin_->configure(context);
     for (const auto& task : config["tasks"]) {
-      vdafs_[task["id"].as<std::string>()] = registry_.create(describe(task["vdaf"]));
+      vdafs_[task["id"].as<std::string>()] = registry_.create(vdaf_from_yaml(task["vdaf"]));
     }
   }
   void TearDown() override {
@@ -181,8 +161,9 @@ TEST_F(ExternalVdafPlugin, OutOfOrderMessagesAreRejected) {
 
 TEST_F(ExternalVdafPlugin, UnknownVdafOrParametersAreRejected) {
   EXPECT_THROW(registry_.create({"Prio3Count", {}}), std::invalid_argument);
-  EXPECT_THROW(registry_.create(describe(YAML::Load("!Fake {rounds: 0}"))), std::invalid_argument);
-  EXPECT_THROW(registry_.create(describe(YAML::Load("!Fake {colour: blue}"))),
+  EXPECT_THROW(registry_.create(vdaf_from_yaml(YAML::Load("!Fake {rounds: 0}"))),
+               std::invalid_argument);
+  EXPECT_THROW(registry_.create(vdaf_from_yaml(YAML::Load("!Fake {colour: blue}"))),
                std::invalid_argument);
 }
 

@@ -11,6 +11,10 @@
 
 #include <nlohmann/json.hpp>
 
+namespace YAML {
+class Node;
+}
+
 namespace janus {
 
 class Vdaf;  // <janus/vdaf.h>
@@ -22,6 +26,18 @@ struct VdafDescription {
   std::string name;
   nlohmann::json parameters = nlohmann::json::object();
 };
+
+// Janus's database form: "Prio3Count" or {"Prio3Sum":{"bits":16}}.
+nlohmann::json vdaf_to_json(const VdafDescription& vdaf);
+// Throws std::invalid_argument unless `json` is a string or a one-member
+// object whose value is an object.
+VdafDescription vdaf_from_json(const nlohmann::json& json);
+// Janus's YAML form (tasks.yaml, serde_yaml tags): `Prio3Count` or
+// `!Prio3Sum {bits: 16}`; also the untagged `{Prio3Sum: {bits: 16}}`.
+// Parameter values become JSON (plain integers become numbers, quoted
+// scalars stay strings, maps and sequences nest). Throws std::invalid_argument
+// naming the line for anything else.
+VdafDescription vdaf_from_yaml(const YAML::Node& node);
 
 using VdafFactory = std::function<std::shared_ptr<const Vdaf>(const VdafDescription&)>;
 

@@ -156,19 +156,6 @@ QueryType QueryType::from_json(const nlohmann::json& json) {
   throw std::invalid_argument("invalid query type " + json.dump());
 }
 
-nlohmann::json vdaf_to_json(const VdafDescription& vdaf) {
-  if (vdaf.parameters.is_null() || vdaf.parameters.empty()) return vdaf.name;
-  return {{vdaf.name, vdaf.parameters}};
-}
-
-VdafDescription vdaf_from_json(const nlohmann::json& json) {
-  if (json.is_string()) return VdafDescription{json.get<std::string>()};
-  if (json.is_object() && json.size() == 1 && json.begin().value().is_object()) {
-    return VdafDescription{json.begin().key(), json.begin().value()};
-  }
-  throw std::invalid_argument("invalid VDAF " + json.dump());
-}
-
 bool operator==(const AggregatorTask& a, const AggregatorTask& b) {
   return a.task_id == b.task_id && a.peer_aggregator_endpoint == b.peer_aggregator_endpoint &&
          a.query_type == b.query_type && a.vdaf.name == b.vdaf.name &&

@@ -22,19 +22,6 @@ TEST(RecordsTest, QueryTypeUsesJanusDatabaseForm) {
                std::invalid_argument);
 }
 
-TEST(RecordsTest, VdafUsesJanusDatabaseForm) {
-  EXPECT_EQ(vdaf_to_json(VdafDescription{"Prio3Count"}), "Prio3Count");
-  EXPECT_EQ(vdaf_to_json(VdafDescription{"Prio3Sum", {{"bits", 16}}}).dump(),
-            R"({"Prio3Sum":{"bits":16}})");
-  auto parsed =
-      vdaf_from_json(nlohmann::json::parse(R"({"Prio3Histogram":{"length":4,"chunk_length":2}})"));
-  EXPECT_EQ(parsed.name, "Prio3Histogram");
-  EXPECT_EQ(parsed.parameters["length"], 4);
-  EXPECT_EQ(vdaf_from_json("Prio3Count").name, "Prio3Count");
-  EXPECT_THROW(vdaf_from_json(nlohmann::json::parse("[1]")), std::invalid_argument);
-  EXPECT_THROW(vdaf_from_json(nlohmann::json::parse(R"({"a":{},"b":{}})")), std::invalid_argument);
-}
-
 TEST(RecordsTest, BatchIdentifiersEncodeAsDap) {
   EXPECT_EQ(hex_encode(encode_batch_identifier(Interval{0x0102030405060708, 3600})),
             "01020304050607080000000000000e10");

@@ -35,11 +35,6 @@ struct QueryType {
   friend bool operator==(const QueryType&, const QueryType&) = default;
 };
 
-// Janus's database form of a VDAF: "Prio3Count" or {"Prio3Sum":{"bits":16}}.
-nlohmann::json vdaf_to_json(const VdafDescription& vdaf);
-// Throws std::invalid_argument unless `json` is a string or a one-member object.
-VdafDescription vdaf_from_json(const nlohmann::json& json);
-
 enum class AuthenticationTokenType { Bearer, DapAuth };
 
 // A token as sent on the wire (`Authorization: Bearer <token>` or `DAP-Auth-Token: <token>`).
