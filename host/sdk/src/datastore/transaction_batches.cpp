@@ -81,11 +81,9 @@ void Transaction::put_batch_aggregation(const BatchAggregation& ba) {
       "WHERE task_id = $1 "
       "ON CONFLICT (task_id, batch_identifier, aggregation_param, ord) DO NOTHING",
       params);
-  if (r.affected_rows() == 0) {
-    if (!task_exists(connection_, ba.task_id)) throw_task_not_found(ba.task_id);
-    throw MutationTargetAlreadyExists("batch aggregation shard " + std::to_string(ba.ord) +
-                                      " already exists");
-  }
+  if (r.affected_rows() == 0)
+    throw_insert_conflict(connection_, ba.task_id,
+                          "batch aggregation shard " + std::to_string(ba.ord) + " already exists");
 }
 
 void Transaction::update_batch_aggregation(const BatchAggregation& ba) {
@@ -177,10 +175,8 @@ void Transaction::put_aggregate_share_job(const AggregateShareJob& job) {
       "updated_by) SELECT id, $2, $3, $4, $5, $6, $7, $8, $9 FROM tasks WHERE task_id = $1 "
       "ON CONFLICT (task_id, batch_identifier, aggregation_param) DO NOTHING",
       params);
-  if (r.affected_rows() == 0) {
-    if (!task_exists(connection_, job.task_id)) throw_task_not_found(job.task_id);
-    throw MutationTargetAlreadyExists("aggregate share job already exists");
-  }
+  if (r.affected_rows() == 0)
+    throw_insert_conflict(connection_, job.task_id, "aggregate share job already exists");
 }
 
 std::optional<AggregateShareJob> Transaction::get_aggregate_share_job(
@@ -237,11 +233,9 @@ void Transaction::put_outstanding_batch(const OutstandingBatch& batch) {
           .uint8(batch.time_bucket_start)
           .text(to_db(batch.state))
           .text(name_));
-  if (r.affected_rows() == 0) {
-    if (!task_exists(connection_, batch.task_id)) throw_task_not_found(batch.task_id);
-    throw MutationTargetAlreadyExists("outstanding batch " + batch.batch_id.to_base64url() +
-                                      " already exists");
-  }
+  if (r.affected_rows() == 0)
+    throw_insert_conflict(connection_, batch.task_id,
+                          "outstanding batch " + batch.batch_id.to_base64url() + " already exists");
 }
 
 std::vector<OutstandingBatch> Transaction::get_filling_outstanding_batches(

@@ -122,11 +122,10 @@ void Transaction::put_aggregation_job(const AggregationJob& job) {
           .int8(job.step)
           .bytea(job.last_request_hash)
           .text(name_));
-  if (r.affected_rows() == 0) {
-    if (!task_exists(connection_, job.task_id)) throw_task_not_found(job.task_id);
-    throw MutationTargetAlreadyExists("aggregation job " + job.aggregation_job_id.to_base64url() +
-                                      " already exists");
-  }
+  if (r.affected_rows() == 0)
+    throw_insert_conflict(
+        connection_, job.task_id,
+        "aggregation job " + job.aggregation_job_id.to_base64url() + " already exists");
 }
 
 std::optional<AggregationJob> Transaction::get_aggregation_job(const TaskId& task_id,
@@ -412,11 +411,10 @@ void Transaction::put_collection_job(const CollectionJob& job) {
       "SELECT id, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 FROM tasks "
       "WHERE task_id = $1 ON CONFLICT (task_id, collection_job_id) DO NOTHING",
       params);
-  if (r.affected_rows() == 0) {
-    if (!task_exists(connection_, job.task_id)) throw_task_not_found(job.task_id);
-    throw MutationTargetAlreadyExists("collection job " + job.collection_job_id.to_base64url() +
-                                      " already exists");
-  }
+  if (r.affected_rows() == 0)
+    throw_insert_conflict(
+        connection_, job.task_id,
+        "collection job " + job.collection_job_id.to_base64url() + " already exists");
 }
 
 std::optional<CollectionJob> Transaction::get_collection_job(const TaskId& task_id,

@@ -105,11 +105,9 @@ void Transaction::put_client_report(const LeaderStoredReport& report) {
           .bytea(report.leader_input_share)
           .bytea(report.helper_encrypted_input_share)
           .text(name_));
-  if (r.affected_rows() == 0) {
-    if (!task_exists(connection_, report.task_id)) throw_task_not_found(report.task_id);
-    throw MutationTargetAlreadyExists("report " + report.report_id.to_base64url() +
-                                      " already stored");
-  }
+  if (r.affected_rows() == 0)
+    throw_insert_conflict(connection_, report.task_id,
+                          "report " + report.report_id.to_base64url() + " already stored");
 }
 
 std::optional<LeaderStoredReport> Transaction::get_client_report(const TaskId& task_id,

@@ -19,6 +19,14 @@ inline bool task_exists(pg::Connection& connection, const TaskId& task_id) {
              .rows() > 0;
 }
 
+// An `INSERT … SELECT … FROM tasks WHERE task_id = $1 ON CONFLICT DO NOTHING`
+// that wrote no row: either the task does not exist or the row already does.
+[[noreturn]] inline void throw_insert_conflict(pg::Connection& connection, const TaskId& task_id,
+                                               const std::string& existing_row) {
+  if (!task_exists(connection, task_id)) throw_task_not_found(task_id);
+  throw MutationTargetAlreadyExists(existing_row);
+}
+
 inline Bytes to_bytes(const std::optional<Bytes>& value) { return value ? *value : Bytes(); }
 
 template <typename Id>
