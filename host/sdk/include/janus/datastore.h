@@ -88,7 +88,7 @@ class Transaction {
   void update_task_expiration(const TaskId& task_id, std::optional<Time> task_expiration);
 
   // ---- global HPKE keys ----
-  void put_global_hpke_keypair(const HpkeKeypair& keypair);  // created PENDING
+  void put_global_hpke_keypair(const StoredHpkeKeypair& keypair);  // created PENDING
   std::vector<GlobalHpkeKeypair> get_global_hpke_keypairs();
   std::optional<GlobalHpkeKeypair> get_global_hpke_keypair(std::uint8_t config_id);
   void set_global_hpke_keypair_state(std::uint8_t config_id, HpkeKeyState state);

@@ -11,8 +11,8 @@ namespace janus::db_enums {
 
 std::string_view to_db(Role role);  // LEADER / HELPER
 Role role_from_db(std::string_view text);
-std::string_view to_db(AuthenticationTokenType type);
-AuthenticationTokenType token_type_from_db(std::string_view text);
+std::string_view to_db(AuthTokenType type);
+AuthTokenType token_type_from_db(std::string_view text);
 std::string_view to_db(HpkeKeyState state);
 HpkeKeyState hpke_key_state_from_db(std::string_view text);
 std::string_view to_db(AggregationJobState state);
@@ -28,6 +28,6 @@ OutstandingBatchState outstanding_batch_state_from_db(std::string_view text);
 
 // Inverse of encode_batch_identifier for a task's query type; throws DatastoreError on a
 // malformed stored value.
-BatchIdentifier decode_batch_identifier(QueryType::Kind kind, ByteSpan encoded);
+BatchIdentifier decode_batch_identifier(TaskQueryType::Kind kind, ByteSpan encoded);
 
 }  // namespace janus::db_enums

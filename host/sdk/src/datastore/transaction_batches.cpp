@@ -17,7 +17,7 @@ constexpr std::string_view kBatchAggregationColumns =
 BatchIdentifier read_batch_identifier(const pg::Result& r, int row, int column) {
   Bytes identifier = r.bytea(row, column);
   return db_enums::decode_batch_identifier(
-      identifier.size() == 16 ? QueryType::Kind::TimeInterval : QueryType::Kind::FixedSize,
+      identifier.size() == 16 ? TaskQueryType::Kind::TimeInterval : TaskQueryType::Kind::FixedSize,
       identifier);
 }
 

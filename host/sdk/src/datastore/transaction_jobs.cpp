@@ -45,7 +45,7 @@ CollectionJob read_collection_job(const TaskId& task_id, const pg::Result& r, in
   job.aggregation_parameter = r.bytea(row, 2);
   Bytes identifier = r.bytea(row, 3);
   job.batch_identifier = db_enums::decode_batch_identifier(
-      identifier.size() == 16 ? QueryType::Kind::TimeInterval : QueryType::Kind::FixedSize,
+      identifier.size() == 16 ? TaskQueryType::Kind::TimeInterval : TaskQueryType::Kind::FixedSize,
       identifier);
   job.state = db_enums::collection_job_state_from_db(r.text(row, 4));
   job.report_count = r.opt_uint8(row, 5);
@@ -79,9 +79,9 @@ Lease<Acquired> lease_from(Acquired acquired, const pg::Result& r, int row, int 
   return lease;
 }
 
-QueryType query_type_from(const pg::Result& r, int row, int column) {
+TaskQueryType query_type_from(const pg::Result& r, int row, int column) {
   try {
-    return QueryType::from_json(nlohmann::json::parse(r.text(row, column)));
+    return TaskQueryType::from_json(nlohmann::json::parse(r.text(row, column)));
   } catch (const std::invalid_argument& error) {
     throw DatastoreError(error.what());
   } catch (const nlohmann::json::exception& error) {

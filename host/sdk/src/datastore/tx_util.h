@@ -50,9 +50,9 @@ inline void bind_batch_interval(pg::Params& params, const BatchIdentifier& ident
   }
 }
 
-inline QueryType::Kind kind_of(const BatchIdentifier& identifier) {
-  return std::holds_alternative<Interval>(identifier) ? QueryType::Kind::TimeInterval
-                                                      : QueryType::Kind::FixedSize;
+inline TaskQueryType::Kind kind_of(const BatchIdentifier& identifier) {
+  return std::holds_alternative<Interval>(identifier) ? TaskQueryType::Kind::TimeInterval
+                                                      : TaskQueryType::Kind::FixedSize;
 }
 
 }  // namespace janus::tx_util
