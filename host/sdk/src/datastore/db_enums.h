@@ -26,8 +26,8 @@ CollectionJobState collection_job_state_from_db(std::string_view text);
 std::string_view to_db(OutstandingBatchState state);
 OutstandingBatchState outstanding_batch_state_from_db(std::string_view text);
 
-// Inverse of encode_batch_identifier for a task's query type; throws DatastoreError on a
-// malformed stored value.
-BatchIdentifier decode_batch_identifier(TaskQueryType::Kind kind, ByteSpan encoded);
+// Inverse of encode_batch_identifier: 16 bytes are an Interval, 32 a BatchId; throws
+// DatastoreError on anything else.
+BatchIdentifier decode_batch_identifier(ByteSpan encoded);
 
 }  // namespace janus::db_enums

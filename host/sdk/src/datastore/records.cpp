@@ -105,20 +105,16 @@ OutstandingBatchState outstanding_batch_state_from_db(std::string_view text) {
   return kOutstandingBatchStates.from_db(text);
 }
 
-BatchIdentifier decode_batch_identifier(TaskQueryType::Kind kind, ByteSpan encoded) {
-  if (kind == TaskQueryType::Kind::TimeInterval) {
-    try {
-      ByteReader reader(encoded);
-      Interval interval = decode_interval(reader);
-      reader.expect_end("batch interval");
-      return interval;
-    } catch (const DecodeError& error) {
-      throw DatastoreError(std::string("stored batch interval is malformed: ") + error.what());
-    }
+BatchIdentifier decode_batch_identifier(ByteSpan encoded) {
+  if (auto batch_id = BatchId::from_bytes(encoded)) return *batch_id;
+  try {
+    ByteReader reader(encoded);
+    Interval interval = decode_interval(reader);
+    reader.expect_end("batch interval");
+    return interval;
+  } catch (const DecodeError& error) {
+    throw DatastoreError(std::string("stored batch identifier is malformed: ") + error.what());
   }
-  auto batch_id = BatchId::from_bytes(encoded);
-  if (!batch_id) throw DatastoreError("stored batch id is not 32 bytes");
-  return *batch_id;
 }
 }  // namespace db_enums
 

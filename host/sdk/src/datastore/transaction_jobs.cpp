@@ -43,10 +43,7 @@ CollectionJob read_collection_job(const TaskId& task_id, const pg::Result& r, in
   job.collection_job_id = id_from<CollectionJobId>(r, row, 0, "collection job id");
   job.query = r.bytea(row, 1);
   job.aggregation_parameter = r.bytea(row, 2);
-  Bytes identifier = r.bytea(row, 3);
-  job.batch_identifier = db_enums::decode_batch_identifier(
-      identifier.size() == 16 ? TaskQueryType::Kind::TimeInterval : TaskQueryType::Kind::FixedSize,
-      identifier);
+  job.batch_identifier = db_enums::decode_batch_identifier(r.bytea(row, 3));
   job.state = db_enums::collection_job_state_from_db(r.text(row, 4));
   job.report_count = r.opt_uint8(row, 5);
   if (!r.is_null(row, 6)) {

@@ -19,7 +19,8 @@ inline bool task_exists(pg::Connection& connection, const TaskId& task_id) {
              .rows() > 0;
 }
 
-inline Bytes to_bytes(const std::optional<Bytes>& value) { return value ? *value : Bytes(); }
+// NULL (a column never written) reads as empty.
+inline Bytes value_or_empty(const std::optional<Bytes>& value) { return value ? *value : Bytes(); }
 
 template <typename Id>
 Id id_from(const pg::Result& result, int row, int column, const char* what) {
@@ -48,11 +49,6 @@ inline void bind_batch_interval(pg::Params& params, const BatchIdentifier& ident
   } else {
     params.uint8(std::optional<std::uint64_t>()).uint8(std::optional<std::uint64_t>());
   }
-}
-
-inline TaskQueryType::Kind kind_of(const BatchIdentifier& identifier) {
-  return std::holds_alternative<Interval>(identifier) ? TaskQueryType::Kind::TimeInterval
-                                                      : TaskQueryType::Kind::FixedSize;
 }
 
 }  // namespace janus::tx_util
