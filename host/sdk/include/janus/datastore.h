@@ -88,7 +88,7 @@ class Transaction {
   void update_task_expiration(const TaskId& task_id, std::optional<Time> task_expiration);
 
   // ---- global HPKE keys ----
-  void put_global_hpke_keypair(const HpkeKeypair& keypair);  // created PENDING
+  void put_global_hpke_keypair(const StoredHpkeKeypair& keypair);  // created PENDING
   std::vector<GlobalHpkeKeypair> get_global_hpke_keypairs();
   std::optional<GlobalHpkeKeypair> get_global_hpke_keypair(std::uint8_t config_id);
   void set_global_hpke_keypair_state(std::uint8_t config_id, HpkeKeyState state);
@@ -141,7 +141,8 @@ class Transaction {
   void put_report_aggregations(const std::vector<ReportAggregation>& report_aggregations);
   std::vector<ReportAggregation> get_report_aggregations_for_job(const TaskId& task_id,
                                                                  const AggregationJobId& job_id);
-  // Updates state and state data of existing rows (matched by job and ord).
+  // Updates state and state data of existing rows (matched by job and ord), in one
+  // statement; throws MutationTargetNotFound (rolling back) if any row is missing.
   void update_report_aggregations(const std::vector<ReportAggregation>& report_aggregations);
   // Helper replay check: whether the report id appears in another aggregation job.
   bool check_other_report_aggregation_exists(const TaskId& task_id, const ReportId& report_id,

@@ -11,8 +11,8 @@ namespace janus::db_enums {
 
 std::string_view to_db(Role role);  // LEADER / HELPER
 Role role_from_db(std::string_view text);
-std::string_view to_db(AuthenticationTokenType type);
-AuthenticationTokenType token_type_from_db(std::string_view text);
+std::string_view to_db(AuthTokenType type);
+AuthTokenType token_type_from_db(std::string_view text);
 std::string_view to_db(HpkeKeyState state);
 HpkeKeyState hpke_key_state_from_db(std::string_view text);
 std::string_view to_db(AggregationJobState state);
@@ -26,8 +26,8 @@ CollectionJobState collection_job_state_from_db(std::string_view text);
 std::string_view to_db(OutstandingBatchState state);
 OutstandingBatchState outstanding_batch_state_from_db(std::string_view text);
 
-// Inverse of encode_batch_identifier for a task's query type; throws DatastoreError on a
-// malformed stored value.
-BatchIdentifier decode_batch_identifier(QueryType::Kind kind, ByteSpan encoded);
+// Inverse of encode_batch_identifier: 16 bytes are an Interval, 32 a BatchId; throws
+// DatastoreError on anything else.
+BatchIdentifier decode_batch_identifier(ByteSpan encoded);
 
 }  // namespace janus::db_enums

@@ -3,6 +3,7 @@
 #include <memory>
 #include <string>
 
+#include "janus/codec.h"
 #include "janus/datastore/errors.h"
 #include "janus/datastore/keys.h"
 #include "janus/ids.h"
@@ -13,21 +14,14 @@ namespace {
 constexpr std::size_t kNonceSize = 12;
 constexpr std::size_t kTagSize = 16;
 
-void append_length_prefixed(Bytes& out, ByteSpan data) {
-  std::uint64_t length = data.size();
-  for (int shift = 56; shift >= 0; shift -= 8) {
-    out.push_back(static_cast<std::uint8_t>(length >> shift));
-  }
-  out.insert(out.end(), data.begin(), data.end());
-}
-
 // be64(len table) ‖ table ‖ be64(len row) ‖ row ‖ be64(len column) ‖ column, as Janus.
 Bytes associated_data(std::string_view table, ByteSpan row, std::string_view column) {
-  Bytes aad;
-  append_length_prefixed(aad, as_bytes(table));
-  append_length_prefixed(aad, row);
-  append_length_prefixed(aad, as_bytes(column));
-  return aad;
+  ByteWriter aad;
+  for (ByteSpan part : {as_bytes(table), row, as_bytes(column)}) {
+    aad.u64(part.size());
+    aad.raw(part);
+  }
+  return aad.take();
 }
 
 using CipherContext = std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)>;

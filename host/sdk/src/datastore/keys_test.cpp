@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
 
 #include "janus/datastore.h"
 #include "janus/testing/test_database.h"
@@ -59,6 +60,39 @@ TEST(CrypterTest, RoundTripsAndBindsTableRowAndColumn) {
   EXPECT_THROW(crypter.decrypt("tasks", row, "vdaf_verify_key", stored), DecryptionError);
   // Encryption is randomised (fresh nonce each time).
   EXPECT_NE(crypter.encrypt("t", row, "c", secret), crypter.encrypt("t", row, "c", secret));
+}
+
+// The stored layout and associated data Janus uses (janus-0.7.md §5), built here by hand
+// with OpenSSL: ciphertext ‖ tag ‖ nonce, AAD = be64 len ‖ table ‖ be64 len ‖ row ‖ be64
+// len ‖ column. A database written by Janus with the same keys decrypts.
+TEST(CrypterTest, ReadsJanusLayout) {
+  DatastoreKey key = DatastoreKeys::generate_key();
+  Bytes nonce(12, 0x24);
+  Bytes plaintext = to_bytes("secret");
+  Bytes aad = *hex_decode(
+      "0000000000000005"
+      "7461736b73"  // "tasks"
+      "0000000000000002"
+      "0102"  // row
+      "0000000000000001"
+      "63");  // "c"
+  Bytes stored(plaintext.size() + 16);
+  int length = 0;
+  EVP_CIPHER_CTX* context = EVP_CIPHER_CTX_new();
+  ASSERT_EQ(EVP_EncryptInit_ex(context, EVP_aes_128_gcm(), nullptr, key.data(), nonce.data()), 1);
+  ASSERT_EQ(EVP_EncryptUpdate(context, nullptr, &length, aad.data(), static_cast<int>(aad.size())),
+            1);
+  ASSERT_EQ(EVP_EncryptUpdate(context, stored.data(), &length, plaintext.data(),
+                              static_cast<int>(plaintext.size())),
+            1);
+  ASSERT_EQ(EVP_EncryptFinal_ex(context, stored.data() + length, &length), 1);
+  ASSERT_EQ(
+      EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_GET_TAG, 16, stored.data() + plaintext.size()), 1);
+  EVP_CIPHER_CTX_free(context);
+  stored.insert(stored.end(), nonce.begin(), nonce.end());
+  Crypter crypter(DatastoreKeys({key}));
+  EXPECT_EQ(crypter.decrypt("tasks", Bytes{1, 2}, "c", stored), plaintext);
+  EXPECT_THROW(crypter.decrypt("tasks", Bytes{1, 2}, "d", stored), DecryptionError);
 }
 
 TEST(CrypterTest, EmptyPlaintextRoundTrips) {

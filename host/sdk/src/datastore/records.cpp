@@ -1,7 +1,9 @@
 #include <stdexcept>
 
 #include "db_enums.h"
+#include "janus/codec.h"
 #include "janus/datastore/records.h"
+#include "janus/messages.h"
 
 namespace janus {
 namespace {
@@ -28,9 +30,8 @@ struct EnumNames {
 
 constexpr EnumNames<Role, 2> kRoles{{{{Role::Leader, "LEADER"}, {Role::Helper, "HELPER"}}},
                                     "aggregator role"};
-constexpr EnumNames<AuthenticationTokenType, 2> kTokenTypes{
-    {{{AuthenticationTokenType::Bearer, "BEARER"}, {AuthenticationTokenType::DapAuth, "DAP_AUTH"}}},
-    "auth token type"};
+constexpr EnumNames<AuthTokenType, 2> kTokenTypes{
+    {{{AuthTokenType::Bearer, "BEARER"}, {AuthTokenType::DapAuth, "DAP_AUTH"}}}, "auth token type"};
 constexpr EnumNames<HpkeKeyState, 3> kHpkeKeyStates{{{{HpkeKeyState::Pending, "PENDING"},
                                                       {HpkeKeyState::Active, "ACTIVE"},
                                                       {HpkeKeyState::Expired, "EXPIRED"}}},
@@ -63,17 +64,6 @@ constexpr EnumNames<OutstandingBatchState, 2> kOutstandingBatchStates{
     {{{OutstandingBatchState::Filling, "FILLING"}, {OutstandingBatchState::Filled, "FILLED"}}},
     "outstanding batch state"};
 
-void append_be64(Bytes& out, std::uint64_t value) {
-  for (int shift = 56; shift >= 0; shift -= 8)
-    out.push_back(static_cast<std::uint8_t>(value >> shift));
-}
-
-std::uint64_t read_be64(ByteSpan data) {
-  std::uint64_t value = 0;
-  for (std::uint8_t byte : data.first(8)) value = (value << 8) | byte;
-  return value;
-}
-
 std::optional<std::uint64_t> optional_u64(const nlohmann::json& json, const char* key) {
   if (!json.contains(key) || json[key].is_null()) return std::nullopt;
   if (!json[key].is_number_unsigned()) {
@@ -88,10 +78,8 @@ std::optional<std::uint64_t> optional_u64(const nlohmann::json& json, const char
 namespace db_enums {
 std::string_view to_db(Role role) { return kRoles.to_db(role); }
 Role role_from_db(std::string_view text) { return kRoles.from_db(text); }
-std::string_view to_db(AuthenticationTokenType type) { return kTokenTypes.to_db(type); }
-AuthenticationTokenType token_type_from_db(std::string_view text) {
-  return kTokenTypes.from_db(text);
-}
+std::string_view to_db(AuthTokenType type) { return kTokenTypes.to_db(type); }
+AuthTokenType token_type_from_db(std::string_view text) { return kTokenTypes.from_db(text); }
 std::string_view to_db(HpkeKeyState state) { return kHpkeKeyStates.to_db(state); }
 HpkeKeyState hpke_key_state_from_db(std::string_view text) { return kHpkeKeyStates.from_db(text); }
 std::string_view to_db(AggregationJobState state) { return kAggregationJobStates.to_db(state); }
@@ -117,18 +105,20 @@ OutstandingBatchState outstanding_batch_state_from_db(std::string_view text) {
   return kOutstandingBatchStates.from_db(text);
 }
 
-BatchIdentifier decode_batch_identifier(QueryType::Kind kind, ByteSpan encoded) {
-  if (kind == QueryType::Kind::TimeInterval) {
-    if (encoded.size() != 16) throw DatastoreError("stored batch interval is not 16 bytes");
-    return Interval{read_be64(encoded), read_be64(encoded.subspan(8))};
+BatchIdentifier decode_batch_identifier(ByteSpan encoded) {
+  if (auto batch_id = BatchId::from_bytes(encoded)) return *batch_id;
+  try {
+    ByteReader reader(encoded);
+    Interval interval = decode_interval(reader);
+    reader.expect_end("batch interval");
+    return interval;
+  } catch (const DecodeError& error) {
+    throw DatastoreError(std::string("stored batch identifier is malformed: ") + error.what());
   }
-  auto batch_id = BatchId::from_bytes(encoded);
-  if (!batch_id) throw DatastoreError("stored batch id is not 32 bytes");
-  return *batch_id;
 }
 }  // namespace db_enums
 
-nlohmann::json QueryType::to_json() const {
+nlohmann::json TaskQueryType::to_json() const {
   if (kind == Kind::TimeInterval) return "TimeInterval";
   nlohmann::json fixed = nlohmann::json::object();
   fixed["max_batch_size"] = max_batch_size ? nlohmann::json(*max_batch_size) : nlohmann::json();
@@ -137,8 +127,8 @@ nlohmann::json QueryType::to_json() const {
   return {{"FixedSize", fixed}};
 }
 
-QueryType QueryType::from_json(const nlohmann::json& json) {
-  if (json == "TimeInterval") return QueryType{};
+TaskQueryType TaskQueryType::from_json(const nlohmann::json& json) {
+  if (json == "TimeInterval") return TaskQueryType{};
   if (json.is_object() && json.size() == 1 && json.contains("FixedSize") &&
       json["FixedSize"].is_object()) {
     const auto& fixed = json["FixedSize"];
@@ -147,7 +137,7 @@ QueryType QueryType::from_json(const nlohmann::json& json) {
         throw std::invalid_argument("unknown FixedSize field '" + key + "'");
       }
     }
-    QueryType query_type;
+    TaskQueryType query_type;
     query_type.kind = Kind::FixedSize;
     query_type.max_batch_size = optional_u64(fixed, "max_batch_size");
     query_type.batch_time_window_size = optional_u64(fixed, "batch_time_window_size");
@@ -172,15 +162,12 @@ bool operator==(const AggregatorTask& a, const AggregatorTask& b) {
 }
 
 Bytes encode_batch_identifier(const BatchIdentifier& identifier) {
-  Bytes out;
-  if (const auto* interval = std::get_if<Interval>(&identifier)) {
-    append_be64(out, interval->start);
-    append_be64(out, interval->duration);
-  } else {
-    const auto& batch_id = std::get<BatchId>(identifier);
-    out.assign(batch_id.bytes.begin(), batch_id.bytes.end());
+  if (const auto* batch_id = std::get_if<BatchId>(&identifier)) {
+    return Bytes(batch_id->bytes.begin(), batch_id->bytes.end());
   }
-  return out;
+  ByteWriter writer;
+  encode_interval(writer, std::get<Interval>(identifier));
+  return writer.take();
 }
 
 }  // namespace janus

@@ -1,24 +1,26 @@
 #include <gtest/gtest.h>
 
 #include "janus/datastore/records.h"
+// The datastore's records and the DAP messages live side by side in one namespace.
+#include "janus/messages.h"
 
 namespace janus {
 namespace {
 
-TEST(RecordsTest, QueryTypeUsesJanusDatabaseForm) {
-  EXPECT_EQ(QueryType{}.to_json(), "TimeInterval");
-  QueryType fixed{QueryType::Kind::FixedSize, 100, std::nullopt};
+TEST(RecordsTest, TaskQueryTypeUsesJanusDatabaseForm) {
+  EXPECT_EQ(TaskQueryType{}.to_json(), "TimeInterval");
+  TaskQueryType fixed{TaskQueryType::Kind::FixedSize, 100, std::nullopt};
   EXPECT_EQ(fixed.to_json().dump(),
             R"({"FixedSize":{"batch_time_window_size":null,"max_batch_size":100}})");
-  EXPECT_EQ(QueryType::from_json(fixed.to_json()), fixed);
-  EXPECT_EQ(QueryType::from_json(nlohmann::json::parse(
+  EXPECT_EQ(TaskQueryType::from_json(fixed.to_json()), fixed);
+  EXPECT_EQ(TaskQueryType::from_json(nlohmann::json::parse(
                 R"({"FixedSize":{"max_batch_size":null,"batch_time_window_size":3600}})")),
-            (QueryType{QueryType::Kind::FixedSize, std::nullopt, 3600}));
-  EXPECT_THROW(QueryType::from_json("LeaderSelected"), std::invalid_argument);
+            (TaskQueryType{TaskQueryType::Kind::FixedSize, std::nullopt, 3600}));
+  EXPECT_THROW(TaskQueryType::from_json("LeaderSelected"), std::invalid_argument);
   EXPECT_THROW(
-      QueryType::from_json(nlohmann::json::parse(R"({"FixedSize":{"max_batch_size":-1}})")),
+      TaskQueryType::from_json(nlohmann::json::parse(R"({"FixedSize":{"max_batch_size":-1}})")),
       std::invalid_argument);
-  EXPECT_THROW(QueryType::from_json(nlohmann::json::parse(R"({"FixedSize":{"extra":1}})")),
+  EXPECT_THROW(TaskQueryType::from_json(nlohmann::json::parse(R"({"FixedSize":{"extra":1}})")),
                std::invalid_argument);
 }
 

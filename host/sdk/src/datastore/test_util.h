@@ -7,15 +7,15 @@ namespace janus::datastore_test {
 
 inline Bytes filled(std::size_t size, std::uint8_t value) { return Bytes(size, value); }
 
-inline HpkeKeypair keypair(std::uint8_t config_id) {
-  HpkeKeypair keypair;
+inline StoredHpkeKeypair keypair(std::uint8_t config_id) {
+  StoredHpkeKeypair keypair;
   keypair.config_id = config_id;
   keypair.config = {config_id, 0x00, 0x20, 0x00, 0x01, 0x00, 0x01, 0x00, 0x02, 0xaa, 0xbb};
   keypair.private_key = filled(32, static_cast<std::uint8_t>(0x40 + config_id));
   return keypair;
 }
 
-inline AggregatorTask leader_task(QueryType query_type = {}) {
+inline AggregatorTask leader_task(TaskQueryType query_type = {}) {
   AggregatorTask task;
   task.task_id = TaskId::random();
   task.peer_aggregator_endpoint = "https://helper.example.com/";
@@ -30,9 +30,8 @@ inline AggregatorTask leader_task(QueryType query_type = {}) {
   task.time_precision = 3600;
   task.tolerable_clock_skew = 60;
   task.collector_hpke_config = Bytes{0x07, 0x00, 0x20, 0x00, 0x01, 0x00, 0x01, 0x00, 0x01, 0x5a};
-  task.aggregator_auth_token = AuthenticationToken{AuthenticationTokenType::Bearer, "leader-token"};
-  task.collector_auth_token_hash =
-      AuthenticationTokenHash{AuthenticationTokenType::DapAuth, filled(32, 0xcc)};
+  task.aggregator_auth_token = AuthToken::create(AuthTokenType::Bearer, "leader-token");
+  task.collector_auth_token_hash = AuthToken::create(AuthTokenType::DapAuth, "collector")->hash();
   task.hpke_keys = {keypair(1), keypair(2)};
   return task;
 }

@@ -15,10 +15,7 @@ constexpr std::string_view kBatchAggregationColumns =
     "aggregation_jobs_terminated";
 
 BatchIdentifier read_batch_identifier(const pg::Result& r, int row, int column) {
-  Bytes identifier = r.bytea(row, column);
-  return db_enums::decode_batch_identifier(
-      identifier.size() == 16 ? QueryType::Kind::TimeInterval : QueryType::Kind::FixedSize,
-      identifier);
+  return db_enums::decode_batch_identifier(r.bytea(row, column));
 }
 
 BatchAggregation read_batch_aggregation(const TaskId& task_id, const pg::Result& r, int row) {

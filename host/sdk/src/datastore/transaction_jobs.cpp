@@ -43,10 +43,7 @@ CollectionJob read_collection_job(const TaskId& task_id, const pg::Result& r, in
   job.collection_job_id = id_from<CollectionJobId>(r, row, 0, "collection job id");
   job.query = r.bytea(row, 1);
   job.aggregation_parameter = r.bytea(row, 2);
-  Bytes identifier = r.bytea(row, 3);
-  job.batch_identifier = db_enums::decode_batch_identifier(
-      identifier.size() == 16 ? QueryType::Kind::TimeInterval : QueryType::Kind::FixedSize,
-      identifier);
+  job.batch_identifier = db_enums::decode_batch_identifier(r.bytea(row, 3));
   job.state = db_enums::collection_job_state_from_db(r.text(row, 4));
   job.report_count = r.opt_uint8(row, 5);
   if (!r.is_null(row, 6)) {
@@ -57,17 +54,68 @@ CollectionJob read_collection_job(const TaskId& task_id, const pg::Result& r, in
   return job;
 }
 
-void bind_report_aggregation_state(pg::Params& params, const ReportAggregation& ra) {
-  params.bytea(ra.last_prep_resp)
-      .text(to_db(ra.state))
-      .bytea(ra.public_share)
-      .bytea(ra.leader_extensions)
-      .bytea(ra.leader_input_share)
-      .bytea(ra.helper_encrypted_input_share)
-      .bytea(ra.leader_prep_transition)
-      .bytea(ra.helper_prep_state)
-      .int8(ra.error_code ? std::optional<std::int64_t>(*ra.error_code) : std::nullopt);
+// Report aggregations as parallel arrays ($1…$14), so that a job's rows are written by one
+// statement: task id, job id, ord, report id, timestamp, last_prep_resp, state, public
+// share, extensions, leader share, helper share, prep transition, prep state, error code
+// (-1: none).
+pg::Params report_aggregation_arrays(const std::vector<ReportAggregation>& report_aggregations) {
+  std::vector<ByteSpan> task_ids, job_ids, report_ids;
+  std::vector<std::int64_t> ords, timestamps, error_codes;
+  std::vector<std::optional<ByteSpan>> last_prep_resps, public_shares, extensions, leader_shares,
+      helper_shares, transitions, prep_states;
+  std::vector<std::string> states;
+  auto opt = [](const std::optional<Bytes>& value) -> std::optional<ByteSpan> {
+    if (!value) return std::nullopt;
+    return ByteSpan(*value);
+  };
+  for (const auto& ra : report_aggregations) {
+    task_ids.push_back(ra.task_id.span());
+    job_ids.push_back(ra.aggregation_job_id.span());
+    report_ids.push_back(ra.report_id.span());
+    if (ra.ord > static_cast<std::uint64_t>(INT64_MAX) ||
+        ra.client_timestamp > static_cast<std::uint64_t>(INT64_MAX)) {
+      throw DatastoreError("report aggregation ord or timestamp out of range");
+    }
+    ords.push_back(static_cast<std::int64_t>(ra.ord));
+    timestamps.push_back(static_cast<std::int64_t>(ra.client_timestamp));
+    last_prep_resps.push_back(opt(ra.last_prep_resp));
+    states.emplace_back(to_db(ra.state));
+    public_shares.push_back(opt(ra.public_share));
+    extensions.push_back(opt(ra.leader_extensions));
+    leader_shares.push_back(opt(ra.leader_input_share));
+    helper_shares.push_back(opt(ra.helper_encrypted_input_share));
+    transitions.push_back(opt(ra.leader_prep_transition));
+    prep_states.push_back(opt(ra.helper_prep_state));
+    error_codes.push_back(ra.error_code ? *ra.error_code : -1);
+  }
+  pg::Params params;
+  params.bytea_array(task_ids)
+      .bytea_array(job_ids)
+      .int8_array(ords)
+      .bytea_array(report_ids)
+      .int8_array(timestamps)
+      .bytea_array(last_prep_resps)
+      .text_array(states)
+      .bytea_array(public_shares)
+      .bytea_array(extensions)
+      .bytea_array(leader_shares)
+      .bytea_array(helper_shares)
+      .bytea_array(transitions)
+      .bytea_array(prep_states)
+      .int8_array(error_codes);
+  return params;
 }
+
+constexpr std::string_view kReportAggregationArrays =
+    "unnest($1::BYTEA[], $2::BYTEA[], $3::BIGINT[], $4::BYTEA[], $5::BIGINT[], "
+    "  $6::BYTEA[], $7::TEXT[], $8::BYTEA[], $9::BYTEA[], $10::BYTEA[], $11::BYTEA[], "
+    "  $12::BYTEA[], $13::BYTEA[], $14::BIGINT[]) AS r(task_id, job_id, ord, report_id, "
+    "  client_timestamp, last_prep_resp, state, public_share, leader_extensions, "
+    "  leader_input_share, helper_encrypted_input_share, leader_prep_transition, "
+    "  helper_prep_state, error_code) "
+    "JOIN tasks ON tasks.task_id = r.task_id "
+    "JOIN aggregation_jobs ON aggregation_jobs.task_id = tasks.id "
+    "  AND aggregation_jobs.aggregation_job_id = r.job_id ";
 
 template <typename Acquired>
 Lease<Acquired> lease_from(Acquired acquired, const pg::Result& r, int row, int first_column) {
@@ -79,9 +127,9 @@ Lease<Acquired> lease_from(Acquired acquired, const pg::Result& r, int row, int 
   return lease;
 }
 
-QueryType query_type_from(const pg::Result& r, int row, int column) {
+TaskQueryType query_type_from(const pg::Result& r, int row, int column) {
   try {
-    return QueryType::from_json(nlohmann::json::parse(r.text(row, column)));
+    return TaskQueryType::from_json(nlohmann::json::parse(r.text(row, column)));
   } catch (const std::invalid_argument& error) {
     throw DatastoreError(error.what());
   } catch (const nlohmann::json::exception& error) {
@@ -245,69 +293,20 @@ void Transaction::abandon_aggregation_job(const Lease<AcquiredAggregationJob>& l
 void Transaction::put_report_aggregations(
     const std::vector<ReportAggregation>& report_aggregations) {
   if (report_aggregations.empty()) return;
-  // Columns as arrays, one statement. All rows must belong to jobs of stored tasks.
-  std::vector<ByteSpan> task_ids, job_ids, report_ids;
-  std::vector<std::int64_t> ords, timestamps;
-  std::vector<std::optional<ByteSpan>> last_prep_resps, public_shares, extensions, leader_shares,
-      helper_shares, transitions, prep_states;
-  std::vector<std::string> states;
-  std::vector<std::int64_t> error_codes;
-  auto opt = [](const std::optional<Bytes>& value) -> std::optional<ByteSpan> {
-    if (!value) return std::nullopt;
-    return ByteSpan(*value);
-  };
-  for (const auto& ra : report_aggregations) {
-    task_ids.push_back(ra.task_id.span());
-    job_ids.push_back(ra.aggregation_job_id.span());
-    report_ids.push_back(ra.report_id.span());
-    ords.push_back(static_cast<std::int64_t>(ra.ord));
-    timestamps.push_back(static_cast<std::int64_t>(ra.client_timestamp));
-    last_prep_resps.push_back(opt(ra.last_prep_resp));
-    states.emplace_back(to_db(ra.state));
-    public_shares.push_back(opt(ra.public_share));
-    extensions.push_back(opt(ra.leader_extensions));
-    leader_shares.push_back(opt(ra.leader_input_share));
-    helper_shares.push_back(opt(ra.helper_encrypted_input_share));
-    transitions.push_back(opt(ra.leader_prep_transition));
-    prep_states.push_back(opt(ra.helper_prep_state));
-    error_codes.push_back(ra.error_code ? *ra.error_code : -1);
-  }
+  pg::Params params = report_aggregation_arrays(report_aggregations);
+  params.text(name_);
   auto r = connection_.exec(
       "INSERT INTO report_aggregations (task_id, aggregation_job_id, ord, client_report_id, "
       "client_timestamp, last_prep_resp, state, public_share, leader_extensions, "
       "leader_input_share, helper_encrypted_input_share, leader_prep_transition, "
       "helper_prep_state, error_code, updated_by) "
       "SELECT tasks.id, aggregation_jobs.id, r.ord, r.report_id, r.client_timestamp, "
-      "  r.last_prep_resp, r.state::report_aggregation_state, "
-      "  r.public_share, r.leader_extensions, r.leader_input_share, "
-      "  r.helper_encrypted_input_share, r.leader_prep_transition, r.helper_prep_state, "
-      "  NULLIF(r.error_code, -1), $15 "
-      "FROM unnest($1::BYTEA[], $2::BYTEA[], $3::BIGINT[], $4::BYTEA[], $5::BIGINT[], "
-      "  $6::BYTEA[], $7::TEXT[], $8::BYTEA[], $9::BYTEA[], $10::BYTEA[], $11::BYTEA[], "
-      "  $12::BYTEA[], $13::BYTEA[], $14::BIGINT[]) AS r(task_id, job_id, ord, report_id, "
-      "  client_timestamp, last_prep_resp, state, public_share, leader_extensions, "
-      "  leader_input_share, helper_encrypted_input_share, leader_prep_transition, "
-      "  helper_prep_state, error_code) "
-      "JOIN tasks ON tasks.task_id = r.task_id "
-      "JOIN aggregation_jobs ON aggregation_jobs.task_id = tasks.id "
-      "  AND aggregation_jobs.aggregation_job_id = r.job_id "
-      "ON CONFLICT (aggregation_job_id, ord) DO NOTHING",
-      pg::Params()
-          .bytea_array(task_ids)
-          .bytea_array(job_ids)
-          .int8_array(ords)
-          .bytea_array(report_ids)
-          .int8_array(timestamps)
-          .bytea_array(last_prep_resps)
-          .text_array(states)
-          .bytea_array(public_shares)
-          .bytea_array(extensions)
-          .bytea_array(leader_shares)
-          .bytea_array(helper_shares)
-          .bytea_array(transitions)
-          .bytea_array(prep_states)
-          .int8_array(error_codes)
-          .text(name_));
+      "  r.last_prep_resp, r.state::report_aggregation_state, r.public_share, "
+      "  r.leader_extensions, r.leader_input_share, r.helper_encrypted_input_share, "
+      "  r.leader_prep_transition, r.helper_prep_state, NULLIF(r.error_code, -1), $15 FROM " +
+          std::string(kReportAggregationArrays) +
+          "ON CONFLICT (aggregation_job_id, ord) DO NOTHING",
+      params);
   if (r.affected_rows() != report_aggregations.size()) {
     throw MutationTargetAlreadyExists(
         "put_report_aggregations: " +
@@ -348,24 +347,25 @@ std::vector<ReportAggregation> Transaction::get_report_aggregations_for_job(
 
 void Transaction::update_report_aggregations(
     const std::vector<ReportAggregation>& report_aggregations) {
-  for (const auto& ra : report_aggregations) {
-    pg::Params params;
-    params.bytea(ra.task_id.span()).bytea(ra.aggregation_job_id.span()).uint8(ra.ord);
-    bind_report_aggregation_state(params, ra);
-    params.text(name_);
-    auto r = connection_.exec(
-        "UPDATE report_aggregations SET last_prep_resp = $4, state = $5, public_share = $6, "
-        "leader_extensions = $7, leader_input_share = $8, helper_encrypted_input_share = $9, "
-        "leader_prep_transition = $10, helper_prep_state = $11, error_code = $12, "
-        "updated_at = now(), updated_by = $13 "
-        "WHERE aggregation_job_id = (SELECT aggregation_jobs.id FROM aggregation_jobs "
-        "JOIN tasks ON tasks.id = aggregation_jobs.task_id WHERE tasks.task_id = $1 "
-        "AND aggregation_jobs.aggregation_job_id = $2) AND ord = $3",
-        params);
-    if (r.affected_rows() == 0) {
-      throw MutationTargetNotFound("no report aggregation " + std::to_string(ra.ord) +
-                                   " in aggregation job " + ra.aggregation_job_id.to_base64url());
-    }
+  if (report_aggregations.empty()) return;
+  pg::Params params = report_aggregation_arrays(report_aggregations);
+  params.text(name_);
+  auto r = connection_.exec(
+      "UPDATE report_aggregations SET last_prep_resp = r.last_prep_resp, "
+      "  state = r.state::report_aggregation_state, public_share = r.public_share, "
+      "  leader_extensions = r.leader_extensions, leader_input_share = r.leader_input_share, "
+      "  helper_encrypted_input_share = r.helper_encrypted_input_share, "
+      "  leader_prep_transition = r.leader_prep_transition, "
+      "  helper_prep_state = r.helper_prep_state, error_code = NULLIF(r.error_code, -1), "
+      "  updated_at = now(), updated_by = $15 FROM " +
+          std::string(kReportAggregationArrays) +
+          "WHERE report_aggregations.aggregation_job_id = aggregation_jobs.id "
+          "AND report_aggregations.ord = r.ord",
+      params);
+  if (r.affected_rows() != report_aggregations.size()) {
+    throw MutationTargetNotFound("update_report_aggregations: " +
+                                 std::to_string(report_aggregations.size() - r.affected_rows()) +
+                                 " report aggregations are not stored (or were given twice)");
   }
 }
 

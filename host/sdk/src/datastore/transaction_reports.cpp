@@ -19,10 +19,10 @@ LeaderStoredReport read_report(const TaskId& task_id, const pg::Result& r, int r
   report.task_id = task_id;
   report.report_id = id_from<ReportId>(r, row, 0, "report id");
   report.client_timestamp = r.uint8(row, 1);
-  report.extensions = to_bytes(r.opt_bytea(row, 2));
-  report.public_share = to_bytes(r.opt_bytea(row, 3));
-  report.leader_input_share = to_bytes(r.opt_bytea(row, 4));
-  report.helper_encrypted_input_share = to_bytes(r.opt_bytea(row, 5));
+  report.extensions = value_or_empty(r.opt_bytea(row, 2));
+  report.public_share = value_or_empty(r.opt_bytea(row, 3));
+  report.leader_input_share = value_or_empty(r.opt_bytea(row, 4));
+  report.helper_encrypted_input_share = value_or_empty(r.opt_bytea(row, 5));
   return report;
 }
 

@@ -21,13 +21,24 @@ constexpr std::string_view kTaskColumns =
     "aggregator_auth_token_type, aggregator_auth_token, aggregator_auth_token_hash_type, "
     "aggregator_auth_token_hash, collector_auth_token_hash_type, collector_auth_token_hash, id";
 
+// A token hash is its type column followed by its 32-byte digest column.
+AuthTokenHash read_token_hash(const pg::Result& r, int row, int type_column, const char* what) {
+  Bytes digest = r.bytea(row, type_column + 1);
+  AuthTokenHash::Digest fixed;
+  if (digest.size() != fixed.size()) {
+    throw DatastoreError(std::string("stored ") + what + " is not a SHA-256 digest");
+  }
+  std::copy(digest.begin(), digest.end(), fixed.begin());
+  return AuthTokenHash(db_enums::token_type_from_db(r.text(row, type_column)), fixed);
+}
+
 AggregatorTask read_task(const pg::Result& r, int row, const Crypter& crypter) {
   AggregatorTask task;
   task.task_id = id_from<TaskId>(r, row, 0, "task id");
   task.role = db_enums::role_from_db(r.text(row, 1));
   task.peer_aggregator_endpoint = r.text(row, 2);
   try {
-    task.query_type = QueryType::from_json(nlohmann::json::parse(r.text(row, 3)));
+    task.query_type = TaskQueryType::from_json(nlohmann::json::parse(r.text(row, 3)));
     task.vdaf = vdaf_from_json(nlohmann::json::parse(r.text(row, 4)));
   } catch (const std::exception& error) {
     throw DatastoreError("task " + task.task_id.to_base64url() + ": " + error.what());
@@ -44,16 +55,18 @@ AggregatorTask read_task(const pg::Result& r, int row, const Crypter& crypter) {
   if (!r.is_null(row, 13)) {
     Bytes token = crypter.decrypt(kTasksTable, task.task_id.span(), "aggregator_auth_token",
                                   r.bytea(row, 14));
-    task.aggregator_auth_token = AuthenticationToken{db_enums::token_type_from_db(r.text(row, 13)),
-                                                     std::string(token.begin(), token.end())};
+    task.aggregator_auth_token = AuthToken::create(db_enums::token_type_from_db(r.text(row, 13)),
+                                                   std::string(token.begin(), token.end()));
+    if (!task.aggregator_auth_token) {
+      throw DatastoreError("task " + task.task_id.to_base64url() +
+                           ": stored aggregator_auth_token is not a valid token of its type");
+    }
   }
   if (!r.is_null(row, 15)) {
-    task.aggregator_auth_token_hash =
-        AuthenticationTokenHash{db_enums::token_type_from_db(r.text(row, 15)), r.bytea(row, 16)};
+    task.aggregator_auth_token_hash = read_token_hash(r, row, 15, "aggregator_auth_token_hash");
   }
   if (!r.is_null(row, 17)) {
-    task.collector_auth_token_hash =
-        AuthenticationTokenHash{db_enums::token_type_from_db(r.text(row, 17)), r.bytea(row, 18)};
+    task.collector_auth_token_hash = read_token_hash(r, row, 17, "collector_auth_token_hash");
   }
   return task;
 }
@@ -64,7 +77,7 @@ Bytes task_key_row(const TaskId& task_id, std::uint8_t config_id) {
   return row;
 }
 
-void validate_keypair(const HpkeKeypair& keypair) {
+void validate_keypair(const StoredHpkeKeypair& keypair) {
   if (keypair.config.empty() || keypair.config.front() != keypair.config_id) {
     throw std::invalid_argument("HPKE keypair: the encoded config does not start with config id " +
                                 std::to_string(keypair.config_id));
@@ -106,15 +119,15 @@ void Transaction::put_aggregator_task(const AggregatorTask& task) {
       .bytea(task.collector_hpke_config)
       .bytea(crypter_.encrypt(kTasksTable, row, "vdaf_verify_key", task.vdaf_verify_key));
   if (task.aggregator_auth_token) {
-    params.text(to_db(task.aggregator_auth_token->type))
+    params.text(to_db(task.aggregator_auth_token->type()))
         .bytea(crypter_.encrypt(kTasksTable, row, "aggregator_auth_token",
-                                as_bytes(task.aggregator_auth_token->token)));
+                                as_bytes(task.aggregator_auth_token->value())));
   } else {
     params.text(std::optional<std::string>()).bytea(std::optional<Bytes>());
   }
   for (const auto* hash : {&task.aggregator_auth_token_hash, &task.collector_auth_token_hash}) {
     if (*hash) {
-      params.text(to_db((*hash)->type)).bytea((*hash)->hash);
+      params.text(to_db((*hash)->type())).bytea(ByteSpan((*hash)->digest()));
     } else {
       params.text(std::optional<std::string>()).bytea(std::optional<Bytes>());
     }
@@ -159,7 +172,7 @@ std::optional<AggregatorTask> Transaction::get_aggregator_task(const TaskId& tas
       "ORDER BY config_id",
       pg::Params().int8(r.int8(0, 19)));
   for (int row = 0; row < keys.rows(); ++row) {
-    HpkeKeypair keypair;
+    StoredHpkeKeypair keypair;
     keypair.config_id = static_cast<std::uint8_t>(keys.int8(row, 0));
     keypair.config = keys.bytea(row, 1);
     keypair.private_key =
@@ -185,7 +198,7 @@ std::vector<AggregatorTask> Transaction::get_aggregator_tasks() {
     auto it = index_by_row_id.find(keys.int8(row, 0));
     if (it == index_by_row_id.end()) continue;  // cannot happen within one snapshot
     AggregatorTask& task = tasks[it->second];
-    HpkeKeypair keypair;
+    StoredHpkeKeypair keypair;
     keypair.config_id = static_cast<std::uint8_t>(keys.int8(row, 1));
     keypair.config = keys.bytea(row, 2);
     keypair.private_key =
@@ -220,7 +233,7 @@ void Transaction::update_task_expiration(const TaskId& task_id,
 
 // ---- global HPKE keys ----
 
-void Transaction::put_global_hpke_keypair(const HpkeKeypair& keypair) {
+void Transaction::put_global_hpke_keypair(const StoredHpkeKeypair& keypair) {
   validate_keypair(keypair);
   Bytes row_id{keypair.config_id};
   auto r = connection_.exec(

@@ -200,13 +200,13 @@ TEST_F(TransactionTest, PoolSizeBoundsConcurrentTransactions) {
 
 TEST_F(TransactionTest, TaskRoundTripsWithEveryField) {
   AggregatorTask leader = put_task();
-  AggregatorTask helper = leader_task(QueryType{QueryType::Kind::FixedSize, 100, 3600});
+  AggregatorTask helper = leader_task(TaskQueryType{TaskQueryType::Kind::FixedSize, 100, 3600});
   helper.role = Role::Helper;
   helper.vdaf = VdafDescription{"Prio3Count"};
   helper.aggregator_auth_token.reset();
   helper.collector_auth_token_hash.reset();
   helper.aggregator_auth_token_hash =
-      AuthenticationTokenHash{AuthenticationTokenType::Bearer, filled(32, 0xab)};
+      AuthToken::create(AuthTokenType::Bearer, "leader-token")->hash();
   helper.task_expiration.reset();
   helper.report_expiry_age = 86400;
   helper.collector_hpke_config.reset();
@@ -263,7 +263,7 @@ TEST_F(TransactionTest, GlobalHpkeKeysMoveThroughTheirStates) {
   EXPECT_THROW(
       tx([&](Transaction& t) { t.set_global_hpke_keypair_state(3, HpkeKeyState::Expired); }),
       MutationTargetNotFound);
-  HpkeKeypair inconsistent = keypair(5);
+  StoredHpkeKeypair inconsistent = keypair(5);
   inconsistent.config[0] = 6;
   EXPECT_THROW(tx([&](Transaction& t) { t.put_global_hpke_keypair(inconsistent); }),
                std::invalid_argument);
@@ -380,7 +380,7 @@ TEST_F(TransactionTest, ScrubbedReportsKeepTheirIdForReplayDetection) {
 
 TEST_F(TransactionTest, AggregationJobAndReportAggregationsRoundTrip) {
   AggregatorTask task =
-      put_task(leader_task(QueryType{QueryType::Kind::FixedSize, 50, std::nullopt}));
+      put_task(leader_task(TaskQueryType{TaskQueryType::Kind::FixedSize, 50, std::nullopt}));
   AggregationJob job = aggregation_job(task.task_id, {1'700'000'000, 3600});
   job.batch_id = BatchId::random();
   job.aggregation_parameter = {1, 2, 3};
@@ -577,7 +577,8 @@ TEST_F(TransactionTest, AggregateShareJobsRoundTrip) {
 }
 
 TEST_F(TransactionTest, OutstandingBatchesFillAndGo) {
-  AggregatorTask task = put_task(leader_task(QueryType{QueryType::Kind::FixedSize, 50, 3600}));
+  AggregatorTask task =
+      put_task(leader_task(TaskQueryType{TaskQueryType::Kind::FixedSize, 50, 3600}));
   OutstandingBatch a{task.task_id, BatchId::random(), 1'699'999'200,
                      OutstandingBatchState::Filling};
   OutstandingBatch b{task.task_id, BatchId::random(), 1'700'002'800,

@@ -27,7 +27,8 @@ inline bool task_exists(pg::Connection& connection, const TaskId& task_id) {
   throw MutationTargetAlreadyExists(existing_row);
 }
 
-inline Bytes to_bytes(const std::optional<Bytes>& value) { return value ? *value : Bytes(); }
+// NULL (a column never written) reads as empty.
+inline Bytes value_or_empty(const std::optional<Bytes>& value) { return value ? *value : Bytes(); }
 
 template <typename Id>
 Id id_from(const pg::Result& result, int row, int column, const char* what) {
@@ -56,11 +57,6 @@ inline void bind_batch_interval(pg::Params& params, const BatchIdentifier& ident
   } else {
     params.uint8(std::optional<std::uint64_t>()).uint8(std::optional<std::uint64_t>());
   }
-}
-
-inline QueryType::Kind kind_of(const BatchIdentifier& identifier) {
-  return std::holds_alternative<Interval>(identifier) ? QueryType::Kind::TimeInterval
-                                                      : QueryType::Kind::FixedSize;
 }
 
 }  // namespace janus::tx_util

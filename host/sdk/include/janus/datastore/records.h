@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "janus/auth.h"
 #include "janus/bytes.h"
 #include "janus/ids.h"
 #include "janus/vdaf_registry.h"
@@ -21,7 +22,7 @@ namespace janus {
 // ---- Tasks (tasks.yaml fields, janus-0.7.md §3.3) ----
 
 // A task's batch mode: `TimeInterval` or `!FixedSize {max_batch_size, batch_time_window_size}`.
-struct QueryType {
+struct TaskQueryType {
   enum class Kind { TimeInterval, FixedSize };
   Kind kind = Kind::TimeInterval;
   std::optional<std::uint64_t> max_batch_size;     // FixedSize only
@@ -31,39 +32,24 @@ struct QueryType {
   // {"FixedSize":{"max_batch_size":100,"batch_time_window_size":null}}.
   nlohmann::json to_json() const;
   // Throws std::invalid_argument on anything else.
-  static QueryType from_json(const nlohmann::json& json);
-  friend bool operator==(const QueryType&, const QueryType&) = default;
+  static TaskQueryType from_json(const nlohmann::json& json);
+  friend bool operator==(const TaskQueryType&, const TaskQueryType&) = default;
 };
 
-enum class AuthenticationTokenType { Bearer, DapAuth };
-
-// A token as sent on the wire (`Authorization: Bearer <token>` or `DAP-Auth-Token: <token>`).
-struct AuthenticationToken {
-  AuthenticationTokenType type = AuthenticationTokenType::Bearer;
-  std::string token;
-  friend bool operator==(const AuthenticationToken&, const AuthenticationToken&) = default;
-};
-
-// SHA-256 of a token, which is all a receiving aggregator stores.
-struct AuthenticationTokenHash {
-  AuthenticationTokenType type = AuthenticationTokenType::Bearer;
-  Bytes hash;
-  friend bool operator==(const AuthenticationTokenHash&, const AuthenticationTokenHash&) = default;
-};
-
-// An HPKE keypair: the encoded HpkeConfig (whose first byte is its config id) and the
-// private key (encrypted at rest).
-struct HpkeKeypair {
+// An HPKE keypair as stored: the encoded HpkeConfig (whose first byte is its config id)
+// and the private key (encrypted at rest). DapHpkeKeyPair::from_config (janus/hpke.h) turns
+// it into a usable key pair.
+struct StoredHpkeKeypair {
   std::uint8_t config_id = 0;
   Bytes config;
   Bytes private_key;
-  friend bool operator==(const HpkeKeypair&, const HpkeKeypair&) = default;
+  friend bool operator==(const StoredHpkeKeypair&, const StoredHpkeKeypair&) = default;
 };
 
 struct AggregatorTask {
   TaskId task_id;
   std::string peer_aggregator_endpoint;
-  QueryType query_type;
+  TaskQueryType query_type;
   VdafDescription vdaf;
   Role role = Role::Leader;  // Leader or Helper
   Bytes vdaf_verify_key;     // encrypted at rest
@@ -75,12 +61,12 @@ struct AggregatorTask {
   Duration tolerable_clock_skew = 0;
   std::optional<Bytes> collector_hpke_config;  // encoded HpkeConfig
   // Leader: the token it sends to the helper (encrypted at rest).
-  std::optional<AuthenticationToken> aggregator_auth_token;
+  std::optional<AuthToken> aggregator_auth_token;
   // Helper: the hash of the token the leader must send.
-  std::optional<AuthenticationTokenHash> aggregator_auth_token_hash;
+  std::optional<AuthTokenHash> aggregator_auth_token_hash;
   // Leader: the hash of the token the collector must send.
-  std::optional<AuthenticationTokenHash> collector_auth_token_hash;
-  std::vector<HpkeKeypair> hpke_keys;
+  std::optional<AuthTokenHash> collector_auth_token_hash;
+  std::vector<StoredHpkeKeypair> hpke_keys;
 
   friend bool operator==(const AggregatorTask& a, const AggregatorTask& b);
 };
@@ -88,7 +74,7 @@ struct AggregatorTask {
 enum class HpkeKeyState { Pending, Active, Expired };
 
 struct GlobalHpkeKeypair {
-  HpkeKeypair keypair;
+  StoredHpkeKeypair keypair;
   HpkeKeyState state = HpkeKeyState::Pending;
   Time last_state_change_at = 0;
   friend bool operator==(const GlobalHpkeKeypair&, const GlobalHpkeKeypair&) = default;
@@ -107,13 +93,6 @@ struct LeaderStoredReport {
   Bytes leader_input_share;            // encoded PlaintextInputShare payload
   Bytes helper_encrypted_input_share;  // encoded HpkeCiphertext
   friend bool operator==(const LeaderStoredReport&, const LeaderStoredReport&) = default;
-};
-
-// Identifies a report without its contents (the job creator's view).
-struct ReportMetadata {
-  ReportId report_id;
-  Time client_timestamp = 0;
-  friend bool operator==(const ReportMetadata&, const ReportMetadata&) = default;
 };
 
 enum class AggregationJobState { InProgress, Finished, Abandoned, Deleted };
@@ -246,14 +225,14 @@ struct Lease {
 struct AcquiredAggregationJob {
   TaskId task_id;
   AggregationJobId aggregation_job_id;
-  QueryType query_type;
+  TaskQueryType query_type;
   VdafDescription vdaf;
 };
 
 struct AcquiredCollectionJob {
   TaskId task_id;
   CollectionJobId collection_job_id;
-  QueryType query_type;
+  TaskQueryType query_type;
   VdafDescription vdaf;
   std::uint64_t step_attempts = 0;
 };

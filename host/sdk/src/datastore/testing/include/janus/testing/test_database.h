@@ -20,7 +20,8 @@ namespace janus::testing {
 
 class TestDatabase {
  public:
-  // Creates an empty database with a random name; applies every migration if `migrate`.
+  // Creates an empty database with a random name, or (`migrate`) a copy of a migrated
+  // template that is built once per server and schema.
   explicit TestDatabase(bool migrate = true);
   ~TestDatabase();  // drops the database (terminating leftover connections)
   TestDatabase(const TestDatabase&) = delete;
