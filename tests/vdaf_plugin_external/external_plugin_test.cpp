@@ -10,6 +10,7 @@
 #include <janus/codec.h>
 #include <janus/ping_pong.h>
 #include <janus/plugin.h>
+#include <janus/testing/vdaf_plugin_context.h>
 #include <janus/vdaf.h>
 #include <janus/vdaf_registry.h>
 #include <yaml-cpp/yaml.h>
@@ -17,25 +18,7 @@
 namespace janus {
 namespace {
 
-class VdafOnlyContext final : public PluginContext {
- public:
-  VdafOnlyContext(VdafRegistry& vdafs, YAML::Node config) : vdafs_(vdafs), config_(config) {}
-  const std::string& instance_name() const override { return name_; }
-  const YAML::Node& config() const override { return config_; }
-  const std::string& config_file() const override { return file_; }
-  std::shared_ptr<spdlog::logger> logger() const override { return nullptr; }
-  RouteRegistrar& routes() override { throw std::logic_error("no routes here"); }
-  WorkerRegistrar& workers() override { throw std::logic_error("no workers here"); }
-  VdafRegistry& vdafs() override { return vdafs_; }
-  const Clock& clock() const override { return clock_; }
-  Datastore* datastore() override { return nullptr; }
-
- private:
-  VdafRegistry& vdafs_;
-  YAML::Node config_;
-  std::string name_ = "fake_vdaf", file_ = "inline.yaml";
-  RealClock clock_;
-};
+using janus::testing::VdafPluginContext;
 
 class ExternalVdafPlugin : public ::testing::Test {
  protected:
@@ -59,7 +42,7 @@ tasks:
     ASSERT_EQ(library_->get_alias<const std::uint32_t>("janus_plugin_abi_version"),
               kPluginAbiVersion);
     plugin_ = library_->get_alias<PluginFactory>("janus_plugin_create")();
-    VdafOnlyContext context(registry_, plugin["config"]);
+    VdafPluginContext context(registry_, plugin["config"]);
     plugin_->configure(context);
     for (const auto& task : config["tasks"]) {
       vdafs_[task["id"].as<std::string>()] = registry_.create(vdaf_from_yaml(task["vdaf"]));

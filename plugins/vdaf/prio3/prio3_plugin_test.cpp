@@ -6,6 +6,7 @@
 
 #include <janus/clock.h>
 #include <janus/plugin.h>
+#include <janus/testing/vdaf_plugin_context.h>
 #include <janus/vdaf.h>
 #include <janus/vdaf_registry.h>
 #include <yaml-cpp/yaml.h>
@@ -13,27 +14,7 @@
 namespace janus::prio3 {
 namespace {
 
-class VdafOnlyContext final : public PluginContext {
- public:
-  explicit VdafOnlyContext(VdafRegistry& vdafs, YAML::Node config = YAML::Node())
-      : vdafs_(vdafs), config_(std::move(config)) {}
-  const std::string& instance_name() const override { return name_; }
-  const YAML::Node& config() const override { return config_; }
-  const std::string& config_file() const override { return file_; }
-  std::shared_ptr<spdlog::logger> logger() const override { return nullptr; }
-  RouteRegistrar& routes() override { throw std::logic_error("no routes in this test"); }
-  WorkerRegistrar& workers() override { throw std::logic_error("no workers in this test"); }
-  VdafRegistry& vdafs() override { return vdafs_; }
-  const Clock& clock() const override { return clock_; }
-  Datastore* datastore() override { return nullptr; }
-
- private:
-  VdafRegistry& vdafs_;
-  YAML::Node config_;
-  std::string name_ = "prio3";
-  std::string file_ = "test.yaml";
-  RealClock clock_;
-};
+using janus::testing::VdafPluginContext;
 
 TEST(Prio3Plugin, LoadsAndRegistersTheFourVdafs) {
   boost::dll::shared_library library(std::filesystem::path(JANUS_PRIO3_PLUGIN_PATH));
@@ -41,7 +22,7 @@ TEST(Prio3Plugin, LoadsAndRegistersTheFourVdafs) {
   VdafRegistry registry;
   {
     auto plugin = library.get_alias<PluginFactory>("janus_plugin_create")();
-    VdafOnlyContext context(registry);
+    VdafPluginContext context(registry);
     plugin->configure(context);
     EXPECT_EQ(registry.names(), (std::vector<std::string>{"Prio3Count", "Prio3Histogram",
                                                           "Prio3Sum", "Prio3SumVec"}));
@@ -69,7 +50,7 @@ TEST(Prio3Plugin, RejectsConfiguration) {
   boost::dll::shared_library library(std::filesystem::path(JANUS_PRIO3_PLUGIN_PATH));
   VdafRegistry registry;
   auto plugin = library.get_alias<PluginFactory>("janus_plugin_create")();
-  VdafOnlyContext context(registry, YAML::Load("{unexpected: 1}"));
+  VdafPluginContext context(registry, YAML::Load("{unexpected: 1}"));
   EXPECT_THROW(plugin->configure(context), std::invalid_argument);
 }
 
