@@ -11,10 +11,14 @@
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/Net/HTTPSClientSession.h>
+#include <Poco/Net/IPAddress.h>
 #include <Poco/Net/NetException.h>
 #include <Poco/Net/SSLException.h>
+#include <Poco/Net/SecureStreamSocket.h>
+#include <Poco/Net/X509Certificate.h>
 #include <Poco/Timespan.h>
 #include <Poco/URI.h>
+#include <openssl/x509v3.h>
 
 #include "janus/http_client.h"
 
@@ -24,6 +28,51 @@ namespace {
 Poco::Timespan to_timespan(std::chrono::milliseconds ms) {
   return Poco::Timespan(static_cast<Poco::Timespan::TimeDiff>(ms.count()) * 1000);
 }
+
+void check_certificate_names(const Poco::Net::X509Certificate& certificate,
+                             const std::string& host) {
+  const X509* x509 = certificate.certificate();
+  Poco::Net::IPAddress address;
+  const bool matches =
+      Poco::Net::IPAddress::tryParse(host, address)
+          ? X509_check_ip_asc(const_cast<X509*>(x509), host.c_str(), 0) == 1
+          : X509_check_host(const_cast<X509*>(x509), host.data(), host.size(), 0, nullptr) == 1;
+  if (!matches) {
+    throw Poco::Net::CertificateValidationException("the certificate is not issued for " + host);
+  }
+}
+
+// An HTTPS session whose TLS handshake runs under the connect timeout. Poco's own runs it under
+// the receive (request) timeout and retries it, so a peer that accepted and stayed silent held a
+// request for minutes.
+class BoundedHandshakeSession : public Poco::Net::HTTPSClientSession {
+ public:
+  BoundedHandshakeSession(const std::string& host, std::uint16_t port,
+                          Poco::Net::Context::Ptr context, Poco::Timespan handshake_timeout)
+      : HTTPSClientSession(host, port, std::move(context)), handshake_timeout_(handshake_timeout) {}
+
+ protected:
+  void connect(const Poco::Net::SocketAddress& address) override {
+    Poco::Net::SecureStreamSocket secure(socket());
+    secure.setPeerHostName(getHost());
+    secure.setLazyHandshake(true);
+    HTTPSession::connect(address);  // TCP only, under the connect timeout
+    const Poco::Timespan receive = secure.getReceiveTimeout();
+    const Poco::Timespan send = secure.getSendTimeout();
+    secure.setReceiveTimeout(handshake_timeout_);
+    secure.setSendTimeout(handshake_timeout_);
+    secure.completeHandshake();
+    // The handshake checked the chain; the name is checked here, by OpenSSL's RFC 6125 rules.
+    // (Poco's verifyPeerCertificate() also accepts any certificate name that resolves to the
+    // peer's address.)
+    check_certificate_names(secure.peerCertificate(), getHost());
+    secure.setReceiveTimeout(receive);
+    secure.setSendTimeout(send);
+  }
+
+ private:
+  Poco::Timespan handshake_timeout_;
+};
 
 }  // namespace
 
@@ -70,8 +119,8 @@ HttpClientResponse HttpClient::send(HttpMethod method, const std::string& url,
   try {
     std::unique_ptr<Poco::Net::HTTPClientSession> session;
     if (scheme == "https") {
-      session = std::make_unique<Poco::Net::HTTPSClientSession>(uri.getHost(), uri.getPort(),
-                                                                impl_->tls());
+      session = std::make_unique<BoundedHandshakeSession>(
+          uri.getHost(), uri.getPort(), impl_->tls(), to_timespan(impl_->options.connect_timeout));
     } else {
       session = std::make_unique<Poco::Net::HTTPClientSession>(uri.getHost(), uri.getPort());
     }

@@ -1,8 +1,20 @@
 // HttpClient against the SDK's own HttpServer on loopback.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <mutex>
 #include <thread>
+#include <vector>
+
+#include <Poco/Net/Context.h>
+#include <Poco/Net/SecureServerSocket.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/StreamSocket.h>
 
 #include "janus/http.h"
 #include "janus/http_client.h"
@@ -91,10 +103,64 @@ TEST_F(HttpClientTest, ErrorKinds) {
                           {});
             }),
             HttpClientError::Kind::Connect);
-  // https to a plain-HTTP server fails in the TLS handshake, as a connection error.
-  std::string https = "https://127.0.0.1:" + std::to_string(server_.port()) + "/big";
+}
+
+// A loopback listener that runs `on_accept` for each connection, for peers that are not HTTP.
+class RawListener {
+ public:
+  explicit RawListener(std::function<void(Poco::Net::StreamSocket&)> on_accept,
+                       Poco::Net::ServerSocket socket =
+                           Poco::Net::ServerSocket(Poco::Net::SocketAddress("127.0.0.1", 0)))
+      : socket_(std::move(socket)), on_accept_(std::move(on_accept)) {
+    thread_ = std::thread([this] {
+      while (!stopping_) {
+        if (!socket_.poll(Poco::Timespan(0, 20'000), Poco::Net::Socket::SELECT_READ)) continue;
+        Poco::Net::StreamSocket connection = socket_.acceptConnection();
+        on_accept_(connection);
+      }
+    });
+  }
+  ~RawListener() {
+    stopping_ = true;
+    thread_.join();
+  }
+  std::uint16_t port() const { return socket_.address().port(); }
+
+ private:
+  Poco::Net::ServerSocket socket_;
+  std::function<void(Poco::Net::StreamSocket&)> on_accept_;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+TEST(HttpClientTls, PlainHttpPeerIsAConnectionError) {
+  // The peer answers the ClientHello with plain HTTP and hangs up: the handshake fails at once.
+  RawListener listener([](Poco::Net::StreamSocket& connection) {
+    const std::string reply = "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n";
+    connection.sendBytes(reply.data(), static_cast<int>(reply.size()));
+    connection.close();
+  });
+  HttpClient client;
+  std::string https = "https://127.0.0.1:" + std::to_string(listener.port()) + "/";
   EXPECT_EQ(error_kind([&] { client.send(HttpMethod::Get, https, {}); }),
             HttpClientError::Kind::Connect);
+}
+
+TEST(HttpClientTls, SilentPeerTimesOutWithinTheConnectTimeout) {
+  // The peer accepts and never answers: the handshake is bounded by the connect timeout.
+  std::vector<Poco::Net::StreamSocket> held;
+  std::mutex held_mutex;
+  RawListener listener([&](Poco::Net::StreamSocket& connection) {
+    std::lock_guard lock(held_mutex);
+    held.push_back(connection);
+  });
+  HttpClientOptions options;
+  options.connect_timeout = 200ms;
+  options.request_timeout = 1s;
+  HttpClient client(options);
+  std::string https = "https://127.0.0.1:" + std::to_string(listener.port()) + "/";
+  EXPECT_EQ(error_kind([&] { client.send(HttpMethod::Get, https, {}); }),
+            HttpClientError::Kind::Timeout);
 }
 
 TEST(RetryableStatus, FollowsJanus) {
@@ -152,6 +218,94 @@ TEST(HttpClientRetry, ConnectionErrorsAreRetriedThenThrown) {
                       "http://127.0.0.1:" + std::to_string(closed_port) + "/", {}, {}, policy),
       HttpClientError);
   EXPECT_EQ(waits, 3);
+}
+
+// A self-signed certificate made by the openssl command for this test, naming `subject_alt_names`.
+struct TestCertificate {
+  std::filesystem::path dir;
+  std::string cert_file, key_file;
+  explicit TestCertificate(const std::string& subject_alt_names) {
+    dir = std::filesystem::temp_directory_path() /
+          ("janus-tls-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++));
+    std::filesystem::create_directories(dir);
+    cert_file = (dir / "cert.pem").string();
+    key_file = (dir / "key.pem").string();
+    std::string command =
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 "
+        "-subj /CN=janus-test -addext subjectAltName=" +
+        subject_alt_names + " -keyout " + key_file + " -out " + cert_file + " 2>/dev/null";
+    if (std::system(command.c_str()) != 0) throw std::runtime_error("openssl req failed");
+  }
+  ~TestCertificate() { std::filesystem::remove_all(dir); }
+  static int& counter() {
+    static int n = 0;
+    return n;
+  }
+};
+
+// Serves one canned HTTP response over TLS with `certificate`.
+class TlsServer {
+ public:
+  explicit TlsServer(const TestCertificate& certificate)
+      : context_(new Poco::Net::Context(Poco::Net::Context::TLS_SERVER_USE, certificate.key_file,
+                                        certificate.cert_file, "",
+                                        Poco::Net::Context::VERIFY_NONE)),
+        listener_(
+            [](Poco::Net::StreamSocket& connection) {
+              try {
+                connection.setReceiveTimeout(Poco::Timespan(2, 0));
+                std::string request;
+                char buffer[1024];
+                while (request.find("\r\n\r\n") == std::string::npos) {
+                  int n = connection.receiveBytes(buffer, sizeof buffer);
+                  if (n <= 0) return;
+                  request.append(buffer, static_cast<std::size_t>(n));
+                }
+                const std::string reply =
+                    "HTTP/1.1 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\nsecret";
+                connection.sendBytes(reply.data(), static_cast<int>(reply.size()));
+                connection.shutdown();
+              } catch (const Poco::Exception&) {
+                // A client that rejected our certificate hangs up mid-handshake.
+              }
+            },
+            Poco::Net::SecureServerSocket(Poco::Net::SocketAddress("127.0.0.1", 0), 64, context_)) {
+  }
+  std::uint16_t port() const { return listener_.port(); }
+
+ private:
+  Poco::Net::Context::Ptr context_;
+  RawListener listener_;
+};
+
+TEST(HttpClientTls, TrustedCertificateForTheNameServes) {
+  TestCertificate certificate("DNS:localhost,IP:127.0.0.1");
+  TlsServer server(certificate);
+  HttpClientOptions options;
+  options.ca_file = certificate.cert_file;
+  HttpClient client(options);
+  for (std::string host : {"localhost", "127.0.0.1"}) {
+    auto response = client.send(HttpMethod::Get,
+                                "https://" + host + ":" + std::to_string(server.port()) + "/x", {});
+    EXPECT_EQ(response.status, 200) << host;
+    EXPECT_EQ(std::string(response.body.begin(), response.body.end()), "secret") << host;
+  }
+}
+
+TEST(HttpClientTls, UntrustedOrMisnamedCertificateIsAConnectionError) {
+  TestCertificate certificate("DNS:localhost");
+  TlsServer server(certificate);
+  std::string port = std::to_string(server.port());
+  HttpClient untrusting;  // the system CAs only
+  EXPECT_EQ(error_kind([&] { untrusting.send(HttpMethod::Get, "https://localhost:" + port, {}); }),
+            HttpClientError::Kind::Connect);
+  HttpClientOptions options;
+  options.ca_file = certificate.cert_file;
+  HttpClient trusting(options);
+  EXPECT_EQ(trusting.send(HttpMethod::Get, "https://localhost:" + port, {}).status, 200);
+  // Trusted, but issued for localhost, not for 127.0.0.1.
+  EXPECT_EQ(error_kind([&] { trusting.send(HttpMethod::Get, "https://127.0.0.1:" + port, {}); }),
+            HttpClientError::Kind::Connect);
 }
 
 }  // namespace
