@@ -128,7 +128,7 @@ TEST(JanusProcess, SigintDrainsAnInFlightRequest) {
   ASSERT_TRUE(eventually([&] { return http(health, "GET", "/healthz").status == 200; }))
       << janus.stderr_text();
   auto slow = std::async(std::launch::async, [&] { return http(port, "GET", "/slow?ms=700"); });
-  std::this_thread::sleep_for(200ms);  // the request is being served
+  ASSERT_TRUE(eventually([&] { return http(port, "GET", "/slow/in-flight").body == "1"; }));
   janus.signal(SIGINT);
   Reply reply = slow.get();
   EXPECT_EQ(reply.status, 200);
@@ -191,7 +191,7 @@ TEST(JanusProcess, DrainIsBoundedByTheGracePeriod) {
       return Reply{};
     }
   });
-  std::this_thread::sleep_for(200ms);
+  ASSERT_TRUE(eventually([&] { return http(port, "GET", "/slow/in-flight").body == "1"; }));
   auto signalled = std::chrono::steady_clock::now();
   janus.signal(SIGTERM);
   ExitStatus status = janus.wait(20s);

@@ -100,10 +100,17 @@ class HostTestPlugin final : public janus::Plugin {
                        }
                      });
     routes.add_route(listen_address, janus::HttpMethod::Get, prefix + "/slow",
-                     [](const janus::HttpRequest& request) {
+                     [this](const janus::HttpRequest& request) {
                        auto ms = std::stoul(request.query_param("ms").value_or("100"));
+                       ++slow_in_flight_;
                        std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+                       --slow_in_flight_;
                        return janus::HttpResponse::text(200, "slow done");
+                     });
+    // Lets a test signal the process only once a slow request is being served.
+    routes.add_route(listen_address, janus::HttpMethod::Get, prefix + "/slow/in-flight",
+                     [this](const janus::HttpRequest&) {
+                       return janus::HttpResponse::text(200, std::to_string(slow_in_flight_));
                      });
     context.workers().add_periodic(
         {"host_test.ticker", std::chrono::milliseconds(interval_ms), std::chrono::milliseconds(5)},
@@ -124,6 +131,7 @@ class HostTestPlugin final : public janus::Plugin {
   std::string greeting_;
   std::shared_ptr<spdlog::logger> logger_;
   std::atomic<std::uint64_t> passes_{0};
+  std::atomic<int> slow_in_flight_{0};
 };
 
 }  // namespace
