@@ -74,7 +74,13 @@ class HandlerFactory final : public Poco::Net::HTTPRequestHandlerFactory {
 void send(Poco::Net::HTTPServerResponse& out, const HttpResponse& response) {
   out.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(response.status));
   for (const auto& [name, value] : response.headers.entries()) out.add(name, value);
-  out.sendBuffer(response.body.data(), response.body.size());
+  // Not sendBuffer(): it leaves the response in Poco's stream buffer until the handler returns,
+  // and a drain that saw the request finish could shut the socket down before that flush.
+  out.setContentLength64(static_cast<Poco::UInt64>(response.body.size()));
+  std::ostream& stream = out.send();
+  stream.write(reinterpret_cast<const char*>(response.body.data()),
+               static_cast<std::streamsize>(response.body.size()));
+  stream.flush();
 }
 
 // Reads at most `limit` bytes; returns false if the body is larger.
