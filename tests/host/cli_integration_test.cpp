@@ -24,15 +24,15 @@ std::string datastore_keys() {
   return base64url_encode(ByteSpan(key.data(), key.size()));
 }
 
-struct Run {
+struct CommandRun {
   ExitStatus status;
   std::string out, err;
 };
 
-Run run(const std::string& executable, const std::vector<std::string>& args,
-        const std::map<std::string, std::string>& env = {}) {
+CommandRun run(const std::string& executable, const std::vector<std::string>& args,
+               const std::map<std::string, std::string>& env = {}) {
   Process process(executable, args, env);
-  Run result;
+  CommandRun result;
   result.status = process.wait(60s);
   result.out = process.stdout_text();
   result.err = process.stderr_text();
@@ -44,10 +44,10 @@ std::size_t lines(const std::string& text) {
 }
 
 TEST(JanusCli, HelpListsTheSubcommandsUnderBothNames) {
-  for (const auto& [executable, args] :
+  for (const auto& [executable, arguments] :
        std::vector<std::pair<std::string, std::vector<std::string>>>{
            {kJanusCli, {"--help"}}, {kJanus, {"janus_cli", "--help"}}}) {
-    Run help = run(executable, args);
+    CommandRun help = run(executable, arguments);
     ASSERT_TRUE(help.status.exited) << help.err;
     EXPECT_EQ(help.status.exit_code, 0) << help.err;
     for (const char* command :
@@ -55,7 +55,7 @@ TEST(JanusCli, HelpListsTheSubcommandsUnderBothNames) {
       EXPECT_NE(help.out.find(command), std::string::npos) << help.out;
     }
   }
-  Run sub_help = run(kJanusCli, {"provision-tasks", "--help"});
+  CommandRun sub_help = run(kJanusCli, {"provision-tasks", "--help"});
   EXPECT_EQ(sub_help.status.exit_code, 0) << sub_help.err;
   EXPECT_NE(sub_help.out.find("--generate-missing-parameters"), std::string::npos);
   // The host's own --help mentions the janus_cli command.
@@ -63,26 +63,26 @@ TEST(JanusCli, HelpListsTheSubcommandsUnderBothNames) {
 }
 
 TEST(JanusCli, MistakesAreOneLineAndNonZero) {
-  Run unknown = run(kJanusCli, {"frobnicate"});
+  CommandRun unknown = run(kJanusCli, {"frobnicate"});
   EXPECT_EQ(unknown.status.exit_code, 2);
   EXPECT_EQ(lines(unknown.err), 1u) << unknown.err;
   EXPECT_NE(unknown.err.find("unknown subcommand 'frobnicate'"), std::string::npos) << unknown.err;
 
-  Run missing_config = run(
+  CommandRun missing_config = run(
       kJanusCli, {"provision-tasks", kSampleTasks, "--config-file", "/nonexistent/janus_cli.yaml"});
   EXPECT_EQ(missing_config.status.exit_code, 1);
   EXPECT_EQ(lines(missing_config.err), 1u) << missing_config.err;
   EXPECT_NE(missing_config.err.find("/nonexistent/janus_cli.yaml"), std::string::npos);
 
-  Run no_config = run(kJanusCli, {"provision-tasks", kSampleTasks}, {{"CONFIG_FILE", ""}});
+  CommandRun no_config = run(kJanusCli, {"provision-tasks", kSampleTasks}, {{"CONFIG_FILE", ""}});
   EXPECT_EQ(no_config.status.exit_code, 2);
   EXPECT_NE(no_config.err.find("--config-file"), std::string::npos) << no_config.err;
 
-  Run no_subcommand = run(kJanusCli, {});
+  CommandRun no_subcommand = run(kJanusCli, {});
   EXPECT_EQ(no_subcommand.status.exit_code, 2);
 
   // A dry run checks the file without any database.
-  Run dry = run(kJanusCli, {"provision-tasks", kSampleTasks, "--dry-run", "--echo-tasks"});
+  CommandRun dry = run(kJanusCli, {"provision-tasks", kSampleTasks, "--dry-run", "--echo-tasks"});
   EXPECT_EQ(dry.status.exit_code, 0) << dry.err;
   EXPECT_NE(dry.out.find("D-hCKPuqL2oTf7ZVRVyMP5VGt43EAEA8q34mDf6p1JE"), std::string::npos);
 }
@@ -95,7 +95,7 @@ TEST(JanusCli, ProvisionsAndManagesGlobalKeysInTheDatabase) {
                                                     "logging_config:\n  force_json_output: true\n");
   const std::map<std::string, std::string> env = {{"DATASTORE_KEYS", datastore_keys()}};
 
-  Run provision = run(
+  CommandRun provision = run(
       kJanusCli, {"provision-tasks", kSampleTasks, "--echo-tasks", "--config-file", config}, env);
   ASSERT_TRUE(provision.status.exited) << provision.err;
   ASSERT_EQ(provision.status.exit_code, 0) << provision.err << provision.out;
@@ -105,31 +105,32 @@ TEST(JanusCli, ProvisionsAndManagesGlobalKeysInTheDatabase) {
   EXPECT_EQ(db.query("SELECT count(*) FROM tasks"), "2");
 
   // Provisioning again replaces the tasks rather than failing.
-  Run again =
+  CommandRun again =
       run(kJanus, {"janus_cli", "provision-tasks", kSampleTasks, "--config-file", config}, env);
   EXPECT_EQ(again.status.exit_code, 0) << again.err;
   EXPECT_EQ(db.query("SELECT count(*) FROM tasks"), "2");
 
-  Run generate = run(kJanusCli,
-                     {"generate-global-hpke-key", "--id", "3", "--kem", "x25519", "--kdf",
-                      "hkdf-sha256", "--aead", "aes-128-gcm", "--config-file", config},
-                     env);
+  CommandRun generate = run(kJanusCli,
+                            {"generate-global-hpke-key", "--id", "3", "--kem", "x25519", "--kdf",
+                             "hkdf-sha256", "--aead", "aes-128-gcm", "--config-file", config},
+                            env);
   ASSERT_EQ(generate.status.exit_code, 0) << generate.err;
   EXPECT_EQ(db.query("SELECT count(*) FROM global_hpke_keys"), "1");
-  Run activate =
+  CommandRun activate =
       run(kJanusCli,
           {"set-global-hpke-key-state", "--id", "3", "--state", "active", "--config-file", config},
           env);
   ASSERT_EQ(activate.status.exit_code, 0) << activate.err;
 
-  Run no_keys = run(kJanusCli, {"provision-tasks", kSampleTasks, "--config-file", config},
-                    {{"DATASTORE_KEYS", ""}});
+  CommandRun no_keys = run(kJanusCli, {"provision-tasks", kSampleTasks, "--config-file", config},
+                           {{"DATASTORE_KEYS", ""}});
   EXPECT_EQ(no_keys.status.exit_code, 1);
   EXPECT_NE(no_keys.err.find("DATASTORE_KEYS"), std::string::npos) << no_keys.err;
 
   const std::string typo = write_file(db.name() + "_typo.yaml",
                                       "database:\n  url: " + db.url() + "\nlisten_adress: x\n");
-  Run bad_config = run(kJanusCli, {"provision-tasks", kSampleTasks, "--config-file", typo}, env);
+  CommandRun bad_config =
+      run(kJanusCli, {"provision-tasks", kSampleTasks, "--config-file", typo}, env);
   EXPECT_EQ(bad_config.status.exit_code, 1);
   EXPECT_NE(bad_config.err.find("listen_adress"), std::string::npos) << bad_config.err;
 }
