@@ -39,7 +39,12 @@ const OptionSpec kOptions[] = {
      "comma-separated unpadded base64url 16-byte keys; the first encrypts"},
 };
 
-void fail(const std::string& message) { std::cerr << "janus: error: " << message << std::endl; }
+// "janus", or "janus_cli" when invoked through that name.
+std::string program_name = "janus";
+
+void fail(const std::string& message) {
+  std::cerr << program_name << ": error: " << message << std::endl;
+}
 
 std::filesystem::path default_plugin_directory() {
   std::error_code ec;
@@ -234,10 +239,7 @@ int run_janus_cli(const std::vector<std::string>& args) {
     Host host(cli_host_config(std::move(bare)), host_options_from(options));
     host.configure_plugins();
     if (help || !command) {
-      if (!help && !command) {
-        std::cerr << cli_usage_text(host.commands());
-        throw UsageError("missing subcommand");
-      }
+      if (!help) throw UsageError("missing subcommand (see janus_cli --help)");
       std::cout << cli_usage_text(host.commands());
       return 0;
     }
@@ -372,6 +374,7 @@ std::string usage_text() {
 int run_main(const std::string& program, const std::vector<std::string>& args) {
   if (std::filesystem::path(program).filename() == "janus_cli") {
     // Invoked as janus_cli (a link to janus), like Janus's multicall binary.
+    program_name = "janus_cli";
     std::vector<std::string> cli_args = {"janus_cli"};
     cli_args.insert(cli_args.end(), args.begin(), args.end());
     return run_main(cli_args);

@@ -66,7 +66,12 @@ TEST(JanusCli, MistakesAreOneLineAndNonZero) {
   CommandRun unknown = run(kJanusCli, {"frobnicate"});
   EXPECT_EQ(unknown.status.exit_code, 2);
   EXPECT_EQ(lines(unknown.err), 1u) << unknown.err;
-  EXPECT_NE(unknown.err.find("unknown subcommand 'frobnicate'"), std::string::npos) << unknown.err;
+  EXPECT_EQ(unknown.err.rfind("janus_cli: error: unknown subcommand 'frobnicate'", 0), 0u)
+      << unknown.err;
+  CommandRun unknown_via_janus = run(kJanus, {"janus_cli", "frobnicate"});
+  EXPECT_EQ(unknown_via_janus.status.exit_code, 2);
+  EXPECT_EQ(unknown_via_janus.err.rfind("janus: error: unknown subcommand", 0), 0u)
+      << unknown_via_janus.err;
 
   CommandRun missing_config = run(
       kJanusCli, {"provision-tasks", kSampleTasks, "--config-file", "/nonexistent/janus_cli.yaml"});
@@ -80,6 +85,7 @@ TEST(JanusCli, MistakesAreOneLineAndNonZero) {
 
   CommandRun no_subcommand = run(kJanusCli, {});
   EXPECT_EQ(no_subcommand.status.exit_code, 2);
+  EXPECT_EQ(lines(no_subcommand.err), 1u) << no_subcommand.err;
 
   // A dry run checks the file without any database.
   CommandRun dry = run(kJanusCli, {"provision-tasks", kSampleTasks, "--dry-run", "--echo-tasks"});
