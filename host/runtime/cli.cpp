@@ -219,6 +219,14 @@ int run_janus_cli(const std::vector<std::string>& args) {
   std::vector<std::string> command_args;
   bool help = false;
   for (const auto& arg : rest) {
+    for (const char* kubernetes_option : {"--secrets-k8s-namespace", "--datastore-keys-secret-name",
+                                          "--datastore-keys-secret-data-key"}) {
+      if (arg == kubernetes_option || arg.rfind(std::string(kubernetes_option) + "=", 0) == 0) {
+        throw UsageError(std::string(kubernetes_option) +
+                         ": reading datastore keys from a Kubernetes secret is not supported; "
+                         "give --datastore-keys or DATASTORE_KEYS");
+      }
+    }
     if (command) {
       command_args.push_back(arg);
     } else if (arg == "--help" || arg == "-h" || arg == "help") {

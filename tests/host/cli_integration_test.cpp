@@ -83,6 +83,12 @@ TEST(JanusCli, MistakesAreOneLineAndNonZero) {
   EXPECT_EQ(no_config.status.exit_code, 2);
   EXPECT_NE(no_config.err.find("--config-file"), std::string::npos) << no_config.err;
 
+  CommandRun kubernetes =
+      run(kJanusCli, {"provision-tasks", kSampleTasks, "--secrets-k8s-namespace", "janus"});
+  EXPECT_EQ(kubernetes.status.exit_code, 2);
+  EXPECT_NE(kubernetes.err.find("not supported; give --datastore-keys"), std::string::npos)
+      << kubernetes.err;
+
   CommandRun no_subcommand = run(kJanusCli, {});
   EXPECT_EQ(no_subcommand.status.exit_code, 2);
   EXPECT_EQ(lines(no_subcommand.err), 1u) << no_subcommand.err;
