@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <fstream>
+#include <iterator>
 
 #include "janus/datastore/keys.h"
 #include "janus/testing/test_database.h"
@@ -133,6 +135,18 @@ TEST(JanusCli, ProvisionsAndManagesGlobalKeysInTheDatabase) {
           {"set-global-hpke-key-state", "--id", "3", "--state", "active", "--config-file", config},
           env);
   ASSERT_EQ(activate.status.exit_code, 0) << activate.err;
+
+  // Janus's own sample janus_cli.yaml works as it is (only the URL changed).
+  std::ifstream sample_in(JANUS_SHARED_DIR
+                          "/reference/janus-0.7-samples/basic_config/janus_cli.yaml");
+  std::string sample((std::istreambuf_iterator<char>(sample_in)), std::istreambuf_iterator<char>());
+  const std::string sample_url = "postgres://postgres:postgres@localhost:5432/postgres";
+  ASSERT_NE(sample.find(sample_url), std::string::npos);
+  sample.replace(sample.find(sample_url), sample_url.size(), db.url());
+  const std::string janus_sample = write_file(db.name() + "_sample_janus_cli.yaml", sample);
+  CommandRun with_sample =
+      run(kJanusCli, {"provision-tasks", kSampleTasks, "--config-file", janus_sample}, env);
+  EXPECT_EQ(with_sample.status.exit_code, 0) << with_sample.err;
 
   CommandRun no_keys = run(kJanusCli, {"provision-tasks", kSampleTasks, "--config-file", config},
                            {{"DATASTORE_KEYS", ""}});
