@@ -1,5 +1,6 @@
 #include "tasks_file.h"
 
+#include <filesystem>
 #include <map>
 
 #include <yaml-cpp/yaml.h>
@@ -439,6 +440,10 @@ std::vector<ProvisionedTask> parse_tasks(const YAML::Node& root, const std::stri
 
 std::vector<ProvisionedTask> load_tasks_file(const std::string& file, const VdafRegistry& vdafs,
                                              const TasksFileOptions& options) {
+  std::error_code error;
+  if (std::filesystem::is_directory(file, error)) {
+    throw ConfigError(file + ": cannot read tasks file: it is a directory");
+  }
   return parse_tasks(load_yaml_file(file), file, vdafs, options);
 }
 

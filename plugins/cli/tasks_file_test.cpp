@@ -292,6 +292,13 @@ TEST(TasksFile, BadFilesAreOneLineErrors) {
   EXPECT_NE(message_of("task_id: abc\n").find("expected a YAML sequence of tasks"),
             std::string::npos);
   EXPECT_NE(message_of("").find("expected a YAML sequence of tasks"), std::string::npos);
+  std::string directory = std::filesystem::path(testing::scratch_file("x", "")).parent_path();
+  try {
+    load_tasks_file(directory, prio3_registry(), {});
+    ADD_FAILURE() << "no error for a directory";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("it is a directory"), std::string::npos) << e.what();
+  }
   try {
     load_tasks_file("/nonexistent/tasks.yaml", prio3_registry(), {});
     ADD_FAILURE() << "no error for a missing file";
