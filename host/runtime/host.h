@@ -82,7 +82,8 @@ class Host {
   void start();
   // Only the first half of start(): loads and configures the plugins (opening
   // the datastore when one is configured) without binding any listener or
-  // starting plugins and workers. For running a plugin's subcommand.
+  // starting plugins and workers. For running a plugin's subcommand; call
+  // either this or start(), once.
   void configure_plugins();
   bool ready() const { return ready_.load(); }
   // Stops listeners and workers (bounded by shutdown_grace_period), then the
