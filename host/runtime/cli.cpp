@@ -39,7 +39,12 @@ const OptionSpec kOptions[] = {
      "comma-separated unpadded base64url 16-byte keys; the first encrypts"},
 };
 
-void fail(const std::string& message) { std::cerr << "janus: error: " << message << std::endl; }
+// "janus", or "janus_cli" when invoked through that name.
+std::string program_name = "janus";
+
+void fail(const std::string& message) {
+  std::cerr << program_name << ": error: " << message << std::endl;
+}
 
 std::filesystem::path default_plugin_directory() {
   std::error_code ec;
@@ -135,6 +140,149 @@ int run_db_command(const std::vector<std::string>& args) {
   return run_database_command(command, *config.database, std::cout, std::cerr);
 }
 
+// The VDAF plugins `janus_cli` loads beside `cli` (when present) so that
+// provision-tasks can check VDAF parameters and size verify keys.
+const char* const kCliVdafPlugins[] = {"prio3"};
+
+HostConfig cli_host_config(HostConfig config) {
+  config.plugins.clear();
+  for (const char* vdaf_plugin : kCliVdafPlugins) {
+    PluginEntry entry;
+    entry.instance_name = entry.plugin = vdaf_plugin;
+    entry.skip_if_missing = true;
+    config.plugins.push_back(std::move(entry));
+  }
+  PluginEntry cli;
+  cli.instance_name = "janus_cli";
+  cli.plugin = "cli";
+  config.plugins.push_back(std::move(cli));
+  return config;
+}
+
+std::string cli_usage_text(const Commands& commands) {
+  std::ostringstream out;
+  out << "janus_cli " << janus::version() << " — Janus operator commands\n\n"
+      << "Usage:\n"
+      << "  janus_cli <subcommand> [ARGS] --config-file FILE [OPTIONS]\n"
+      << "  janus janus_cli <subcommand> [ARGS] --config-file FILE [OPTIONS]\n"
+      << "  janus_cli <subcommand> --help\n\nSubcommands:\n";
+  for (const auto& [name, entry] : commands.all()) {
+    out << "  " << name << std::string(28 - std::min<std::size_t>(name.size(), 27), ' ')
+        << entry.summary << "\n";
+  }
+  out << "\nOptions (any subcommand):\n";
+  for (const auto& spec : kOptions) {
+    std::string name = std::string(spec.name) + " VALUE";
+    out << "  " << name << std::string(28 - std::min<std::size_t>(name.size(), 27), ' ')
+        << spec.help;
+    if (spec.env) out << " [env " << spec.env << "]";
+    out << "\n";
+  }
+  out << "  --dry-run                   check everything, change nothing\n"
+      << "\nFILE is any config with a 'database' section (Janus's janus_cli.yaml, or a native\n"
+      << "host config); DATASTORE_KEYS (or --datastore-keys) is required with it.\n";
+  return out.str();
+}
+
+HostOptions host_options_from(const CommonOptions& options) {
+  HostOptions host_options;
+  host_options.default_plugin_directory = default_plugin_directory();
+  if (options.plugin_directory) host_options.plugin_directory_override = *options.plugin_directory;
+  return host_options;
+}
+
+void configure_cli_logging() {
+  // Output belongs to the command (e.g. --echo-tasks YAML on stdout): the
+  // host's own info lines stay quiet unless RUST_LOG asks for them.
+  const char* rust_log = std::getenv("RUST_LOG");
+  log::LogFilter filter = log::LogFilter::parse("error");
+  if (rust_log && *rust_log) {
+    try {
+      filter = log::LogFilter::parse(rust_log);
+    } catch (const std::invalid_argument& e) {
+      throw ConfigError(std::string("RUST_LOG: ") + e.what());
+    }
+  }
+  log::configure(log::choose_format(false, false), filter);
+}
+
+}  // namespace
+
+int run_janus_cli(const std::vector<std::string>& args) {
+  std::vector<std::string> rest;
+  CommonOptions options = split_common_options(args, rest);
+  configure_cli_logging();
+
+  // The first word is the subcommand; --dry-run is a global option in Janus
+  // and may come before it.
+  std::optional<std::string> command;
+  std::vector<std::string> command_args;
+  bool help = false;
+  for (const auto& arg : rest) {
+    for (const char* kubernetes_option : {"--secrets-k8s-namespace", "--datastore-keys-secret-name",
+                                          "--datastore-keys-secret-data-key"}) {
+      if (arg == kubernetes_option || arg.rfind(std::string(kubernetes_option) + "=", 0) == 0) {
+        throw UsageError(std::string(kubernetes_option) +
+                         ": reading datastore keys from a Kubernetes secret is not supported; "
+                         "give --datastore-keys or DATASTORE_KEYS");
+      }
+    }
+    if (command) {
+      command_args.push_back(arg);
+    } else if (arg == "--help" || arg == "-h" || arg == "help") {
+      help = true;
+    } else if (arg == "--dry-run") {
+      command_args.push_back(arg);
+    } else if (arg.rfind("-", 0) == 0) {
+      throw UsageError("unknown option '" + arg + "' before the subcommand (see janus_cli --help)");
+    } else {
+      command = arg;
+    }
+  }
+
+  // First without a database: --help and an unknown subcommand need none, and
+  // must not wait for one.
+  {
+    HostConfig bare;
+    Host host(cli_host_config(std::move(bare)), host_options_from(options));
+    host.configure_plugins();
+    if (help || !command) {
+      if (!help) throw UsageError("missing subcommand (see janus_cli --help)");
+      std::cout << cli_usage_text(host.commands());
+      return 0;
+    }
+    if (!host.commands().find(*command)) {
+      throw UsageError("unknown subcommand '" + *command + "' (see janus_cli --help)");
+    }
+  }
+
+  HostConfig config;
+  bool wants_help =
+      std::find(command_args.begin(), command_args.end(), "--help") != command_args.end();
+  if (options.config_file && !wants_help) {
+    config = load_any(options);
+    if (!config.database) {
+      throw ConfigError(*options.config_file + ": key 'database' is required for janus_cli");
+    }
+    apply_secrets(config, options.database_password, options.datastore_keys);
+  }
+  HostConfig cli_config = cli_host_config(config);
+  // A Janus janus_cli.yaml hands the keys the host does not read to the
+  // plugin, which rejects them (a native host config's plugins are ignored).
+  if (config.plugins.size() == 1 && config.plugins[0].plugin == "janus_cli") {
+    cli_config.plugins.back().config = config.plugins[0].config;
+  }
+  Host host(std::move(cli_config), host_options_from(options));
+  host.configure_plugins();
+  const Commands::Entry* entry = host.commands().find(*command);
+  int code = entry->handler(command_args, std::cout, std::cerr);
+  std::cout.flush();
+  host.stop();
+  return code;
+}
+
+namespace {
+
 struct Subcommand {
   std::string name;
   std::string summary;
@@ -155,12 +303,22 @@ std::vector<Subcommand> subcommands() {
   }
   out.push_back(
       {"db", "migrate | status: apply or list the database schema migrations", run_db_command});
+  out.push_back(
+      {"janus_cli", "Janus operator commands (provision-tasks, global HPKE keys)", run_janus_cli});
   return out;
 }
 
 }  // namespace
 
 CommonOptions parse_common_options(const std::vector<std::string>& args) {
+  std::vector<std::string> rest;
+  CommonOptions options = split_common_options(args, rest);
+  if (!rest.empty()) throw UsageError("unknown argument '" + rest[0] + "' (see janus --help)");
+  return options;
+}
+
+CommonOptions split_common_options(const std::vector<std::string>& args,
+                                   std::vector<std::string>& rest) {
   CommonOptions options;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
@@ -178,7 +336,10 @@ CommonOptions parse_common_options(const std::vector<std::string>& args) {
       }
       if (spec) break;
     }
-    if (!spec) throw UsageError("unknown argument '" + arg + "' (see janus --help)");
+    if (!spec) {
+      rest.push_back(arg);
+      continue;
+    }
     options.*(spec->field) = *value;
   }
   for (const auto& spec : kOptions) {
@@ -216,6 +377,17 @@ std::string usage_text() {
       << "print the version and git revision\n"
       << "\nEnvironment: RUST_LOG sets the log filter (e.g. info,janus::aggregator=debug).\n";
   return out.str();
+}
+
+int run_main(const std::string& program, const std::vector<std::string>& args) {
+  if (std::filesystem::path(program).filename() == "janus_cli") {
+    // Invoked as janus_cli (a link to janus), like Janus's multicall binary.
+    program_name = "janus_cli";
+    std::vector<std::string> cli_args = {"janus_cli"};
+    cli_args.insert(cli_args.end(), args.begin(), args.end());
+    return run_main(cli_args);
+  }
+  return run_main(args);
 }
 
 int run_main(const std::vector<std::string>& args) {

@@ -27,11 +27,24 @@ class UsageError : public std::runtime_error {
 // variables fill what the command line leaves out. Throws UsageError.
 CommonOptions parse_common_options(const std::vector<std::string>& args);
 
+// As parse_common_options, but arguments that are not common options are
+// appended to `rest` (in order) instead of being errors.
+CommonOptions split_common_options(const std::vector<std::string>& args,
+                                   std::vector<std::string>& rest);
+
+// `janus janus_cli <subcommand> ...`: loads the `cli` plugin (and the VDAF
+// plugins present), opens the datastore from --config-file and runs the
+// subcommand; returns its exit code. Throws UsageError / std::exception.
+int run_janus_cli(const std::vector<std::string>& args);
+
 // The text of `janus --help`.
 std::string usage_text();
 
 // Runs `janus`; returns the process exit code. `argv0` locates the default
 // plugin directory (<dir of executable>/../plugins).
 int run_main(const std::vector<std::string>& args);
+// As above; `program` is argv[0]: invoked as `janus_cli`, it runs
+// `janus janus_cli ARGS`.
+int run_main(const std::string& program, const std::vector<std::string>& args);
 
 }  // namespace janus::runtime

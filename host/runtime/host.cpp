@@ -59,6 +59,23 @@ std::uint16_t Listeners::port_of(const std::string& listen_address) const {
   return it == servers_.end() ? 0 : it->second->port();
 }
 
+// ---- Commands -------------------------------------------------------------
+
+void Commands::add(const std::string& name, const std::string& summary, CommandHandler handler) {
+  if (name.empty() || name.rfind("-", 0) == 0) {
+    throw std::invalid_argument("command name '" + name + "' must not be empty or start with '-'");
+  }
+  if (!handler) throw std::invalid_argument("command '" + name + "' has no handler");
+  if (!entries_.emplace(name, Entry{summary, std::move(handler)}).second) {
+    throw std::invalid_argument("command '" + name + "' is registered twice");
+  }
+}
+
+const Commands::Entry* Commands::find(const std::string& name) const {
+  auto it = entries_.find(name);
+  return it == entries_.end() ? nullptr : &it->second;
+}
+
 // ---- Plugin instances -----------------------------------------------------
 
 class Host::Context final : public PluginContext, public WorkerRegistrar {
@@ -78,6 +95,7 @@ class Host::Context final : public PluginContext, public WorkerRegistrar {
   VdafRegistry& vdafs() override { return host_.vdafs_; }
   const Clock& clock() const override { return host_.clock_; }
   Datastore* datastore() override { return host_.datastore_.get(); }
+  CommandRegistrar& commands() override { return host_.commands_; }
 
   Worker& add(std::unique_ptr<Worker> worker) override {
     if (!worker) throw std::invalid_argument("a null worker was registered");
@@ -170,37 +188,7 @@ void Host::start() {
       logger_->info("serving Prometheus metrics on http://{}/metrics", address);
     }
 
-    std::filesystem::path directory = options_.default_plugin_directory;
-    if (options_.plugin_directory_override) {
-      directory = *options_.plugin_directory_override;
-    } else if (config_.plugin_directory) {
-      // Relative to the config file, so a config and its plugins can move together.
-      directory =
-          std::filesystem::path(config_.config_file).parent_path() / *config_.plugin_directory;
-    }
-    bool needs_directory = false;
-    for (const auto& entry : config_.plugins) needs_directory |= !entry.path.has_value();
-    if (needs_directory) check_plugin_directory(directory);
-
-    // Load every library first: a missing or foreign plugin is reported before
-    // the (possibly slow) database connection is attempted.
-    for (const auto& entry : config_.plugins) {
-      std::filesystem::path path = entry.path ? std::filesystem::path(*entry.path)
-                                              : plugin_library_path(directory, entry.plugin);
-      LoadedPlugin loaded = load_plugin(entry.plugin, path);
-      logger_->info("loaded plugin '{}' ({}) from {}", entry.instance_name, entry.plugin,
-                    path.string());
-      instances_.push_back(std::make_unique<Instance>(entry, std::move(loaded)));
-    }
-    open_datastore();
-    for (auto& instance : instances_) {
-      instance->context = std::make_unique<Context>(*this, instance->entry, instance->workers);
-      try {
-        instance->loaded.plugin().configure(*instance->context);
-      } catch (const std::exception& e) {
-        throw std::runtime_error("plugin '" + instance->entry.instance_name + "': " + e.what());
-      }
-    }
+    configure_plugins();
 
     listeners_.start_all();
     for (auto& instance : instances_) {
@@ -219,6 +207,41 @@ void Host::start() {
   } catch (...) {
     stop();
     throw;
+  }
+}
+
+void Host::configure_plugins() {
+  std::filesystem::path directory = options_.default_plugin_directory;
+  if (options_.plugin_directory_override) {
+    directory = *options_.plugin_directory_override;
+  } else if (config_.plugin_directory) {
+    // Relative to the config file, so a config and its plugins can move together.
+    directory =
+        std::filesystem::path(config_.config_file).parent_path() / *config_.plugin_directory;
+  }
+  bool needs_directory = false;
+  for (const auto& entry : config_.plugins) needs_directory |= !entry.path.has_value();
+  if (needs_directory) check_plugin_directory(directory);
+
+  // Load every library first: a missing or foreign plugin is reported before
+  // the (possibly slow) database connection is attempted.
+  for (const auto& entry : config_.plugins) {
+    std::filesystem::path path = entry.path ? std::filesystem::path(*entry.path)
+                                            : plugin_library_path(directory, entry.plugin);
+    if (entry.skip_if_missing && !std::filesystem::exists(path)) continue;
+    LoadedPlugin loaded = load_plugin(entry.plugin, path);
+    logger_->info("loaded plugin '{}' ({}) from {}", entry.instance_name, entry.plugin,
+                  path.string());
+    instances_.push_back(std::make_unique<Instance>(entry, std::move(loaded)));
+  }
+  open_datastore();
+  for (auto& instance : instances_) {
+    instance->context = std::make_unique<Context>(*this, instance->entry, instance->workers);
+    try {
+      instance->loaded.plugin().configure(*instance->context);
+    } catch (const std::exception& e) {
+      throw std::runtime_error("plugin '" + instance->entry.instance_name + "': " + e.what());
+    }
   }
 }
 
@@ -271,6 +294,7 @@ void Host::shutdown_plugins() {
   }
   listeners_.clear_routes();
   vdafs_.clear();
+  commands_.clear();
   while (!instances_.empty()) instances_.pop_back();
 }
 

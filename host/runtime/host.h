@@ -16,6 +16,7 @@
 #include "janus/clock.h"
 #include "janus/datastore.h"
 #include "janus/http.h"
+#include "janus/plugin.h"
 #include "janus/vdaf_registry.h"
 #include "janus/worker.h"
 #include "plugin_loader.h"
@@ -47,6 +48,22 @@ class Listeners final : public RouteRegistrar {
   bool started_ = false;
 };
 
+// The subcommands plugins registered (`janus janus_cli <name>`), by name.
+class Commands final : public CommandRegistrar {
+ public:
+  struct Entry {
+    std::string summary;
+    CommandHandler handler;
+  };
+  void add(const std::string& name, const std::string& summary, CommandHandler handler) override;
+  const Entry* find(const std::string& name) const;
+  const std::map<std::string, Entry>& all() const { return entries_; }
+  void clear() { entries_.clear(); }
+
+ private:
+  std::map<std::string, Entry> entries_;
+};
+
 struct HostOptions {
   // Where libjanus_<name>.so files are looked up when the config does not say.
   std::filesystem::path default_plugin_directory;
@@ -63,6 +80,11 @@ class Host {
   // listeners, the plugins and their workers. Throws std::runtime_error with
   // a one-line cause; a failed start leaves nothing running.
   void start();
+  // Only the first half of start(): loads and configures the plugins (opening
+  // the datastore when one is configured) without binding any listener or
+  // starting plugins and workers. For running a plugin's subcommand; call
+  // either this or start(), once.
+  void configure_plugins();
   bool ready() const { return ready_.load(); }
   // Stops listeners and workers (bounded by shutdown_grace_period), then the
   // plugins in reverse order, then destroys and unloads them. Returns false
@@ -71,6 +93,8 @@ class Host {
   bool stop();
 
   VdafRegistry& vdafs() { return vdafs_; }
+  const Commands& commands() const { return commands_; }
+  Datastore* datastore() { return datastore_.get(); }
 
  private:
   class Context;
@@ -85,6 +109,7 @@ class Host {
   std::shared_ptr<spdlog::logger> logger_;
   RealClock clock_;
   VdafRegistry vdafs_;
+  Commands commands_;
   // Declared before the plugin instances so that it outlives them.
   std::unique_ptr<Datastore> datastore_;
   Listeners listeners_;

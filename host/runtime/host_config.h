@@ -40,6 +40,8 @@ struct PluginEntry {
   std::string plugin;               // library name: <plugin_directory>/libjanus_<plugin>.so
   std::optional<std::string> path;  // explicit library path instead
   YAML::Node config;                // the plugin's own section (may be Null)
+  // Skipped when its library is absent (the VDAF plugins `janus_cli` loads).
+  bool skip_if_missing = false;
 };
 
 struct HostConfig {

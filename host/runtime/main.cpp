@@ -6,5 +6,6 @@
 
 int main(int argc, char** argv) {
   janus::configure_allocator();
-  return janus::runtime::run_main(std::vector<std::string>(argv + 1, argv + argc));
+  return janus::runtime::run_main(argc > 0 ? argv[0] : "janus",
+                                  std::vector<std::string>(argv + 1, argv + argc));
 }

@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "janus/plugin.h"
 #include "process.h"
 
 namespace janus::testing {
@@ -351,7 +352,11 @@ TEST(JanusProcess, PluginAbiMismatch) {
       "abi.yaml", "health_check_listen_address: 127.0.0.1:" + std::to_string(free_port()) +
                       "\nplugins:\n  - plugin: abi_mismatch\n");
   std::string err = expect_startup_failure({"--config-file", config, "--plugin-dir", kPluginDir});
-  EXPECT_NE(err.find("was built for plugin ABI 1001, this host has ABI 1"), std::string::npos)
+  // The test plugin claims kPluginAbiVersion + 1000.
+  const std::string host_abi = std::to_string(kPluginAbiVersion);
+  EXPECT_NE(err.find("was built for plugin ABI " + std::to_string(kPluginAbiVersion + 1000) +
+                     ", this host has ABI " + host_abi),
+            std::string::npos)
       << err;
 }
 

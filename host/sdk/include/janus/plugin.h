@@ -10,9 +10,12 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <iosfwd>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/dll/alias.hpp>
 
@@ -27,13 +30,31 @@ namespace janus {
 
 // Bumped whenever a header under <janus/...> changes in a way that breaks
 // binary compatibility with already-built plugins.
-inline constexpr std::uint32_t kPluginAbiVersion = 1;
+// 2: PluginContext::commands() (command-line subcommands).
+inline constexpr std::uint32_t kPluginAbiVersion = 2;
 
 class RouteRegistrar;   // <janus/http.h>: HTTP routes on a listener
 class WorkerRegistrar;  // <janus/worker.h>: periodic and lease-based workers
 class VdafRegistry;     // <janus/vdaf.h>: VDAF factories by name
 class Datastore;        // <janus/datastore.h>: the only way to the database
 class Clock;            // <janus/clock.h>: injectable wall clock
+
+// Runs one command-line subcommand: `args` are the words after its name (the
+// host has already removed --config-file, --database-password,
+// --datastore-keys and --plugin-dir). Normal output goes to `out`, messages
+// to `err`; the return value is the process exit code (0 success, 1 failure,
+// 2 usage mistake). Exceptions are reported by the host as one line, exit 1.
+using CommandHandler =
+    std::function<int(const std::vector<std::string>& args, std::ostream& out, std::ostream& err)>;
+
+// Subcommands a plugin offers on the command line (`janus janus_cli <name>`).
+class CommandRegistrar {
+ public:
+  virtual ~CommandRegistrar() = default;
+  // `summary` is the one-line help shown by --help. Throws std::invalid_argument
+  // if `name` is already registered.
+  virtual void add(const std::string& name, const std::string& summary, CommandHandler handler) = 0;
+};
 
 // What the host gives a plugin while it is configured. The references stay
 // valid until the plugin object is destroyed.
@@ -56,6 +77,8 @@ class PluginContext {
   virtual const Clock& clock() const = 0;
   // nullptr when the host runs without a database (e.g. a VDAF-only host).
   virtual Datastore* datastore() = 0;
+  // Subcommands; registering them outside command mode (`janus_cli`) is harmless.
+  virtual CommandRegistrar& commands() = 0;
 };
 
 // A component or VDAF plugin. Lifecycle: configure → start → stop; the host

@@ -28,6 +28,9 @@ class VdafPluginContext final : public PluginContext {
   VdafRegistry& vdafs() override { return vdafs_; }
   const Clock& clock() const override { return clock_; }
   Datastore* datastore() override { return nullptr; }
+  CommandRegistrar& commands() override {
+    throw std::logic_error("no commands in a VDAF-only test");
+  }
 
  private:
   VdafRegistry& vdafs_;

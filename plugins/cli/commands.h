@@ -1,0 +1,25 @@
+// The janus_cli subcommands (janus-0.7.md §2): provision-tasks,
+// generate-global-hpke-key, set-global-hpke-key-state. Each takes the words
+// after its name and returns the exit code: 0 done, 1 failed (one line on
+// `err`), 2 a usage mistake.
+#pragma once
+
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include "janus/datastore.h"
+#include "janus/vdaf_registry.h"
+
+namespace janus::cli {
+
+// `datastore` may be null (no --config-file): the command then fails with a
+// line saying what is missing.
+int provision_tasks(const std::vector<std::string>& args, Datastore* datastore,
+                    const VdafRegistry& vdafs, std::ostream& out, std::ostream& err);
+int generate_global_hpke_key(const std::vector<std::string>& args, Datastore* datastore,
+                             std::ostream& out, std::ostream& err);
+int set_global_hpke_key_state(const std::vector<std::string>& args, Datastore* datastore,
+                              std::ostream& out, std::ostream& err);
+
+}  // namespace janus::cli

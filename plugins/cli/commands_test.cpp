@@ -1,0 +1,242 @@
+// The janus_cli subcommands against a real PostgreSQL (JANUS_TEST_DATABASE_URL).
+#include "commands.h"
+
+#include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <iterator>
+#include <sstream>
+
+#include "janus/codec.h"
+#include "janus/hpke.h"
+#include "janus/messages.h"
+#include "janus/testing/test_database.h"
+#include "tasks_file.h"
+#include "test_support.h"
+
+namespace janus::cli {
+namespace {
+
+using testing::kSampleTasks;
+using testing::prio3_registry;
+using testing::scratch_file;
+
+struct Result {
+  int code = -1;
+  std::string out, err;
+};
+
+class CliCommands : public ::testing::Test {
+ protected:
+  CliCommands() : clock_(1'700'000'000), datastore_(db_.open_datastore(clock_)) {}
+
+  Result provision(const std::vector<std::string>& args, bool with_datastore = true) {
+    std::ostringstream out, err;
+    int code = provision_tasks(args, with_datastore ? datastore_.get() : nullptr, prio3_registry(),
+                               out, err);
+    return {code, out.str(), err.str()};
+  }
+  Result generate(const std::vector<std::string>& args) {
+    std::ostringstream out, err;
+    int code = generate_global_hpke_key(args, datastore_.get(), out, err);
+    return {code, out.str(), err.str()};
+  }
+  Result set_state(const std::vector<std::string>& args) {
+    std::ostringstream out, err;
+    int code = set_global_hpke_key_state(args, datastore_.get(), out, err);
+    return {code, out.str(), err.str()};
+  }
+  std::vector<AggregatorTask> stored_tasks() {
+    return datastore_->run_tx("read", [](Transaction& tx) { return tx.get_aggregator_tasks(); });
+  }
+  std::optional<AggregatorTask> stored_task(const TaskId& id) {
+    return datastore_->run_tx("read", [&](Transaction& tx) { return tx.get_aggregator_task(id); });
+  }
+  std::optional<GlobalHpkeKeypair> global_key(std::uint8_t id) {
+    return datastore_->run_tx("read",
+                              [&](Transaction& tx) { return tx.get_global_hpke_keypair(id); });
+  }
+
+  janus::testing::TestDatabase db_;
+  MockClock clock_;
+  std::unique_ptr<Datastore> datastore_;
+};
+
+TEST_F(CliCommands, ProvisionsTheSampleAndEveryFieldReadsBack) {
+  Result result = provision({kSampleTasks});
+  ASSERT_EQ(result.code, 0) << result.err;
+  EXPECT_EQ(result.out, "");
+  EXPECT_NE(result.err.find("wrote 2 task(s)"), std::string::npos) << result.err;
+
+  auto expected = load_tasks_file(kSampleTasks, prio3_registry(), {});
+  ASSERT_EQ(stored_tasks().size(), 2u);
+  for (const auto& provisioned : expected) {
+    auto stored = stored_task(provisioned.task.task_id);
+    ASSERT_TRUE(stored);
+    // AggregatorTask's == compares every field, secrets included.
+    EXPECT_EQ(*stored, provisioned.task);
+    EXPECT_EQ(stored->hpke_keys, provisioned.task.hpke_keys);
+    EXPECT_EQ(stored->vdaf_verify_key, provisioned.task.vdaf_verify_key);
+    EXPECT_EQ(stored->aggregator_auth_token, provisioned.task.aggregator_auth_token);
+    EXPECT_EQ(stored->aggregator_auth_token_hash, provisioned.task.aggregator_auth_token_hash);
+    EXPECT_EQ(stored->collector_auth_token_hash, provisioned.task.collector_auth_token_hash);
+    EXPECT_EQ(stored->collector_hpke_config, provisioned.task.collector_hpke_config);
+  }
+}
+
+TEST_F(CliCommands, ExistingTasksAreReplaced) {
+  ASSERT_EQ(provision({kSampleTasks}).code, 0);
+  YAML::Node tasks = YAML::LoadFile(kSampleTasks);
+  tasks[0]["min_batch_size"] = 7;
+  tasks[0]["vdaf"] = YAML::Load("Prio3Count");
+  YAML::Emitter emitter;
+  emitter << tasks;
+  Result result = provision({scratch_file("changed.yaml", emitter.c_str())});
+  ASSERT_EQ(result.code, 0) << result.err;
+  ASSERT_EQ(stored_tasks().size(), 2u);
+  auto stored = stored_task(*TaskId::from_base64url("G9YKXjoEjfoU7M_fi_o2H0wmzavRb2sBFHeykeRhDMk"));
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->min_batch_size, 7u);
+  EXPECT_EQ(stored->vdaf.name, "Prio3Count");
+}
+
+TEST_F(CliCommands, GeneratedParametersAreWrittenAndEchoed) {
+  std::string file = scratch_file("minimal.yaml", R"(
+- peer_aggregator_endpoint: "https://helper.example.com/"
+  query_type: !FixedSize {max_batch_size: null, batch_time_window_size: 3600}
+  vdaf: !Prio3Histogram {length: 4, chunk_length: 2}
+  role: Leader
+  max_batch_query_count: 1
+  task_expiration: 1900000000
+  report_expiry_age: 86400
+  min_batch_size: 10
+  time_precision: 1800
+  tolerable_clock_skew: 60
+  collector_hpke_config: {id: 9, kem_id: X25519HkdfSha256, kdf_id: HkdfSha256, aead_id: Aes128Gcm, public_key: 4qiv6IY5jrjCV3xbaQXULmPIpvoIml1oJmeXm-yOuAo}
+  aggregator_auth_token: {type: Bearer, token: "leader-to-helper"}
+  collector_auth_token_hash: {type: Bearer, hash: MJOoBO_ysLEuG_lv2C37eEOf1Ngetsr-Ers0ZYj4vdQ}
+)");
+  Result result = provision({file, "--generate-missing-parameters", "--echo-tasks"});
+  ASSERT_EQ(result.code, 0) << result.err;
+  auto echoed = parse_tasks(YAML::Load(result.out), "echo", prio3_registry(), {});
+  ASSERT_EQ(echoed.size(), 1u);
+  auto stored = stored_task(echoed[0].task.task_id);
+  ASSERT_TRUE(stored) << result.out;
+  EXPECT_EQ(*stored, echoed[0].task);
+  EXPECT_EQ(stored->vdaf_verify_key.size(), 16u);
+  EXPECT_EQ(stored->hpke_keys.size(), 1u);
+  EXPECT_EQ(stored->query_type.batch_time_window_size, 3600u);
+}
+
+TEST_F(CliCommands, DryRunWritesNothing) {
+  Result result = provision({kSampleTasks, "--dry-run", "--echo-tasks"});
+  ASSERT_EQ(result.code, 0) << result.err;
+  EXPECT_NE(result.out.find("G9YKXjoEjfoU7M_fi_o2H0wmzavRb2sBFHeykeRhDMk"), std::string::npos);
+  EXPECT_TRUE(stored_tasks().empty());
+  // A dry run needs no database at all.
+  EXPECT_EQ(provision({kSampleTasks, "--dry-run"}, /*with_datastore=*/false).code, 0);
+}
+
+TEST_F(CliCommands, ABadTaskWritesNoTask) {
+  YAML::Node tasks = YAML::LoadFile(kSampleTasks);
+  tasks[1]["role"] = "Observer";
+  YAML::Emitter emitter;
+  emitter << tasks;
+  std::string file = scratch_file("one_bad.yaml", emitter.c_str());
+  Result result = provision({file});
+  EXPECT_EQ(result.code, 1);
+  EXPECT_NE(result.err.find("janus_cli provision-tasks: error: " + file), std::string::npos)
+      << result.err;
+  EXPECT_NE(result.err.find("key 'tasks[1].role'"), std::string::npos) << result.err;
+  EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;
+  EXPECT_TRUE(stored_tasks().empty());
+}
+
+TEST_F(CliCommands, ProvisionUsageMistakes) {
+  EXPECT_EQ(provision({}).code, 2);
+  EXPECT_EQ(provision({kSampleTasks, "--echo"}).code, 2);
+  EXPECT_EQ(provision({kSampleTasks, kSampleTasks}).code, 2);
+  Result missing = provision({"/nonexistent/tasks.yaml"});
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_NE(missing.err.find("/nonexistent/tasks.yaml: cannot read"), std::string::npos);
+  Result no_database = provision({kSampleTasks}, /*with_datastore=*/false);
+  EXPECT_EQ(no_database.code, 2);
+  EXPECT_NE(no_database.err.find("--config-file"), std::string::npos) << no_database.err;
+  Result help = provision({"--help"});
+  EXPECT_EQ(help.code, 0);
+  EXPECT_NE(help.out.find("Usage: janus_cli provision-tasks"), std::string::npos);
+}
+
+TEST_F(CliCommands, GlobalHpkeKeyLifecycle) {
+  std::string out_file = scratch_file("hpke_config.bin", "");
+  Result result = generate({"--id", "7", "--kem", "x25519", "--kdf", "hkdf-sha256", "--aead",
+                            "aes-128-gcm", "--hpke-config-out-file", out_file});
+  ASSERT_EQ(result.code, 0) << result.err;
+  auto key = global_key(7);
+  ASSERT_TRUE(key);
+  EXPECT_EQ(key->state, HpkeKeyState::Pending);
+  EXPECT_EQ(key->keypair.config_id, 7);
+  std::ifstream in(out_file, std::ios::binary);
+  Bytes written((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(written, key->keypair.config);
+  HpkeConfig config = decode_message<HpkeConfig>(written);
+  EXPECT_EQ(config.id, 7);
+  EXPECT_EQ(suite_of(config), kDapMandatorySuite);
+  EXPECT_NO_THROW(DapHpkeKeyPair::from_config(config, key->keypair.private_key));
+
+  // The same id again is refused, naming it.
+  Result again = generate({"--id=7", "--kem=x25519", "--kdf=hkdf-sha256", "--aead=aes-128-gcm"});
+  EXPECT_EQ(again.code, 1);
+  EXPECT_NE(again.err.find("7"), std::string::npos) << again.err;
+
+  ASSERT_EQ(set_state({"--id", "7", "--state", "active"}).code, 0);
+  EXPECT_EQ(global_key(7)->state, HpkeKeyState::Active);
+  ASSERT_EQ(set_state({"--id", "7", "--state", "expired"}).code, 0);
+  EXPECT_EQ(global_key(7)->state, HpkeKeyState::Expired);
+  EXPECT_EQ(set_state({"--id", "7", "--state", "pending", "--dry-run"}).code, 0);
+  EXPECT_EQ(global_key(7)->state, HpkeKeyState::Expired);
+
+  Result missing = set_state({"--id", "8", "--state", "active"});
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_NE(missing.err.find("no global HPKE key 8"), std::string::npos) << missing.err;
+}
+
+TEST_F(CliCommands, GlobalHpkeKeyOtherSuitesAndDryRun) {
+  ASSERT_EQ(generate({"--id", "255", "--kem", "p-256", "--kdf", "hkdf-sha512", "--aead",
+                      "chacha20poly1305"})
+                .code,
+            0);
+  HpkeConfig config = decode_message<HpkeConfig>(global_key(255)->keypair.config);
+  EXPECT_EQ(suite_of(config), (HpkeSuite{HpkeKemId::P256HkdfSha256, HpkeKdfId::HkdfSha512,
+                                         HpkeAeadId::ChaCha20Poly1305}));
+  EXPECT_EQ(generate({"--id", "0", "--kem", "x25519", "--kdf", "hkdf-sha384", "--aead",
+                      "aes-256-gcm", "--dry-run"})
+                .code,
+            0);
+  EXPECT_FALSE(global_key(0));
+}
+
+TEST_F(CliCommands, GlobalHpkeKeyUsageMistakes) {
+  const std::vector<std::string> good = {"--kem",       "x25519", "--kdf",
+                                         "hkdf-sha256", "--aead", "aes-128-gcm"};
+  auto with = [&](std::vector<std::string> extra) {
+    extra.insert(extra.end(), good.begin(), good.end());
+    return extra;
+  };
+  EXPECT_EQ(generate(with({"--id", "256"})).code, 2);
+  EXPECT_EQ(generate(with({"--id", "-1"})).code, 2);
+  EXPECT_EQ(generate(with({"--id", "x"})).code, 2);
+  EXPECT_EQ(generate(good).code, 2);  // no --id
+  Result bad_kem =
+      generate({"--id", "1", "--kem", "x448", "--kdf", "hkdf-sha256", "--aead", "aes-128-gcm"});
+  EXPECT_EQ(bad_kem.code, 2);
+  EXPECT_NE(bad_kem.err.find("--kem: expected x25519 or p-256, not 'x448'"), std::string::npos);
+  EXPECT_EQ(generate(with({"--id", "1", "--colour", "red"})).code, 2);
+  EXPECT_EQ(set_state({"--id", "1", "--state", "retired"}).code, 2);
+  EXPECT_EQ(set_state({"--id", "1"}).code, 2);
+  EXPECT_FALSE(global_key(1));
+}
+
+}  // namespace
+}  // namespace janus::cli
