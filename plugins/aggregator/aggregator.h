@@ -1,0 +1,58 @@
+// The DAP-09 aggregator HTTP API (janus-0.7.md §4): the routes, their validation and
+// their answers. The plugin (plugin.cpp) only parses the config and wires this class to
+// the host; tests drive it directly with a real datastore.
+#pragma once
+
+#include <memory>
+#include <optional>
+
+#include "aggregator_config.h"
+#include "janus/clock.h"
+#include "janus/datastore.h"
+#include "janus/http.h"
+#include "janus/problem_types.h"
+#include "janus/vdaf_registry.h"
+#include "report_writer.h"
+#include "task_cache.h"
+
+namespace spdlog {
+class logger;
+}
+
+namespace janus::aggregator {
+
+class Aggregator {
+ public:
+  Aggregator(const AggregatorConfig& config, Datastore& datastore, VdafRegistry& vdafs,
+             const Clock& clock, std::shared_ptr<spdlog::logger> logger);
+
+  // Adds every route on config.listen_address.
+  void register_routes(RouteRegistrar& routes);
+
+  void start() { report_writer_.start(); }
+  void stop() { report_writer_.stop(); }
+
+  // Re-reads the global HPKE key pairs (the periodic refresher calls this).
+  void refresh_global_hpke_keys() { global_keys_.refresh(datastore_); }
+
+  HttpResponse handle_hpke_config(const HttpRequest& request);
+  HttpResponse handle_upload(const HttpRequest& request);
+
+  const ReportWriteBatcher& report_writer() const { return report_writer_; }
+
+ private:
+  HttpResponse upload(const HttpRequest& request, const TaskId& task_id);
+  // Counts a rejected upload (waiting for the counter write) and returns its problem.
+  HttpResponse reject_upload(const TaskId& task_id, const TaskUploadCounter& counter,
+                             DapProblemType type, std::string_view detail);
+
+  AggregatorConfig config_;
+  Datastore& datastore_;
+  const Clock& clock_;
+  std::shared_ptr<spdlog::logger> logger_;
+  TaskCache tasks_;
+  GlobalHpkeKeys global_keys_;
+  ReportWriteBatcher report_writer_;
+};
+
+}  // namespace janus::aggregator
