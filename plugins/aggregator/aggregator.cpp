@@ -65,6 +65,18 @@ void Aggregator::register_routes(RouteRegistrar& routes) {
   routes.add_route(
       address, HttpMethod::Options, "/tasks/{task_id}/reports",
       [](const HttpRequest& request) { return cors_preflight_response(request, "PUT"); });
+  const char* job = "/tasks/{task_id}/aggregation_jobs/{aggregation_job_id}";
+  routes.add_route(address, HttpMethod::Put, job, [this](const HttpRequest& request) {
+    return handle_aggregation_job_init(request);
+  });
+  routes.add_route(address, HttpMethod::Post, job, [this](const HttpRequest& request) {
+    return handle_aggregation_job_continue(request);
+  });
+  routes.add_route(address, HttpMethod::Delete, job, [this](const HttpRequest& request) {
+    return handle_aggregation_job_delete(request);
+  });
+  routes.add_route(address, HttpMethod::Post, "/tasks/{task_id}/aggregate_shares",
+                   [this](const HttpRequest& request) { return handle_aggregate_share(request); });
 }
 
 // ---- GET /hpke_config ------------------------------------------------------------------

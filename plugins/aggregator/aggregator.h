@@ -38,6 +38,12 @@ class Aggregator {
   HttpResponse handle_hpke_config(const HttpRequest& request);
   HttpResponse handle_upload(const HttpRequest& request);
 
+  // Helper side (helper.cpp).
+  HttpResponse handle_aggregation_job_init(const HttpRequest& request);
+  HttpResponse handle_aggregation_job_continue(const HttpRequest& request);
+  HttpResponse handle_aggregation_job_delete(const HttpRequest& request);
+  HttpResponse handle_aggregate_share(const HttpRequest& request);
+
   const ReportWriteBatcher& report_writer() const { return report_writer_; }
 
  private:
@@ -45,6 +51,19 @@ class Aggregator {
   // Counts a rejected upload (waiting for the counter write) and returns its problem.
   HttpResponse reject_upload(const TaskId& task_id, const TaskUploadCounter& counter,
                              DapProblemType type, std::string_view detail);
+
+  // Common to the helper routes: a task of ours in the helper role and the leader's token.
+  // Sets `task` or returns the answer (unrecognizedTask, unauthorizedRequest).
+  std::optional<HttpResponse> authorize_helper_request(const HttpRequest& request,
+                                                       const TaskId& task_id,
+                                                       std::shared_ptr<const CachedTask>& task);
+  HttpResponse aggregation_job_init(const HttpRequest& request, const TaskId& task_id);
+  HttpResponse aggregation_job_continue(const HttpRequest& request, const TaskId& task_id);
+  HttpResponse aggregation_job_delete(const HttpRequest& request, const TaskId& task_id);
+  HttpResponse aggregate_share(const HttpRequest& request, const TaskId& task_id);
+  // Runs `handler` for the path's task id, turning unexpected exceptions into a logged 500.
+  template <typename Handler>
+  HttpResponse with_task_id(const HttpRequest& request, const char* what, Handler&& handler);
 
   AggregatorConfig config_;
   Datastore& datastore_;

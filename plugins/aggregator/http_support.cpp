@@ -27,6 +27,14 @@ HttpResponse problem_response(DapProblemType type, const std::optional<TaskId>& 
   return json_problem(status, std::move(document));
 }
 
+HttpResponse janus_problem_response(int status, std::string_view type, std::string_view title,
+                                    const std::optional<TaskId>& task_id) {
+  nlohmann::json document = {
+      {"type", std::string(type)}, {"title", std::string(title)}, {"status", status}};
+  if (task_id) document["taskid"] = task_id->to_base64url();
+  return json_problem(status, std::move(document));
+}
+
 HttpResponse bad_request_response(const std::optional<TaskId>& task_id, std::string_view detail) {
   nlohmann::json document = {{"title", "Bad Request"}, {"status", 400}};
   if (task_id) document["taskid"] = task_id->to_base64url();

@@ -17,6 +17,12 @@ namespace janus::aggregator {
 HttpResponse problem_response(DapProblemType type, const std::optional<TaskId>& task_id,
                               std::string_view detail = {});
 
+// Janus's own problem types (https://docs.divviup.org/references/janus-errors#...).
+inline constexpr std::string_view kAggregationJobDeletedType =
+    "https://docs.divviup.org/references/janus-errors#aggregation-job-deleted";
+HttpResponse janus_problem_response(int status, std::string_view type, std::string_view title,
+                                    const std::optional<TaskId>& task_id);
+
 // A 400 problem document without a DAP type (e.g. a wrong Content-Type), as Janus answers.
 HttpResponse bad_request_response(const std::optional<TaskId>& task_id, std::string_view detail);
 
