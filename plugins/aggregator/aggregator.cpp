@@ -51,7 +51,12 @@ Aggregator::Aggregator(const AggregatorConfig& config, Datastore& datastore, Vda
           datastore,
           ReportWriterOptions{config.max_upload_batch_size, config.max_upload_batch_write_delay,
                               config.task_counter_shard_count},
-          logger) {}
+          logger),
+      upload_decode_failures_(metrics::registry().counter(
+          "janus_upload_decode_failures", "Uploaded reports whose shares could not be decoded.")),
+      upload_decrypt_failures_(
+          metrics::registry().counter("janus_upload_decrypt_failures",
+                                      "Uploaded reports whose leader share did not decrypt.")) {}
 
 void Aggregator::register_routes(RouteRegistrar& routes) {
   const std::string& address = config_.listen_address;
@@ -200,6 +205,7 @@ HttpResponse Aggregator::upload(const HttpRequest& request, const TaskId& task_i
   try {
     task->vdaf->check_public_share(report.public_share);
   } catch (const VdafError&) {
+    upload_decode_failures_.increment();
     return reject_upload(task_id, {.report_decode_failure = 1}, DapProblemType::ReportRejected,
                          "Public share could not be decoded.");
   }
@@ -222,6 +228,7 @@ HttpResponse Aggregator::upload(const HttpRequest& request, const TaskId& task_i
   try {
     plaintext = dap_open(*key_pair, ciphertext, dap_input_share_info(Role::Leader), aad);
   } catch (const HpkeError&) {
+    upload_decrypt_failures_.increment();
     return reject_upload(task_id, {.report_decrypt_failure = 1}, DapProblemType::ReportRejected,
                          "Leader input share could not be decrypted.");
   }
@@ -233,6 +240,7 @@ HttpResponse Aggregator::upload(const HttpRequest& request, const TaskId& task_i
     }
     task->vdaf->check_input_share(0, input_share.payload);
   } catch (const std::exception&) {
+    upload_decode_failures_.increment();
     return reject_upload(task_id, {.report_decode_failure = 1}, DapProblemType::ReportRejected,
                          "Leader input share could not be decoded.");
   }

@@ -10,6 +10,7 @@
 #include "janus/clock.h"
 #include "janus/datastore.h"
 #include "janus/http.h"
+#include "janus/metrics.h"
 #include "janus/problem_types.h"
 #include "janus/vdaf_registry.h"
 #include "report_writer.h"
@@ -72,6 +73,8 @@ class Aggregator {
   TaskCache tasks_;
   GlobalHpkeKeys global_keys_;
   ReportWriteBatcher report_writer_;
+  // Janus 0.7's upload metrics.
+  metrics::Counter upload_decode_failures_, upload_decrypt_failures_;
 };
 
 }  // namespace janus::aggregator

@@ -6,6 +6,7 @@
 #include <future>
 #include <thread>
 
+#include "janus/metrics.h"
 #include "test_fixture.h"
 
 namespace janus::aggregator {
@@ -18,6 +19,14 @@ using testing::problem_of;
 using testing::problem_type;
 
 const std::string kDap = "urn:ietf:params:ppm:dap:error:";
+
+// The value of an unlabelled series in the process-wide registry (0 when absent).
+double metric_value(const std::string& name) {
+  const std::string text = metrics::registry().serialize();
+  const std::string prefix = "\n" + name + " ";
+  auto at = text.find(prefix);
+  return at == std::string::npos ? 0 : std::stod(text.substr(at + prefix.size()));
+}
 
 class ClientReportUpload : public AggregatorFixture,
                            public ::testing::WithParamInterface<std::size_t> {};
@@ -218,6 +227,7 @@ TEST_F(UploadTest, UnknownHpkeConfigIdIsOutdatedConfig) {
 
 TEST_F(UploadTest, TamperedCiphertextOrAadIsRejected) {
   put_task(task);
+  const double decrypt_failures_before = metric_value("janus_upload_decrypt_failures");
   Report report = make_report();
   report.leader_encrypted_input_share.payload.back() ^= 1;
   expect_problem(upload(task.task_id, encode_message(report)), "reportRejected");
@@ -236,6 +246,7 @@ TEST_F(UploadTest, TamperedCiphertextOrAadIsRejected) {
                encode_message(PlaintextInputShare{}));
   expect_problem(upload(task.task_id, encode_message(wrong_info)), "reportRejected");
   EXPECT_EQ(counter().report_decrypt_failure, 3u);
+  EXPECT_EQ(metric_value("janus_upload_decrypt_failures"), decrypt_failures_before + 3);
 }
 
 TEST_F(UploadTest, UndecodableSharesAreRejected) {
