@@ -10,13 +10,10 @@
 #include "janus/codec.h"
 #include "janus/hpke.h"
 #include "janus/messages.h"
+#include "report_checks.h"
 
 namespace janus::aggregator {
 namespace {
-
-Time saturating_add(Time a, Duration b) {
-  return a > std::numeric_limits<Time>::max() - b ? std::numeric_limits<Time>::max() : a + b;
-}
 
 // The leader stores its plaintext extensions in their wire form, Extension<0..2^16-1>.
 Bytes encode_extensions(const std::vector<Extension>& extensions) {
@@ -26,16 +23,6 @@ Bytes encode_extensions(const std::vector<Extension>& extensions) {
   });
   return writer.take();
 }
-
-bool has_duplicate_extension(const std::vector<Extension>& extensions) {
-  std::set<ExtensionType> seen;
-  for (const Extension& extension : extensions) {
-    if (!seen.insert(extension.type).second) return true;
-  }
-  return false;
-}
-
-HttpResponse internal_error() { return HttpResponse::empty(500); }
 
 }  // namespace
 
@@ -103,7 +90,7 @@ HttpResponse Aggregator::handle_hpke_config(const HttpRequest& request) {
         task = tasks_.get(*task_id);
       } catch (const std::exception& e) {
         if (logger_) logger_->error("hpke_config: reading task failed: {}", e.what());
-        return internal_error();
+        return internal_error_response();
       }
       if (!task) return problem_response(DapProblemType::UnrecognizedTask, task_id);
       // Advertise only the newest key (the largest config id); all of them still decrypt.
@@ -119,7 +106,7 @@ HttpResponse Aggregator::handle_hpke_config(const HttpRequest& request) {
               "global key",
               task_id->to_base64url());
         }
-        return internal_error();
+        return internal_error_response();
       }
     }
     HttpResponse ok =
@@ -145,11 +132,17 @@ HttpResponse Aggregator::handle_upload(const HttpRequest& request) {
     } catch (const std::exception& e) {
       if (logger_)
         logger_->error("upload for task {} failed: {}", task_id->to_base64url(), e.what());
-      return internal_error();
+      return internal_error_response();
     }
   }();
   add_cors_headers(request, response);
   return response;
+}
+
+std::optional<DapHpkeKeyPair> Aggregator::find_hpke_key(const CachedTask& task,
+                                                        HpkeConfigId config_id) const {
+  if (auto it = task.hpke_keys.find(config_id); it != task.hpke_keys.end()) return it->second;
+  return global_keys_.find(config_id);
 }
 
 HttpResponse Aggregator::reject_upload(const TaskId& task_id, const TaskUploadCounter& counter,
@@ -200,7 +193,7 @@ HttpResponse Aggregator::upload(const HttpRequest& request, const TaskId& task_i
       logger_->error("task {}: VDAF unavailable ({}); is its VDAF plugin loaded?",
                      task_id.to_base64url(), task->vdaf_error);
     }
-    return internal_error();
+    return internal_error_response();
   }
   try {
     task->vdaf->check_public_share(report.public_share);
@@ -211,12 +204,7 @@ HttpResponse Aggregator::upload(const HttpRequest& request, const TaskId& task_i
   }
 
   const HpkeCiphertext& ciphertext = report.leader_encrypted_input_share;
-  std::optional<DapHpkeKeyPair> key_pair;
-  if (auto it = task->hpke_keys.find(ciphertext.config_id); it != task->hpke_keys.end()) {
-    key_pair = it->second;
-  } else {
-    key_pair = global_keys_.find(ciphertext.config_id);
-  }
+  std::optional<DapHpkeKeyPair> key_pair = find_hpke_key(*task, ciphertext.config_id);
   if (!key_pair) {
     return reject_upload(
         task_id, {.report_outdated_key = 1}, DapProblemType::OutdatedConfig,

@@ -49,6 +49,8 @@ class Aggregator {
 
  private:
   HttpResponse upload(const HttpRequest& request, const TaskId& task_id);
+  // The task's key with that config id, else the global one (Janus's order).
+  std::optional<DapHpkeKeyPair> find_hpke_key(const CachedTask& task, HpkeConfigId config_id) const;
   // Counts a rejected upload (waiting for the counter write) and returns its problem.
   HttpResponse reject_upload(const TaskId& task_id, const TaskUploadCounter& counter,
                              DapProblemType type, std::string_view detail);

@@ -17,6 +17,7 @@
 #include "janus/hpke.h"
 #include "janus/messages.h"
 #include "janus/ping_pong.h"
+#include "report_checks.h"
 
 namespace janus::aggregator {
 namespace {
@@ -32,10 +33,6 @@ std::uint64_t random_below(std::uint64_t bound) {
   return std::uniform_int_distribution<std::uint64_t>(0, bound - 1)(rng);
 }
 
-Time saturating_add(Time a, Duration b) {
-  return a > std::numeric_limits<Time>::max() - b ? std::numeric_limits<Time>::max() : a + b;
-}
-
 // The smallest interval holding both (an empty interval is replaced).
 Interval span(const Interval& a, const Interval& b) {
   if (a.duration == 0 && a.start == 0) return b;
@@ -48,16 +45,6 @@ QueryType wire_query_type(const AggregatorTask& task) {
   return task.query_type.kind == TaskQueryType::Kind::TimeInterval ? QueryType::TimeInterval
                                                                    : QueryType::FixedSize;
 }
-
-bool has_duplicate_extension(const std::vector<Extension>& extensions) {
-  std::set<ExtensionType> seen;
-  for (const Extension& extension : extensions) {
-    if (!seen.insert(extension.type).second) return true;
-  }
-  return false;
-}
-
-HttpResponse internal_error() { return HttpResponse::empty(500); }
 
 // One report of an aggregation job init request, after the checks that need no database.
 struct PreparedReport {
@@ -159,7 +146,7 @@ HttpResponse Aggregator::with_task_id(const HttpRequest& request, const char* wh
   } catch (const std::exception& e) {
     if (logger_)
       logger_->error("{} for task {} failed: {}", what, task_id->to_base64url(), e.what());
-    return internal_error();
+    return internal_error_response();
   }
 }
 
@@ -203,7 +190,7 @@ std::optional<HttpResponse> Aggregator::authorize_helper_request(
       logger_->error("task {}: VDAF unavailable ({}); is its VDAF plugin loaded?",
                      task_id.to_base64url(), task->vdaf_error);
     }
-    return internal_error();
+    return internal_error_response();
   }
   return std::nullopt;
 }
@@ -271,13 +258,8 @@ HttpResponse Aggregator::aggregation_job_init(const HttpRequest& request, const 
       fail(PrepareError::InvalidMessage);
       continue;
     }
-    std::optional<DapHpkeKeyPair> key_pair;
-    if (auto it = cached->hpke_keys.find(share.encrypted_input_share.config_id);
-        it != cached->hpke_keys.end()) {
-      key_pair = it->second;
-    } else {
-      key_pair = global_keys_.find(share.encrypted_input_share.config_id);
-    }
+    std::optional<DapHpkeKeyPair> key_pair =
+        find_hpke_key(*cached, share.encrypted_input_share.config_id);
     if (!key_pair) {
       fail(PrepareError::HpkeUnknownConfigId);
       continue;
@@ -603,7 +585,7 @@ HttpResponse Aggregator::aggregate_share(const HttpRequest& request, const TaskI
   }
   if (!task.collector_hpke_config) {
     if (logger_) logger_->error("task {} has no collector HPKE config", task_id.to_base64url());
-    return internal_error();
+    return internal_error_response();
   }
   const HpkeConfig collector_config = decode_message<HpkeConfig>(*task.collector_hpke_config);
   BatchIdentifier batch;
