@@ -313,7 +313,7 @@ HttpResponse Aggregator::aggregation_job_init(const HttpRequest& request, const 
     bool deleted = false;
     AggregationJobResp response;
   };
-  Result result = datastore_.run_tx("aggregation_job_init", [&](Transaction& tx) -> Result {
+  auto write_job = [&](Transaction& tx) -> Result {
     if (auto existing = tx.get_aggregation_job(task_id, *job_id)) {
       if (existing->state == AggregationJobState::Deleted) return {false, true, {}};
       if (existing->last_request_hash != request_hash) return {true, false, {}};
@@ -383,7 +383,14 @@ HttpResponse Aggregator::aggregation_job_init(const HttpRequest& request, const 
                                             successes);
     }
     return {false, false, std::move(response)};
-  });
+  };
+  Result result;
+  try {
+    result = datastore_.run_tx("aggregation_job_init", write_job);
+  } catch (const MutationTargetAlreadyExists&) {
+    // A concurrent request created the job first: answer as for a retry of it.
+    result = datastore_.run_tx("aggregation_job_init", write_job);
+  }
   if (result.deleted) {
     return janus_problem_response(410, kAggregationJobDeletedType,
                                   "The aggregation job has been deleted.", task_id);

@@ -5,6 +5,8 @@
 // checks.
 #include <gtest/gtest.h>
 
+#include <future>
+
 #include "janus/ping_pong.h"
 #include "test_fixture.h"
 
@@ -74,7 +76,8 @@ class HelperTest : public AggregatorFixture {
   }
 
   // A one-report init request for a fresh measurement (true), made as a leader would.
-  Bytes fresh_init_req(Time time) {
+  Bytes fresh_init_req(Time time,
+                       PartialBatchSelector selector = PartialBatchSelector::time_interval()) {
     auto vdaf = vdafs.create(task.vdaf);
     ReportMetadata metadata{ReportId::random(), time};
     VdafShards shards = vdaf->shard(json(1), metadata.id.span());
@@ -89,7 +92,7 @@ class HelperTest : public AggregatorFixture {
                  encode_message(InputShareAad{task.task_id, metadata, shards.public_share}),
                  encode_message(PlaintextInputShare{{}, shards.input_shares.at(1)}))};
     AggregationJobInitReq req;
-    req.partial_batch_selector = PartialBatchSelector::time_interval();
+    req.partial_batch_selector = selector;
     req.prepare_inits.push_back(PrepareInit{share, *leader.outbound});
     return encode_message(req);
   }
@@ -294,6 +297,56 @@ TEST_F(HelperTest, AggregateShareChecks) {
   resp = decode_message<AggregationJobResp>(next.body);
   ASSERT_EQ(resp.prepare_resps.size(), 1u);
   EXPECT_EQ(resp.prepare_resps[0].state, PrepareResp::State::Continue);
+}
+
+TEST_F(HelperTest, ConcurrentIdenticalInitsGetTheSameAnswer) {
+  use_case(0);
+  put_task(task);
+  const AggregationJobId job_id = AggregationJobId::random();
+  const Bytes body = init_req(0);
+  std::vector<std::future<HttpResponse>> responses;
+  for (int i = 0; i < 4; ++i) {
+    responses.push_back(std::async(std::launch::async, [&] { return init(job_id, body); }));
+  }
+  const Bytes expected =
+      hex_field(test_case.at("reports").at(0), "dap_aggregation_job_resp_single_report");
+  for (auto& response : responses) {
+    HttpResponse r = response.get();
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, expected);
+  }
+  EXPECT_EQ(database.query("SELECT count(*) FROM report_aggregations"), "1");
+}
+
+TEST_F(HelperTest, FixedSizeBatchIsAggregatedAndShared) {
+  use_case(0);
+  task.query_type.kind = TaskQueryType::Kind::FixedSize;
+  task.query_type.max_batch_size = 2;
+  put_task(task);
+  const BatchId batch_id = BatchId::random();
+  const auto selector = PartialBatchSelector::fixed_size(batch_id);
+  // A time_interval selector does not fit a fixed_size task.
+  expect_problem(init(AggregationJobId::random(), fresh_init_req(1704164400)), "invalidMessage");
+  std::vector<Bytes> bodies = {fresh_init_req(1704164400, selector),
+                               fresh_init_req(1704164400 + 1, selector)};
+  for (const Bytes& body : bodies) {
+    HttpResponse response = init(AggregationJobId::random(), body);
+    ASSERT_EQ(response.status, 200);
+  }
+  AggregateShareReq req;
+  req.batch_selector = BatchSelector::fixed_size(batch_id);
+  req.report_count = 2;
+  for (const Bytes& body : bodies) {
+    update_report_id_checksum(
+        req.checksum,
+        decode_message<AggregationJobInitReq>(body).prepare_inits.at(0).report_share.metadata.id);
+  }
+  HttpResponse share = aggregate_share(req);
+  ASSERT_EQ(share.status, 200) << std::string(share.body.begin(), share.body.end());
+  EXPECT_EQ(open_share(share, req).size(), 8u);  // one Field64 element: the helper's count share
+  // Another batch id has no reports: too small.
+  req.batch_selector = BatchSelector::fixed_size(BatchId::random());
+  expect_problem(aggregate_share(req), "invalidBatchSize");
 }
 
 TEST_F(HelperTest, SmallBatchIsInvalidSize) {
