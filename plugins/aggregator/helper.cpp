@@ -16,6 +16,7 @@
 #include "janus/codec.h"
 #include "janus/hpke.h"
 #include "janus/messages.h"
+#include "janus/metrics.h"
 #include "janus/ping_pong.h"
 #include "report_checks.h"
 
@@ -129,6 +130,14 @@ void accumulate_into_batches(Transaction& tx, const Vdaf& vdaf, const Aggregator
       tx.put_batch_aggregation(aggregation);
     }
   }
+}
+
+// Janus's janus_step_failures{type}: reports the helper could not aggregate, by reason.
+void count_step_failure(PrepareError error) {
+  metrics::registry()
+      .counter("janus_step_failures", "Reports that failed a preparation step, by reason.",
+               {{"type", std::string(prepare_error_name(error))}})
+      .increment();
 }
 
 }  // namespace
@@ -390,6 +399,9 @@ HttpResponse Aggregator::aggregation_job_init(const HttpRequest& request, const 
   } catch (const MutationTargetAlreadyExists&) {
     // A concurrent request created the job first: answer as for a retry of it.
     result = datastore_.run_tx("aggregation_job_init", write_job);
+  }
+  for (const PrepareResp& resp : result.response.prepare_resps) {
+    if (resp.state == PrepareResp::State::Reject) count_step_failure(resp.error);
   }
   if (result.deleted) {
     return janus_problem_response(410, kAggregationJobDeletedType,

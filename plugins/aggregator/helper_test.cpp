@@ -7,6 +7,7 @@
 
 #include <future>
 
+#include "janus/metrics.h"
 #include "janus/ping_pong.h"
 #include "test_fixture.h"
 
@@ -206,6 +207,13 @@ TEST_F(HelperTest, BadRequestsAreRefused) {
 TEST_F(HelperTest, ReportInAnotherJobIsReplayed) {
   use_case(0);
   put_task(task);
+  const std::string series = "janus_step_failures{type=\"report_replayed\"} ";
+  auto replayed = [&] {
+    const std::string text = metrics::registry().serialize();
+    auto at = text.find(series);
+    return at == std::string::npos ? 0.0 : std::stod(text.substr(at + series.size()));
+  };
+  const double replayed_before = replayed();
   ASSERT_EQ(init(AggregationJobId::random(), init_req(0)).status, 200);
   HttpResponse replay = init(AggregationJobId::random(), init_req(0));
   ASSERT_EQ(replay.status, 200);
@@ -213,6 +221,7 @@ TEST_F(HelperTest, ReportInAnotherJobIsReplayed) {
   ASSERT_EQ(resp.prepare_resps.size(), 1u);
   EXPECT_EQ(resp.prepare_resps[0].state, PrepareResp::State::Reject);
   EXPECT_EQ(resp.prepare_resps[0].error, PrepareError::ReportReplayed);
+  EXPECT_EQ(replayed(), replayed_before + 1);
 }
 
 TEST_F(HelperTest, TooEarlyReportIsRejectedPerReport) {
