@@ -71,6 +71,14 @@ AggregationJobResp stored_response(const std::vector<ReportAggregation>& report_
   return response;
 }
 
+// The batch a report of `job` belongs to: the job's batch id (fixed_size), else the
+// time_precision-aligned interval holding the report's time.
+BatchIdentifier batch_of(const AggregatorTask& task, const AggregationJob& job, Time time) {
+  if (job.batch_id) return *job.batch_id;
+  const Duration precision = std::max<Duration>(task.time_precision, 1);
+  return Interval{time / precision * precision, precision};
+}
+
 // Adds finished reports' output shares to their batch's aggregation (one random shard).
 void accumulate_into_batches(Transaction& tx, const Vdaf& vdaf, const AggregatorTask& task,
                              const AggregationJob& job, std::uint64_t shard_count,
@@ -82,13 +90,7 @@ void accumulate_into_batches(Transaction& tx, const Vdaf& vdaf, const Aggregator
   };
   std::map<Bytes, Batch> batches;
   for (const auto& output : outputs) {
-    BatchIdentifier identifier;
-    if (job.batch_id) {
-      identifier = *job.batch_id;
-    } else {
-      const Duration precision = std::max<Duration>(task.time_precision, 1);
-      identifier = Interval{output.first.time / precision * precision, precision};
-    }
+    const BatchIdentifier identifier = batch_of(task, job, output.first.time);
     Batch& batch = batches[encode_batch_identifier(identifier)];
     batch.identifier = identifier;
     batch.outputs.push_back(&output);
@@ -337,11 +339,7 @@ HttpResponse Aggregator::aggregation_job_init(const HttpRequest& request, const 
       const PreparedReport& report = prepared[ord];
       std::optional<PrepareError> error = report.error;
       if (!error) {
-        BatchIdentifier batch =
-            job.batch_id ? BatchIdentifier(*job.batch_id)
-                         : BatchIdentifier(Interval{
-                               report.metadata.time / task.time_precision * task.time_precision,
-                               task.time_precision});
+        const BatchIdentifier batch = batch_of(task, job, report.metadata.time);
         if (tx.check_other_report_aggregation_exists(task_id, report.metadata.id, *job_id)) {
           error = PrepareError::ReportReplayed;
         } else if (tx.is_batch_collected(task_id, batch)) {
