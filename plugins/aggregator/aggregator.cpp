@@ -67,8 +67,34 @@ void Aggregator::register_routes(RouteRegistrar& routes) {
   routes.add_route(address, HttpMethod::Delete, job, [this](const HttpRequest& request) {
     return handle_aggregation_job_delete(request);
   });
+  const char* collection_job = "/tasks/{task_id}/collection_jobs/{collection_job_id}";
+  routes.add_route(address, HttpMethod::Put, collection_job, [this](const HttpRequest& request) {
+    return handle_collection_job_create(request);
+  });
+  routes.add_route(address, HttpMethod::Post, collection_job, [this](const HttpRequest& request) {
+    return handle_collection_job_poll(request);
+  });
+  routes.add_route(address, HttpMethod::Delete, collection_job, [this](const HttpRequest& request) {
+    return handle_collection_job_delete(request);
+  });
   routes.add_route(address, HttpMethod::Post, "/tasks/{task_id}/aggregate_shares",
                    [this](const HttpRequest& request) { return handle_aggregate_share(request); });
+}
+
+HttpResponse Aggregator::with_task_id(const HttpRequest& request, const char* what,
+                                      const std::function<HttpResponse(const TaskId&)>& handler) {
+  auto task_id = TaskId::from_base64url(request.path_param("task_id").value_or(""));
+  if (!task_id) {
+    return problem_response(DapProblemType::InvalidMessage, std::nullopt,
+                            "the task id in the path is not an unpadded base64url task id");
+  }
+  try {
+    return handler(*task_id);
+  } catch (const std::exception& e) {
+    if (logger_)
+      logger_->error("{} for task {} failed: {}", what, task_id->to_base64url(), e.what());
+    return internal_error_response();
+  }
 }
 
 // ---- GET /hpke_config ------------------------------------------------------------------

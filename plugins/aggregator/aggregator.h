@@ -3,6 +3,7 @@
 // the host; tests drive it directly with a real datastore.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -45,6 +46,11 @@ class Aggregator {
   HttpResponse handle_aggregation_job_delete(const HttpRequest& request);
   HttpResponse handle_aggregate_share(const HttpRequest& request);
 
+  // Leader collection routes (collection.cpp).
+  HttpResponse handle_collection_job_create(const HttpRequest& request);
+  HttpResponse handle_collection_job_poll(const HttpRequest& request);
+  HttpResponse handle_collection_job_delete(const HttpRequest& request);
+
   const ReportWriteBatcher& report_writer() const { return report_writer_; }
 
  private:
@@ -64,9 +70,16 @@ class Aggregator {
   HttpResponse aggregation_job_continue(const HttpRequest& request, const TaskId& task_id);
   HttpResponse aggregation_job_delete(const HttpRequest& request, const TaskId& task_id);
   HttpResponse aggregate_share(const HttpRequest& request, const TaskId& task_id);
+  // A leader task of ours and the collector's token; sets `task` or returns the answer.
+  std::optional<HttpResponse> authorize_collector_request(const HttpRequest& request,
+                                                          const TaskId& task_id,
+                                                          std::shared_ptr<const CachedTask>& task);
+  HttpResponse collection_job_create(const HttpRequest& request, const TaskId& task_id);
+  HttpResponse collection_job_poll(const HttpRequest& request, const TaskId& task_id);
+  HttpResponse collection_job_delete(const HttpRequest& request, const TaskId& task_id);
   // Runs `handler` for the path's task id, turning unexpected exceptions into a logged 500.
-  template <typename Handler>
-  HttpResponse with_task_id(const HttpRequest& request, const char* what, Handler&& handler);
+  HttpResponse with_task_id(const HttpRequest& request, const char* what,
+                            const std::function<HttpResponse(const TaskId&)>& handler);
 
   AggregatorConfig config_;
   Datastore& datastore_;

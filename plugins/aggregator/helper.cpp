@@ -144,23 +144,6 @@ void count_step_failure(PrepareError error) {
 
 }  // namespace
 
-template <typename Handler>
-HttpResponse Aggregator::with_task_id(const HttpRequest& request, const char* what,
-                                      Handler&& handler) {
-  auto task_id = TaskId::from_base64url(request.path_param("task_id").value_or(""));
-  if (!task_id) {
-    return problem_response(DapProblemType::InvalidMessage, std::nullopt,
-                            "the task id in the path is not an unpadded base64url task id");
-  }
-  try {
-    return handler(*task_id);
-  } catch (const std::exception& e) {
-    if (logger_)
-      logger_->error("{} for task {} failed: {}", what, task_id->to_base64url(), e.what());
-    return internal_error_response();
-  }
-}
-
 HttpResponse Aggregator::handle_aggregation_job_init(const HttpRequest& request) {
   return with_task_id(request, "aggregation job init", [&](const TaskId& task_id) {
     return aggregation_job_init(request, task_id);
