@@ -334,6 +334,7 @@ TEST_F(UploadTest, ConcurrentUploadsShareOneTransaction) {
   AggregatorConfig config = testing::test_config();
   config.max_upload_batch_size = 4;
   config.max_upload_batch_write_delay = std::chrono::minutes(10);
+  config.task_counter_shard_count = 1;
   start(config);
   put_task(task);
   std::vector<Bytes> bodies;
@@ -347,6 +348,10 @@ TEST_F(UploadTest, ConcurrentUploadsShareOneTransaction) {
   EXPECT_EQ(aggregator->report_writer().transactions(), 1u);
   EXPECT_EQ(rows(), "4");
   EXPECT_EQ(counter().report_success, 4u);
+  // Counter rows go to one of task_counter_shard_count shards (here the only one, ord 0).
+  EXPECT_EQ(database.query("SELECT count(*) FROM task_upload_counters WHERE ord < 0 OR ord >= " +
+                           std::to_string(config.task_counter_shard_count)),
+            "0");
 }
 
 TEST_F(UploadTest, OneBadReportDoesNotFailItsBatch) {
