@@ -1,0 +1,284 @@
+#include "aggregator.h"
+
+#include <algorithm>
+#include <limits>
+#include <set>
+
+#include <spdlog/spdlog.h>
+
+#include "http_support.h"
+#include "janus/codec.h"
+#include "janus/hpke.h"
+#include "janus/messages.h"
+#include "report_checks.h"
+
+namespace janus::aggregator {
+namespace {
+
+// The leader stores its plaintext extensions in their wire form, Extension<0..2^16-1>.
+Bytes encode_extensions(const std::vector<Extension>& extensions) {
+  ByteWriter writer;
+  writer.vector(2, [&](ByteWriter& w) {
+    for (const Extension& extension : extensions) extension.encode(w);
+  });
+  return writer.take();
+}
+
+}  // namespace
+
+Aggregator::Aggregator(const AggregatorConfig& config, Datastore& datastore, VdafRegistry& vdafs,
+                       const Clock& clock, std::shared_ptr<spdlog::logger> logger)
+    : config_(config),
+      datastore_(datastore),
+      clock_(clock),
+      logger_(logger),
+      tasks_(datastore, vdafs, config.task_cache_ttl, config.task_cache_capacity, logger),
+      global_keys_(logger),
+      report_writer_(
+          datastore,
+          ReportWriterOptions{config.max_upload_batch_size, config.max_upload_batch_write_delay,
+                              config.task_counter_shard_count},
+          logger),
+      upload_decode_failures_(metrics::registry().counter(
+          "janus_upload_decode_failures", "Uploaded reports whose shares could not be decoded.")),
+      upload_decrypt_failures_(
+          metrics::registry().counter("janus_upload_decrypt_failures",
+                                      "Uploaded reports whose leader share did not decrypt.")) {}
+
+void Aggregator::register_routes(RouteRegistrar& routes) {
+  const std::string& address = config_.listen_address;
+  routes.add_route(address, HttpMethod::Get, "/hpke_config",
+                   [this](const HttpRequest& request) { return handle_hpke_config(request); });
+  routes.add_route(address, HttpMethod::Options, "/hpke_config", [](const HttpRequest& request) {
+    return cors_preflight_response(request, "GET");
+  });
+  routes.add_route(address, HttpMethod::Put, "/tasks/{task_id}/reports",
+                   [this](const HttpRequest& request) { return handle_upload(request); });
+  routes.add_route(
+      address, HttpMethod::Options, "/tasks/{task_id}/reports",
+      [](const HttpRequest& request) { return cors_preflight_response(request, "PUT"); });
+  const char* job = "/tasks/{task_id}/aggregation_jobs/{aggregation_job_id}";
+  routes.add_route(address, HttpMethod::Put, job, [this](const HttpRequest& request) {
+    return handle_aggregation_job_init(request);
+  });
+  routes.add_route(address, HttpMethod::Post, job, [this](const HttpRequest& request) {
+    return handle_aggregation_job_continue(request);
+  });
+  routes.add_route(address, HttpMethod::Delete, job, [this](const HttpRequest& request) {
+    return handle_aggregation_job_delete(request);
+  });
+  const char* collection_job = "/tasks/{task_id}/collection_jobs/{collection_job_id}";
+  routes.add_route(address, HttpMethod::Put, collection_job, [this](const HttpRequest& request) {
+    return handle_collection_job_create(request);
+  });
+  routes.add_route(address, HttpMethod::Post, collection_job, [this](const HttpRequest& request) {
+    return handle_collection_job_poll(request);
+  });
+  routes.add_route(address, HttpMethod::Delete, collection_job, [this](const HttpRequest& request) {
+    return handle_collection_job_delete(request);
+  });
+  routes.add_route(address, HttpMethod::Post, "/tasks/{task_id}/aggregate_shares",
+                   [this](const HttpRequest& request) { return handle_aggregate_share(request); });
+}
+
+HttpResponse Aggregator::with_task_id(const HttpRequest& request, const char* what,
+                                      const std::function<HttpResponse(const TaskId&)>& handler) {
+  auto task_id = TaskId::from_base64url(request.path_param("task_id").value_or(""));
+  if (!task_id) {
+    return problem_response(DapProblemType::InvalidMessage, std::nullopt,
+                            "the task id in the path is not an unpadded base64url task id");
+  }
+  try {
+    return handler(*task_id);
+  } catch (const std::exception& e) {
+    if (logger_)
+      logger_->error("{} for task {} failed: {}", what, task_id->to_base64url(), e.what());
+    return internal_error_response();
+  }
+}
+
+// ---- GET /hpke_config ------------------------------------------------------------------
+
+HttpResponse Aggregator::handle_hpke_config(const HttpRequest& request) {
+  HttpResponse response = [&]() -> HttpResponse {
+    std::optional<TaskId> task_id;
+    if (auto text = request.query_param("task_id")) {
+      task_id = TaskId::from_base64url(*text);
+      if (!task_id) {
+        return problem_response(DapProblemType::InvalidMessage, std::nullopt,
+                                "task_id is not an unpadded base64url task id");
+      }
+    }
+    HpkeConfigList list;
+    if (task_id && !config_.require_global_hpke_keys) {
+      std::shared_ptr<const CachedTask> task;
+      try {
+        task = tasks_.get(*task_id);
+      } catch (const std::exception& e) {
+        if (logger_) logger_->error("hpke_config: reading task failed: {}", e.what());
+        return internal_error_response();
+      }
+      if (!task) return problem_response(DapProblemType::UnrecognizedTask, task_id);
+      // Advertise only the newest key (the largest config id); all of them still decrypt.
+      if (!task->hpke_keys.empty()) list.configs.push_back(task->hpke_keys.rbegin()->second.config);
+    }
+    if (list.configs.empty()) {
+      list.configs = global_keys_.active_configs();
+      if (list.configs.empty()) {
+        if (!task_id) return problem_response(DapProblemType::MissingTaskId, std::nullopt);
+        if (logger_) {
+          logger_->error(
+              "hpke_config: task {} has no usable HPKE key and there is no active "
+              "global key",
+              task_id->to_base64url());
+        }
+        return internal_error_response();
+      }
+    }
+    HttpResponse ok =
+        HttpResponse::bytes(200, std::string(media_type::kHpkeConfigList), encode_message(list));
+    ok.headers.set("Cache-Control", "max-age=86400");
+    return ok;
+  }();
+  add_cors_headers(request, response);
+  return response;
+}
+
+// ---- PUT /tasks/{task_id}/reports ------------------------------------------------------
+
+HttpResponse Aggregator::handle_upload(const HttpRequest& request) {
+  HttpResponse response = [&]() -> HttpResponse {
+    auto task_id = TaskId::from_base64url(request.path_param("task_id").value_or(""));
+    if (!task_id) {
+      return problem_response(DapProblemType::InvalidMessage, std::nullopt,
+                              "the task id in the path is not an unpadded base64url task id");
+    }
+    try {
+      return upload(request, *task_id);
+    } catch (const std::exception& e) {
+      if (logger_)
+        logger_->error("upload for task {} failed: {}", task_id->to_base64url(), e.what());
+      return internal_error_response();
+    }
+  }();
+  add_cors_headers(request, response);
+  return response;
+}
+
+std::optional<DapHpkeKeyPair> Aggregator::find_hpke_key(const CachedTask& task,
+                                                        HpkeConfigId config_id) const {
+  if (auto it = task.hpke_keys.find(config_id); it != task.hpke_keys.end()) return it->second;
+  return global_keys_.find(config_id);
+}
+
+HttpResponse Aggregator::reject_upload(const TaskId& task_id, const TaskUploadCounter& counter,
+                                       DapProblemType type, std::string_view detail) {
+  try {
+    report_writer_.record_rejection(task_id, counter).get();
+  } catch (const std::exception& e) {
+    // The client's answer does not depend on the counter: log and carry on.
+    if (logger_) logger_->warn("counting a rejected upload failed: {}", e.what());
+  }
+  return problem_response(type, task_id, detail);
+}
+
+HttpResponse Aggregator::upload(const HttpRequest& request, const TaskId& task_id) {
+  if (!has_content_type(request, media_type::kReport)) {
+    return bad_request_response(task_id,
+                                "expected Content-Type " + std::string(media_type::kReport));
+  }
+  Report report;
+  try {
+    report = decode_message<Report>(request.body);
+  } catch (const DecodeError& e) {
+    return problem_response(DapProblemType::InvalidMessage, task_id, e.what());
+  }
+
+  std::shared_ptr<const CachedTask> task = tasks_.get(task_id);
+  if (!task || task->task.role != Role::Leader) {
+    return problem_response(DapProblemType::UnrecognizedTask, task_id);
+  }
+  const AggregatorTask& t = task->task;
+  const Time now = clock_.now();
+  const Time report_time = report.metadata.time;
+
+  if (report_time > saturating_add(now, t.tolerable_clock_skew)) {
+    return reject_upload(task_id, {.report_too_early = 1}, DapProblemType::ReportTooEarly,
+                         "Report timestamp is too far in the future.");
+  }
+  if (t.task_expiration && report_time > *t.task_expiration) {
+    return reject_upload(task_id, {.task_expired = 1}, DapProblemType::ReportRejected,
+                         "Task has expired.");
+  }
+  if (t.report_expiry_age && now > saturating_add(report_time, *t.report_expiry_age)) {
+    return reject_upload(task_id, {.report_expired = 1}, DapProblemType::ReportRejected,
+                         "Report timestamp is too old.");
+  }
+  if (!task->vdaf) {
+    if (logger_) {
+      logger_->error("task {}: VDAF unavailable ({}); is its VDAF plugin loaded?",
+                     task_id.to_base64url(), task->vdaf_error);
+    }
+    return internal_error_response();
+  }
+  try {
+    task->vdaf->check_public_share(report.public_share);
+  } catch (const VdafError&) {
+    upload_decode_failures_.increment();
+    return reject_upload(task_id, {.report_decode_failure = 1}, DapProblemType::ReportRejected,
+                         "Public share could not be decoded.");
+  }
+
+  const HpkeCiphertext& ciphertext = report.leader_encrypted_input_share;
+  std::optional<DapHpkeKeyPair> key_pair = find_hpke_key(*task, ciphertext.config_id);
+  if (!key_pair) {
+    return reject_upload(
+        task_id, {.report_outdated_key = 1}, DapProblemType::OutdatedConfig,
+        "HPKE config id " + std::to_string(ciphertext.config_id) + " is not known.");
+  }
+
+  const Bytes aad = encode_message(InputShareAad{task_id, report.metadata, report.public_share});
+  Bytes plaintext;
+  try {
+    plaintext = dap_open(*key_pair, ciphertext, dap_input_share_info(Role::Leader), aad);
+  } catch (const HpkeError&) {
+    upload_decrypt_failures_.increment();
+    return reject_upload(task_id, {.report_decrypt_failure = 1}, DapProblemType::ReportRejected,
+                         "Leader input share could not be decrypted.");
+  }
+  PlaintextInputShare input_share;
+  try {
+    input_share = decode_message<PlaintextInputShare>(plaintext);
+    if (has_duplicate_extension(input_share.extensions)) {
+      throw DecodeError("duplicate extension type");
+    }
+    task->vdaf->check_input_share(0, input_share.payload);
+  } catch (const std::exception&) {
+    upload_decode_failures_.increment();
+    return reject_upload(task_id, {.report_decode_failure = 1}, DapProblemType::ReportRejected,
+                         "Leader input share could not be decoded.");
+  }
+
+  LeaderStoredReport stored{
+      .task_id = task_id,
+      .report_id = report.metadata.id,
+      .client_timestamp = report_time,
+      .extensions = encode_extensions(input_share.extensions),
+      .public_share = std::move(report.public_share),
+      .leader_input_share = std::move(input_share.payload),
+      .helper_encrypted_input_share = encode_message(report.helper_encrypted_input_share),
+  };
+  std::optional<Duration> batch_time_precision;
+  if (t.query_type.kind == TaskQueryType::Kind::TimeInterval) {
+    batch_time_precision = t.time_precision;
+  }
+  const WriteOutcome outcome =
+      report_writer_.write_report(std::move(stored), batch_time_precision).get();
+  if (outcome == WriteOutcome::IntervalCollected) {
+    return problem_response(DapProblemType::ReportRejected, task_id,
+                            "Report falls into a batch that has already been collected.");
+  }
+  return HttpResponse::empty(200);
+}
+
+}  // namespace janus::aggregator

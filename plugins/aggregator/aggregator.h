@@ -1,0 +1,95 @@
+// The DAP-09 aggregator HTTP API (janus-0.7.md §4): the routes, their validation and
+// their answers. The plugin (plugin.cpp) only parses the config and wires this class to
+// the host; tests drive it directly with a real datastore.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+
+#include "aggregator_config.h"
+#include "janus/clock.h"
+#include "janus/datastore.h"
+#include "janus/http.h"
+#include "janus/metrics.h"
+#include "janus/problem_types.h"
+#include "janus/vdaf_registry.h"
+#include "report_writer.h"
+#include "task_cache.h"
+
+namespace spdlog {
+class logger;
+}
+
+namespace janus::aggregator {
+
+class Aggregator {
+ public:
+  Aggregator(const AggregatorConfig& config, Datastore& datastore, VdafRegistry& vdafs,
+             const Clock& clock, std::shared_ptr<spdlog::logger> logger);
+
+  // Adds every route on config.listen_address.
+  void register_routes(RouteRegistrar& routes);
+
+  void start() { report_writer_.start(); }
+  void stop() { report_writer_.stop(); }
+
+  // Re-reads the global HPKE key pairs (the periodic refresher calls this).
+  void refresh_global_hpke_keys() { global_keys_.refresh(datastore_); }
+
+  HttpResponse handle_hpke_config(const HttpRequest& request);
+  HttpResponse handle_upload(const HttpRequest& request);
+
+  // Helper side (helper.cpp).
+  HttpResponse handle_aggregation_job_init(const HttpRequest& request);
+  HttpResponse handle_aggregation_job_continue(const HttpRequest& request);
+  HttpResponse handle_aggregation_job_delete(const HttpRequest& request);
+  HttpResponse handle_aggregate_share(const HttpRequest& request);
+
+  // Leader collection routes (collection.cpp).
+  HttpResponse handle_collection_job_create(const HttpRequest& request);
+  HttpResponse handle_collection_job_poll(const HttpRequest& request);
+  HttpResponse handle_collection_job_delete(const HttpRequest& request);
+
+  const ReportWriteBatcher& report_writer() const { return report_writer_; }
+
+ private:
+  HttpResponse upload(const HttpRequest& request, const TaskId& task_id);
+  // The task's key with that config id, else the global one (Janus's order).
+  std::optional<DapHpkeKeyPair> find_hpke_key(const CachedTask& task, HpkeConfigId config_id) const;
+  // Counts a rejected upload (waiting for the counter write) and returns its problem.
+  HttpResponse reject_upload(const TaskId& task_id, const TaskUploadCounter& counter,
+                             DapProblemType type, std::string_view detail);
+
+  // Common to the helper routes: a task of ours in the helper role and the leader's token.
+  // Sets `task` or returns the answer (unrecognizedTask, unauthorizedRequest).
+  std::optional<HttpResponse> authorize_helper_request(const HttpRequest& request,
+                                                       const TaskId& task_id,
+                                                       std::shared_ptr<const CachedTask>& task);
+  HttpResponse aggregation_job_init(const HttpRequest& request, const TaskId& task_id);
+  HttpResponse aggregation_job_continue(const HttpRequest& request, const TaskId& task_id);
+  HttpResponse aggregation_job_delete(const HttpRequest& request, const TaskId& task_id);
+  HttpResponse aggregate_share(const HttpRequest& request, const TaskId& task_id);
+  // A leader task of ours and the collector's token; sets `task` or returns the answer.
+  std::optional<HttpResponse> authorize_collector_request(const HttpRequest& request,
+                                                          const TaskId& task_id,
+                                                          std::shared_ptr<const CachedTask>& task);
+  HttpResponse collection_job_create(const HttpRequest& request, const TaskId& task_id);
+  HttpResponse collection_job_poll(const HttpRequest& request, const TaskId& task_id);
+  HttpResponse collection_job_delete(const HttpRequest& request, const TaskId& task_id);
+  // Runs `handler` for the path's task id, turning unexpected exceptions into a logged 500.
+  HttpResponse with_task_id(const HttpRequest& request, const char* what,
+                            const std::function<HttpResponse(const TaskId&)>& handler);
+
+  AggregatorConfig config_;
+  Datastore& datastore_;
+  const Clock& clock_;
+  std::shared_ptr<spdlog::logger> logger_;
+  TaskCache tasks_;
+  GlobalHpkeKeys global_keys_;
+  ReportWriteBatcher report_writer_;
+  // Janus 0.7's upload metrics.
+  metrics::Counter upload_decode_failures_, upload_decrypt_failures_;
+};
+
+}  // namespace janus::aggregator

@@ -1,0 +1,62 @@
+#include "aggregator_config.h"
+
+namespace janus::aggregator {
+namespace {
+
+// A positive integer: zero would make the upload batcher or the counters meaningless.
+std::uint64_t positive(ConfigMap& map, const std::string& key, std::uint64_t value) {
+  if (value == 0) {
+    throw ConfigError(config_location(map.file(), map.node()[key]) + ": key '" + map.key_path(key) +
+                      "': must be greater than 0");
+  }
+  return value;
+}
+
+}  // namespace
+
+AggregatorConfig parse_aggregator_config(const YAML::Node& section, const std::string& file,
+                                         const ConfigWarningSink& warn) {
+  ConfigMap map(section, file);
+  AggregatorConfig config;
+  config.listen_address = map.required<std::string>("listen_address");
+  config.max_upload_batch_size =
+      positive(map, "max_upload_batch_size", map.required<std::uint64_t>("max_upload_batch_size"));
+  config.max_upload_batch_write_delay =
+      std::chrono::milliseconds(map.required<std::uint64_t>("max_upload_batch_write_delay_ms"));
+  config.batch_aggregation_shard_count =
+      positive(map, "batch_aggregation_shard_count",
+               map.required<std::uint64_t>("batch_aggregation_shard_count"));
+  config.task_counter_shard_count =
+      positive(map, "task_counter_shard_count",
+               map.get<std::uint64_t>("task_counter_shard_count", config.task_counter_shard_count));
+  config.global_hpke_configs_refresh_interval = std::chrono::milliseconds(
+      positive(map, "global_hpke_configs_refresh_interval",
+               map.get<std::uint64_t>("global_hpke_configs_refresh_interval",
+                                      config.global_hpke_configs_refresh_interval.count())));
+  config.task_cache_ttl = std::chrono::seconds(
+      map.get<std::uint64_t>("task_cache_ttl_s", config.task_cache_ttl.count()));
+  config.task_cache_capacity =
+      positive(map, "task_cache_capacity",
+               map.get<std::uint64_t>("task_cache_capacity", config.task_cache_capacity));
+  config.require_global_hpke_keys =
+      map.get<bool>("require_global_hpke_keys", config.require_global_hpke_keys);
+
+  // Janus bounds its async fan-out with this; our handlers run on the server's threads.
+  map.get<std::uint64_t>("max_future_concurrency", 10'000);
+
+  if (map.has("taskprov_config")) {
+    ConfigMap taskprov = map.section("taskprov_config");
+    taskprov.unimplemented("enabled", warn);
+    taskprov.get<bool>("ignore_unknown_differential_privacy_mechanism", false);
+    taskprov.finish();
+  }
+  map.unimplemented("log_forbidden_mutations", warn);
+  map.unimplemented("garbage_collection", warn);
+  map.unimplemented("key_rotator", warn);
+  map.unimplemented("aggregator_api", warn);
+  map.unimplemented("helper_aggregation_request_queue", warn);
+  map.finish();
+  return config;
+}
+
+}  // namespace janus::aggregator

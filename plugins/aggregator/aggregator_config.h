@@ -1,0 +1,33 @@
+// The aggregator component's own config section (Janus 0.7 `aggregator` binary Config,
+// janus-0.7.md §3.2). The host has already taken the common keys (database, logging, ...).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include <yaml-cpp/yaml.h>
+
+#include "janus/config.h"
+
+namespace janus::aggregator {
+
+struct AggregatorConfig {
+  std::string listen_address;
+  std::uint64_t max_upload_batch_size = 0;
+  std::chrono::milliseconds max_upload_batch_write_delay{0};
+  std::uint64_t batch_aggregation_shard_count = 0;
+  std::uint64_t task_counter_shard_count = 32;
+  std::chrono::milliseconds global_hpke_configs_refresh_interval{1'800'000};
+  std::chrono::seconds task_cache_ttl{600};
+  std::uint64_t task_cache_capacity = 10'000;
+  bool require_global_hpke_keys = false;
+};
+
+// Reads and validates the section; unknown keys and bad values throw ConfigError naming
+// file, key and line. Keys Janus accepts but this build does not implement (taskprov,
+// in-process GC and key rotation, the aggregator API, ...) are reported through `warn`.
+AggregatorConfig parse_aggregator_config(const YAML::Node& section, const std::string& file,
+                                         const ConfigWarningSink& warn);
+
+}  // namespace janus::aggregator

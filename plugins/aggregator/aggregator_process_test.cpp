@@ -1,0 +1,155 @@
+// The real `janus aggregator --config-file F` with each of Janus 0.7's own sample
+// aggregator.yaml files (only addresses, the database URL and the placeholder TLS trust
+// store path changed): the plugin starts, serves the DAP API and stops cleanly.
+#include <signal.h>
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "janus/codec.h"
+#include "janus/datastore.h"
+#include "janus/datastore/keys.h"
+#include "janus/http_client.h"
+#include "janus/messages.h"
+#include "janus/testing/test_database.h"
+#include "process.h"
+
+namespace janus::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+void replace_all(std::string& text, const std::string& from, const std::string& to) {
+  for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
+    text.replace(at, from.size(), to);
+  }
+}
+
+class SampleConfig : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(SampleConfig, StartsServesAndStops) {
+  TestDatabase db;
+  const std::string sample =
+      JANUS_SHARED_DIR "/reference/janus-0.7-samples/" + GetParam() + "/aggregator.yaml";
+  std::ifstream in(sample);
+  ASSERT_TRUE(in) << sample;
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::uint16_t health = free_port(), port = free_port(), metrics = free_port();
+  replace_all(text, "postgres://postgres:postgres@localhost:5432/postgres", db.url());
+  replace_all(text, "0.0.0.0:8000", "127.0.0.1:" + std::to_string(health));
+  replace_all(text, "0.0.0.0:8080", "127.0.0.1:" + std::to_string(port));
+  replace_all(text, "port: 9464", "port: " + std::to_string(metrics));
+  replace_all(text, "tls_trust_store_path: /path/to/file.pem", "");
+  const std::string config = write_file(GetParam() + "-aggregator.yaml", text);
+
+  auto key = DatastoreKeys::generate_key();
+  Process janus(JANUS_EXECUTABLE, {"aggregator", "--config-file", config},
+                {{"DATASTORE_KEYS", base64url_encode(ByteSpan(key.data(), key.size()))},
+                 {"RUST_LOG", "info"}});
+  ASSERT_TRUE(eventually([&] { return http(health, "GET", "/healthz").status == 200; }, 30s))
+      << janus.stderr_text() << janus.stdout_text();
+
+  // No task id and no global keys: the DAP API answers with a problem document.
+  Reply hpke_config = http(port, "GET", "/hpke_config");
+  EXPECT_EQ(hpke_config.status, 400);
+  EXPECT_NE(hpke_config.body.find("missingTaskID"), std::string::npos) << hpke_config.body;
+  Reply upload =
+      http(port, "PUT", "/tasks/AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8/reports", "");
+  EXPECT_EQ(upload.status, 400);
+
+  janus.signal(SIGTERM);
+  ExitStatus status = janus.wait(30s);
+  EXPECT_TRUE(status.exited);
+  EXPECT_EQ(status.exit_code, 0) << janus.stderr_text();
+  if (GetParam() == "advanced_config") {
+    EXPECT_NE(janus.stdout_text().find("garbage_collection"), std::string::npos)
+        << janus.stdout_text();
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Janus07, SampleConfig,
+                         ::testing::Values("basic_config", "advanced_config"));
+
+Bytes hex(const nlohmann::json& object, const char* key) {
+  return *hex_decode(object.at(key).get<std::string>());
+}
+
+// A native host config loading the prio3 and aggregator plugins: the real client's reports
+// go over real HTTP into the real process and land in the database.
+TEST(AggregatorProcess, UploadsRealClientReportsOverHttp) {
+  TestDatabase db;
+  std::ifstream in(JANUS_SHARED_DIR "/vectors/dap-09/divviup-ts-0.9.1-client-reports.json");
+  const nlohmann::json doc = nlohmann::json::parse(in);
+  const nlohmann::json& count_case = doc.at("cases").at(0);
+  ASSERT_EQ(count_case.at("vdaf"), "count");
+
+  const std::string keys_text = [] {
+    auto key = DatastoreKeys::generate_key();
+    return base64url_encode(ByteSpan(key.data(), key.size()));
+  }();
+  RealClock clock;
+  auto datastore = db.open_datastore(clock, DatastoreKeys::parse(keys_text));
+  AggregatorTask task;
+  task.task_id = *TaskId::from_bytes(hex(doc, "task_id_hex"));
+  task.peer_aggregator_endpoint = "https://helper.example/";
+  task.vdaf = {"Prio3Count", nlohmann::json::object()};
+  task.vdaf_verify_key = hex(doc, "vdaf_verify_key");
+  task.time_precision = doc.at("time_precision").get<Duration>();
+  task.tolerable_clock_skew = 60;
+  const nlohmann::json& leader = doc.at("hpke").at("leader");
+  HpkeConfigList leader_list = decode_message<HpkeConfigList>(hex(leader, "hpke_config_list"));
+  task.hpke_keys = {StoredHpkeKeypair{leader_list.configs.at(0).id,
+                                      encode_message(leader_list.configs.at(0)),
+                                      hex(leader, "private_key")}};
+  datastore->run_tx("provision", [&](Transaction& tx) { tx.put_aggregator_task(task); });
+
+  const std::uint16_t health = free_port(), port = free_port();
+  const std::string config = write_file(
+      "native-aggregator.yaml",
+      "database:\n  url: " + db.url() +
+          "\nhealth_check_listen_address: 127.0.0.1:" + std::to_string(health) +
+          "\nplugins:\n  - plugin: prio3\n  - plugin: aggregator\n    config:\n"
+          "      listen_address: 127.0.0.1:" +
+          std::to_string(port) +
+          "\n      max_upload_batch_size: 10\n      max_upload_batch_write_delay_ms: 10\n"
+          "      batch_aggregation_shard_count: 4\n");
+  Process janus(JANUS_EXECUTABLE, {"--config-file", config}, {{"DATASTORE_KEYS", keys_text}});
+  ASSERT_TRUE(eventually([&] { return http(health, "GET", "/healthz").status == 200; }, 30s))
+      << janus.stderr_text() << janus.stdout_text();
+
+  HttpClient client;
+  const std::string base = "http://127.0.0.1:" + std::to_string(port);
+  HttpHeaders accept;
+  accept.add("Accept", "application/dap-hpke-config-list");
+  HttpClientResponse hpke_config = client.send(
+      HttpMethod::Get, base + "/hpke_config?task_id=" + task.task_id.to_base64url(), accept);
+  EXPECT_EQ(hpke_config.status, 200);
+  EXPECT_EQ(hpke_config.body, hex(leader, "hpke_config_list"));
+
+  HttpHeaders upload;
+  upload.add("Content-Type", "application/dap-report");
+  upload.add("Origin", "https://app.example");
+  for (const nlohmann::json& record : count_case.at("reports")) {
+    HttpClientResponse response =
+        client.send(HttpMethod::Put, base + "/tasks/" + task.task_id.to_base64url() + "/reports",
+                    upload, hex(record, "report"));
+    EXPECT_EQ(response.status, 200) << std::string(response.body.begin(), response.body.end());
+    EXPECT_EQ(response.headers.get("Access-Control-Allow-Origin").value_or(""),
+              "https://app.example");
+    auto stored = datastore->run_tx("read", [&](Transaction& tx) {
+      return tx.get_client_report(task.task_id, *ReportId::from_bytes(hex(record, "report_id")));
+    });
+    ASSERT_TRUE(stored.has_value());
+    EXPECT_EQ(stored->leader_input_share, hex(record, "leader_input_share"));
+  }
+
+  janus.signal(SIGTERM);
+  ExitStatus status = janus.wait(30s);
+  EXPECT_TRUE(status.exited);
+  EXPECT_EQ(status.exit_code, 0) << janus.stderr_text();
+}
+
+}  // namespace
+}  // namespace janus::testing

@@ -1,0 +1,370 @@
+// The helper's routes against a real database, driven by the messages the vector file
+// recorded: the one-report AggregationJobInitReq made from a real @divviup/dap report must
+// get exactly the recorded AggregationJobResp, and the aggregate share must decrypt to the
+// recorded helper output share. Plus authentication, replays, deletion and the collection
+// checks.
+#include <gtest/gtest.h>
+
+#include <future>
+
+#include "janus/metrics.h"
+#include "janus/ping_pong.h"
+#include "test_fixture.h"
+
+namespace janus::aggregator {
+namespace {
+
+using testing::AggregatorFixture;
+using testing::hex_field;
+using testing::json;
+using testing::problem_of;
+
+const std::string kDap = "urn:ietf:params:ppm:dap:error:";
+
+class HelperTest : public AggregatorFixture {
+ protected:
+  void use_case(std::size_t index) {
+    doc = testing::load_client_reports();
+    test_case = doc.at("cases").at(index);
+    task = testing::vector_task(doc, test_case);
+    task.role = Role::Helper;
+    task.peer_aggregator_endpoint = "https://leader.example/";
+    task.hpke_keys = {testing::vector_keypair(doc, "helper")};
+    task.aggregator_auth_token_hash = token.hash();
+    task.collector_hpke_config = encode_message(collector.config);
+  }
+
+  HttpResponse helper_request(HttpMethod method, const std::string& path, Bytes body,
+                              std::optional<std::string> content_type,
+                              std::optional<AuthToken> auth) {
+    HttpRequest request;
+    request.method = method;
+    request.path = path;
+    if (content_type) request.headers.add("Content-Type", *content_type);
+    if (auth) {
+      auto [name, value] = auth->request_header();
+      request.headers.add(name, value);
+    }
+    request.body = std::move(body);
+    return routes->router.dispatch(request);
+  }
+
+  std::string job_path(const AggregationJobId& job_id) {
+    return "/tasks/" + task.task_id.to_base64url() + "/aggregation_jobs/" + job_id.to_base64url();
+  }
+
+  HttpResponse init(const AggregationJobId& job_id, const Bytes& body) {
+    return helper_request(HttpMethod::Put, job_path(job_id), body,
+                          "application/dap-aggregation-job-init-req", token);
+  }
+
+  Bytes init_req(std::size_t report) {
+    return hex_field(test_case.at("reports").at(report),
+                     "dap_aggregation_job_init_req_single_report");
+  }
+
+  AggregateShareReq share_req(std::uint64_t count, const std::vector<std::size_t>& reports) {
+    AggregateShareReq req;
+    const Time start = 1704164400 / task.time_precision * task.time_precision;
+    req.batch_selector = BatchSelector::time_interval({start, task.time_precision});
+    req.report_count = count;
+    for (std::size_t report : reports) {
+      update_report_id_checksum(
+          req.checksum,
+          *ReportId::from_bytes(hex_field(test_case.at("reports").at(report), "report_id")));
+    }
+    return req;
+  }
+
+  // A one-report init request for a fresh measurement (true), made as a leader would.
+  Bytes fresh_init_req(Time time,
+                       PartialBatchSelector selector = PartialBatchSelector::time_interval()) {
+    auto vdaf = vdafs.create(task.vdaf);
+    ReportMetadata metadata{ReportId::random(), time};
+    VdafShards shards = vdaf->shard(json(1), metadata.id.span());
+    PingPongTransition leader =
+        ping_pong_leader_initialized(*vdaf, task.vdaf_verify_key, {}, metadata.id.span(),
+                                     shards.public_share, shards.input_shares.at(0));
+    const HpkeConfig helper_config =
+        decode_message<HpkeConfig>(testing::vector_keypair(doc, "helper").config);
+    ReportShare share{
+        metadata, shards.public_share,
+        dap_seal(helper_config, dap_input_share_info(Role::Helper),
+                 encode_message(InputShareAad{task.task_id, metadata, shards.public_share}),
+                 encode_message(PlaintextInputShare{{}, shards.input_shares.at(1)}))};
+    AggregationJobInitReq req;
+    req.partial_batch_selector = selector;
+    req.prepare_inits.push_back(PrepareInit{share, *leader.outbound});
+    return encode_message(req);
+  }
+
+  HttpResponse aggregate_share(const AggregateShareReq& req) {
+    return helper_request(HttpMethod::Post,
+                          "/tasks/" + task.task_id.to_base64url() + "/aggregate_shares",
+                          encode_message(req), "application/dap-aggregate-share-req", token);
+  }
+
+  Bytes open_share(const HttpResponse& response, const AggregateShareReq& req) {
+    EXPECT_EQ(response.headers.get("Content-Type").value_or(""), "application/dap-aggregate-share");
+    AggregateShare share = decode_message<AggregateShare>(response.body);
+    return dap_open(collector, share.encrypted_aggregate_share,
+                    dap_aggregate_share_info(Role::Helper),
+                    encode_message(AggregateShareAad{task.task_id, req.aggregation_parameter,
+                                                     req.batch_selector}));
+  }
+
+  void expect_problem(const HttpResponse& response, const std::string& type, int status = 400) {
+    EXPECT_EQ(response.status, status);
+    json problem = problem_of(response);
+    EXPECT_EQ(problem.value("type", ""), kDap + type) << problem.dump();
+    EXPECT_EQ(problem.value("taskid", ""), task.task_id.to_base64url());
+  }
+
+  json doc, test_case;
+  AggregatorTask task;
+  AuthToken token = AuthToken::generate(AuthTokenType::Bearer);
+  DapHpkeKeyPair collector = DapHpkeKeyPair::generate(9);
+};
+
+class HelperVectors : public HelperTest, public ::testing::WithParamInterface<std::size_t> {};
+
+TEST_P(HelperVectors, InitAnswersTheRecordedResponseAndSharesTheOutput) {
+  use_case(GetParam());
+  put_task(task);
+  const AggregationJobId job_id = AggregationJobId::random();
+  HttpResponse response = init(job_id, init_req(0));
+  ASSERT_EQ(response.status, 200) << std::string(response.body.begin(), response.body.end());
+  EXPECT_EQ(response.headers.get("Content-Type").value_or(""),
+            "application/dap-aggregation-job-resp");
+  const Bytes expected =
+      hex_field(test_case.at("reports").at(0), "dap_aggregation_job_resp_single_report");
+  EXPECT_EQ(hex_encode(response.body), hex_encode(expected));
+
+  // The same request again gets the same answer; other contents under that id are refused.
+  HttpResponse again = init(job_id, init_req(0));
+  EXPECT_EQ(again.status, 200);
+  EXPECT_EQ(again.body, expected);
+  EXPECT_EQ(init(job_id, init_req(1)).status, 409);
+
+  const AggregateShareReq req = share_req(1, {0});
+  HttpResponse share = aggregate_share(req);
+  ASSERT_EQ(share.status, 200) << std::string(share.body.begin(), share.body.end());
+  EXPECT_EQ(hex_encode(open_share(share, req)),
+            test_case.at("reports").at(0).at("helper_out_share").get<std::string>());
+  // Asked again, the same aggregate share (sealed afresh).
+  HttpResponse share_again = aggregate_share(req);
+  ASSERT_EQ(share_again.status, 200);
+  EXPECT_EQ(hex_encode(open_share(share_again, req)),
+            test_case.at("reports").at(0).at("helper_out_share").get<std::string>());
+}
+
+INSTANTIATE_TEST_SUITE_P(DivviupTs091, HelperVectors, ::testing::Values(0u, 1u, 2u, 3u));
+
+TEST_F(HelperTest, RequestsNeedTheLeadersToken) {
+  use_case(0);
+  put_task(task);
+  const AggregationJobId job_id = AggregationJobId::random();
+  const std::string type = "application/dap-aggregation-job-init-req";
+  expect_problem(helper_request(HttpMethod::Put, job_path(job_id), init_req(0), type, std::nullopt),
+                 "unauthorizedRequest", 403);
+  expect_problem(helper_request(HttpMethod::Put, job_path(job_id), init_req(0), type,
+                                AuthToken::generate(AuthTokenType::Bearer)),
+                 "unauthorizedRequest", 403);
+  // The right token in the other header type is refused too.
+  expect_problem(helper_request(HttpMethod::Put, job_path(job_id), init_req(0), type,
+                                *AuthToken::create(AuthTokenType::DapAuth, token.value())),
+                 "unauthorizedRequest", 403);
+  expect_problem(
+      helper_request(HttpMethod::Delete, job_path(job_id), {}, std::nullopt, std::nullopt),
+      "unauthorizedRequest", 403);
+  EXPECT_EQ(database.query("SELECT count(*) FROM aggregation_jobs"), "0");
+}
+
+TEST_F(HelperTest, LeaderTaskIsUnrecognized) {
+  use_case(0);
+  task.role = Role::Leader;
+  task.aggregator_auth_token_hash.reset();
+  task.aggregator_auth_token = token;
+  task.collector_auth_token_hash = AuthToken::generate(AuthTokenType::Bearer).hash();
+  put_task(task);
+  expect_problem(init(AggregationJobId::random(), init_req(0)), "unrecognizedTask");
+}
+
+TEST_F(HelperTest, BadRequestsAreRefused) {
+  use_case(0);
+  put_task(task);
+  const AggregationJobId job_id = AggregationJobId::random();
+  EXPECT_EQ(helper_request(HttpMethod::Put, job_path(job_id), init_req(0),
+                           "application/octet-stream", token)
+                .status,
+            400);
+  Bytes truncated = init_req(0);
+  truncated.pop_back();
+  expect_problem(init(job_id, truncated), "invalidMessage");
+  EXPECT_EQ(database.query("SELECT count(*) FROM aggregation_jobs"), "0");
+}
+
+TEST_F(HelperTest, ReportInAnotherJobIsReplayed) {
+  use_case(0);
+  put_task(task);
+  const std::string series = "janus_step_failures{type=\"report_replayed\"} ";
+  auto replayed = [&] {
+    const std::string text = metrics::registry().serialize();
+    auto at = text.find(series);
+    return at == std::string::npos ? 0.0 : std::stod(text.substr(at + series.size()));
+  };
+  const double replayed_before = replayed();
+  ASSERT_EQ(init(AggregationJobId::random(), init_req(0)).status, 200);
+  HttpResponse replay = init(AggregationJobId::random(), init_req(0));
+  ASSERT_EQ(replay.status, 200);
+  AggregationJobResp resp = decode_message<AggregationJobResp>(replay.body);
+  ASSERT_EQ(resp.prepare_resps.size(), 1u);
+  EXPECT_EQ(resp.prepare_resps[0].state, PrepareResp::State::Reject);
+  EXPECT_EQ(resp.prepare_resps[0].error, PrepareError::ReportReplayed);
+  EXPECT_EQ(replayed(), replayed_before + 1);
+}
+
+TEST_F(HelperTest, TooEarlyReportIsRejectedPerReport) {
+  use_case(0);
+  put_task(task);
+  clock.set(1704164400 - task.tolerable_clock_skew - 1);
+  HttpResponse response = init(AggregationJobId::random(), init_req(0));
+  ASSERT_EQ(response.status, 200);
+  AggregationJobResp resp = decode_message<AggregationJobResp>(response.body);
+  ASSERT_EQ(resp.prepare_resps.size(), 1u);
+  EXPECT_EQ(resp.prepare_resps[0].error, PrepareError::ReportTooEarly);
+}
+
+TEST_F(HelperTest, DeletedJobIsGone) {
+  use_case(0);
+  put_task(task);
+  const AggregationJobId job_id = AggregationJobId::random();
+  expect_problem(helper_request(HttpMethod::Delete, job_path(job_id), {}, std::nullopt, token),
+                 "unrecognizedAggregationJob");
+  ASSERT_EQ(init(job_id, init_req(0)).status, 200);
+  EXPECT_EQ(helper_request(HttpMethod::Delete, job_path(job_id), {}, std::nullopt, token).status,
+            204);
+  HttpResponse gone = init(job_id, init_req(0));
+  EXPECT_EQ(gone.status, 410);
+  EXPECT_EQ(problem_of(gone).value("type", ""),
+            "https://docs.divviup.org/references/janus-errors#aggregation-job-deleted");
+}
+
+TEST_F(HelperTest, ContinueChecksTheJobAndStep) {
+  use_case(0);
+  put_task(task);
+  const AggregationJobId job_id = AggregationJobId::random();
+  AggregationJobContinueReq req;
+  req.step = 1;
+  req.prepare_continues.push_back(
+      {*ReportId::from_bytes(hex_field(test_case.at("reports").at(0), "report_id")),
+       PingPongMessage::finish({})});
+  auto post = [&] {
+    return helper_request(HttpMethod::Post, job_path(job_id), encode_message(req),
+                          "application/dap-aggregation-job-continue-req", token);
+  };
+  expect_problem(post(), "unrecognizedAggregationJob");
+  ASSERT_EQ(init(job_id, init_req(0)).status, 200);
+  // Prio3 finishes in one round: the job is done and there is no step 1.
+  expect_problem(post(), "stepMismatch");
+}
+
+TEST_F(HelperTest, AggregateShareChecks) {
+  use_case(0);
+  put_task(task);
+  ASSERT_EQ(init(AggregationJobId::random(), init_req(0)).status, 200);
+  ASSERT_EQ(init(AggregationJobId::random(), init_req(1)).status, 200);
+
+  expect_problem(aggregate_share(share_req(1, {0})),
+                 "batchMismatch");  // two reports were aggregated
+  expect_problem(aggregate_share(share_req(2, {0})), "batchMismatch");  // wrong checksum
+  AggregateShareReq unaligned = share_req(2, {0, 1});
+  unaligned.batch_selector.batch_interval.start += 1;
+  expect_problem(aggregate_share(unaligned), "batchInvalid");
+
+  const AggregateShareReq req = share_req(2, {0, 1});
+  HttpResponse share = aggregate_share(req);
+  ASSERT_EQ(share.status, 200);
+  // The aggregate of both reports: the VDAF's merge of the two recorded output shares.
+  auto vdaf = vdafs.create(task.vdaf);
+  Bytes expected = vdaf->empty_aggregate_share({});
+  vdaf->accumulate(expected, hex_field(test_case.at("reports").at(0), "helper_out_share"));
+  vdaf->accumulate(expected, hex_field(test_case.at("reports").at(1), "helper_out_share"));
+  EXPECT_EQ(open_share(share, req), expected);
+
+  // The batch is collected now: a fresh report for it is refused, per report.
+  HttpResponse late = init(AggregationJobId::random(), fresh_init_req(1704164400 + 5));
+  ASSERT_EQ(late.status, 200);
+  AggregationJobResp resp = decode_message<AggregationJobResp>(late.body);
+  ASSERT_EQ(resp.prepare_resps.size(), 1u);
+  EXPECT_EQ(resp.prepare_resps[0].state, PrepareResp::State::Reject);
+  EXPECT_EQ(resp.prepare_resps[0].error, PrepareError::BatchCollected);
+  // A report of the next batch is still aggregated.
+  clock.set(1704164400 + 3700);
+  HttpResponse next = init(AggregationJobId::random(), fresh_init_req(1704164400 + 3600));
+  ASSERT_EQ(next.status, 200);
+  resp = decode_message<AggregationJobResp>(next.body);
+  ASSERT_EQ(resp.prepare_resps.size(), 1u);
+  EXPECT_EQ(resp.prepare_resps[0].state, PrepareResp::State::Continue);
+}
+
+TEST_F(HelperTest, ConcurrentIdenticalInitsGetTheSameAnswer) {
+  use_case(0);
+  put_task(task);
+  const AggregationJobId job_id = AggregationJobId::random();
+  const Bytes body = init_req(0);
+  std::vector<std::future<HttpResponse>> responses;
+  for (int i = 0; i < 4; ++i) {
+    responses.push_back(std::async(std::launch::async, [&] { return init(job_id, body); }));
+  }
+  const Bytes expected =
+      hex_field(test_case.at("reports").at(0), "dap_aggregation_job_resp_single_report");
+  for (auto& response : responses) {
+    HttpResponse r = response.get();
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, expected);
+  }
+  EXPECT_EQ(database.query("SELECT count(*) FROM report_aggregations"), "1");
+}
+
+TEST_F(HelperTest, FixedSizeBatchIsAggregatedAndShared) {
+  use_case(0);
+  task.query_type.kind = TaskQueryType::Kind::FixedSize;
+  task.query_type.max_batch_size = 2;
+  put_task(task);
+  const BatchId batch_id = BatchId::random();
+  const auto selector = PartialBatchSelector::fixed_size(batch_id);
+  // A time_interval selector does not fit a fixed_size task.
+  expect_problem(init(AggregationJobId::random(), fresh_init_req(1704164400)), "invalidMessage");
+  std::vector<Bytes> bodies = {fresh_init_req(1704164400, selector),
+                               fresh_init_req(1704164400 + 1, selector)};
+  for (const Bytes& body : bodies) {
+    HttpResponse response = init(AggregationJobId::random(), body);
+    ASSERT_EQ(response.status, 200);
+  }
+  AggregateShareReq req;
+  req.batch_selector = BatchSelector::fixed_size(batch_id);
+  req.report_count = 2;
+  for (const Bytes& body : bodies) {
+    update_report_id_checksum(
+        req.checksum,
+        decode_message<AggregationJobInitReq>(body).prepare_inits.at(0).report_share.metadata.id);
+  }
+  HttpResponse share = aggregate_share(req);
+  ASSERT_EQ(share.status, 200) << std::string(share.body.begin(), share.body.end());
+  EXPECT_EQ(open_share(share, req).size(), 8u);  // one Field64 element: the helper's count share
+  // Another batch id has no reports: too small.
+  req.batch_selector = BatchSelector::fixed_size(BatchId::random());
+  expect_problem(aggregate_share(req), "invalidBatchSize");
+}
+
+TEST_F(HelperTest, SmallBatchIsInvalidSize) {
+  use_case(0);
+  task.min_batch_size = 2;
+  put_task(task);
+  ASSERT_EQ(init(AggregationJobId::random(), init_req(0)).status, 200);
+  expect_problem(aggregate_share(share_req(1, {0})), "invalidBatchSize");
+}
+
+}  // namespace
+}  // namespace janus::aggregator

@@ -1,0 +1,32 @@
+// Small checks shared by the leader's upload and the helper's aggregation job init, which
+// validate the same report fields.
+#pragma once
+
+#include <limits>
+#include <set>
+#include <vector>
+
+#include "janus/http.h"
+#include "janus/ids.h"
+#include "janus/messages.h"
+
+namespace janus::aggregator {
+
+// a + b, capped instead of wrapping (tasks may carry huge skews or expiry ages).
+inline Time saturating_add(Time a, Duration b) {
+  return a > std::numeric_limits<Time>::max() - b ? std::numeric_limits<Time>::max() : a + b;
+}
+
+// DAP: an input share repeating an extension type is invalid.
+inline bool has_duplicate_extension(const std::vector<Extension>& extensions) {
+  std::set<ExtensionType> seen;
+  for (const Extension& extension : extensions) {
+    if (!seen.insert(extension.type).second) return true;
+  }
+  return false;
+}
+
+// Janus answers datastore, VDAF and other internal failures with an empty 500.
+inline HttpResponse internal_error_response() { return HttpResponse::empty(500); }
+
+}  // namespace janus::aggregator
