@@ -5,6 +5,7 @@
 
 #include <boost/dll/shared_library.hpp>
 #include <list>
+#include <stdexcept>
 
 #include "janus/config.h"
 #include "janus/plugin.h"
@@ -28,6 +29,9 @@ class TestContext final : public PluginContext, public WorkerRegistrar {
   VdafRegistry& vdafs() override { return vdafs_; }
   const Clock& clock() const override { return clock_; }
   Datastore* datastore() override { return datastore_; }
+  CommandRegistrar& commands() override {
+    throw std::logic_error("the aggregator plugin offers no subcommands");
+  }
   Worker& add(std::unique_ptr<Worker> worker) override {
     registered_workers.push_back(std::move(worker));
     return *registered_workers.back();
