@@ -140,18 +140,10 @@ int run_db_command(const std::vector<std::string>& args) {
   return run_database_command(command, *config.database, std::cout, std::cerr);
 }
 
-// The VDAF plugins `janus_cli` loads beside `cli` (when present) so that
-// provision-tasks can check VDAF parameters and size verify keys.
-const char* const kCliVdafPlugins[] = {"prio3"};
-
+// provision-tasks checks VDAF parameters and sizes verify keys with the bundled VDAF plugins.
 HostConfig cli_host_config(HostConfig config) {
   config.plugins.clear();
-  for (const char* vdaf_plugin : kCliVdafPlugins) {
-    PluginEntry entry;
-    entry.instance_name = entry.plugin = vdaf_plugin;
-    entry.skip_if_missing = true;
-    config.plugins.push_back(std::move(entry));
-  }
+  add_bundled_vdaf_plugins(config);
   PluginEntry cli;
   cli.instance_name = "janus_cli";
   cli.plugin = "cli";

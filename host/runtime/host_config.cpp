@@ -148,12 +148,22 @@ HostConfig parse_component_config(const YAML::Node& root, const std::string& fil
     if (item.first.IsScalar() && kCommonKeys.count(item.first.Scalar())) continue;
     section.force_insert(item.first, item.second);
   }
+  add_bundled_vdaf_plugins(config);
   PluginEntry entry;
   entry.instance_name = component;
   entry.plugin = plugin;
   entry.config = section;
   config.plugins.push_back(std::move(entry));
   return config;
+}
+
+void add_bundled_vdaf_plugins(HostConfig& config) {
+  for (const char* vdaf_plugin : {"prio3"}) {
+    PluginEntry entry;
+    entry.instance_name = entry.plugin = vdaf_plugin;
+    entry.skip_if_missing = true;
+    config.plugins.push_back(std::move(entry));
+  }
 }
 
 void apply_secrets(HostConfig& config, const std::optional<std::string>& database_password,

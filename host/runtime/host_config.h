@@ -40,7 +40,7 @@ struct PluginEntry {
   std::string plugin;               // library name: <plugin_directory>/libjanus_<plugin>.so
   std::optional<std::string> path;  // explicit library path instead
   YAML::Node config;                // the plugin's own section (may be Null)
-  // Skipped when its library is absent (the VDAF plugins `janus_cli` loads).
+  // Skipped when its library is absent (the bundled VDAF plugins of the Janus forms).
   bool skip_if_missing = false;
 };
 
@@ -67,6 +67,10 @@ struct ComponentMapping {
   const char* plugin;
 };
 const std::vector<ComponentMapping>& janus_components();
+
+// The Janus forms (`janus <component>`, `janus_cli`) have no plugin list, yet their components
+// need VDAFs: they load these bundled VDAF plugins first, each only if its library is present.
+void add_bundled_vdaf_plugins(HostConfig& config);
 
 // Both throw janus::ConfigError with a one-line "FILE:LINE: ..." message.
 HostConfig parse_native_config(const YAML::Node& root, const std::string& file);

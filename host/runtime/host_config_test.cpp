@@ -41,11 +41,16 @@ TEST(ComponentConfig, JanusSamplesParse) {
       HostConfig config = parse_component_config(load_yaml_file(path), path, component, plugin);
       ASSERT_TRUE(config.database.has_value()) << path;
       EXPECT_EQ(config.database->url, "postgres://postgres:postgres@localhost:5432/postgres");
-      ASSERT_EQ(config.plugins.size(), 1u);
-      EXPECT_EQ(config.plugins[0].plugin, plugin);
-      EXPECT_EQ(config.plugins[0].instance_name, component);
-      EXPECT_FALSE(config.plugins[0].config["database"].IsDefined());
-      EXPECT_FALSE(config.plugins[0].config["logging_config"].IsDefined());
+      // The bundled VDAF plugin first (loaded if present), then the component.
+      ASSERT_EQ(config.plugins.size(), 2u);
+      EXPECT_EQ(config.plugins[0].plugin, "prio3");
+      EXPECT_TRUE(config.plugins[0].skip_if_missing);
+      const PluginEntry& entry = config.plugins.back();
+      EXPECT_EQ(entry.plugin, plugin);
+      EXPECT_EQ(entry.instance_name, component);
+      EXPECT_FALSE(entry.skip_if_missing);
+      EXPECT_FALSE(entry.config["database"].IsDefined());
+      EXPECT_FALSE(entry.config["logging_config"].IsDefined());
       if (std::string(flavour) == "advanced_config") {
         EXPECT_EQ(config.database->connection_pool_max_size, 8u) << path;
         EXPECT_EQ(config.database->tls_trust_store_path, "/path/to/file.pem");
@@ -73,7 +78,7 @@ TEST(ComponentConfig, PluginSectionKeepsLinesAndSkipsCommonKeys) {
   HostConfig config =
       parse_component_config(YAML::Load(yaml), "agg.yaml", "aggregator", "aggregator");
   EXPECT_EQ(config.health_check_listen_address, "127.0.0.1:1");
-  ConfigMap section(config.plugins[0].config, "agg.yaml");
+  ConfigMap section(config.plugins.back().config, "agg.yaml");
   EXPECT_EQ(section.required<std::string>("listen_address"), "0.0.0.0:8080");
   EXPECT_EQ(error_of([&] { section.finish(); }), "agg.yaml:5: unknown key 'bogus'");
 }

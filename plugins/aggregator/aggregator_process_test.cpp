@@ -27,6 +27,45 @@ void replace_all(std::string& text, const std::string& from, const std::string& 
   }
 }
 
+Bytes hex(const nlohmann::json& object, const char* key) {
+  return *hex_decode(object.at(key).get<std::string>());
+}
+
+// The Count task of the real client's reports (divviup-ts-0.9.1-client-reports.json),
+// provisioned as a leader task with the file's HPKE key.
+struct RealClientCountTask {
+  nlohmann::json doc;
+  AggregatorTask task;
+  std::string datastore_keys;
+  std::unique_ptr<Datastore> datastore;
+
+  RealClientCountTask(TestDatabase& db, const Clock& clock) {
+    std::ifstream in(JANUS_SHARED_DIR "/vectors/dap-09/divviup-ts-0.9.1-client-reports.json");
+    doc = nlohmann::json::parse(in);
+    auto key = DatastoreKeys::generate_key();
+    datastore_keys = base64url_encode(ByteSpan(key.data(), key.size()));
+    datastore = db.open_datastore(clock, DatastoreKeys::parse(datastore_keys));
+    task.task_id = *TaskId::from_bytes(hex(doc, "task_id_hex"));
+    task.peer_aggregator_endpoint = "https://helper.example/";
+    task.vdaf = {"Prio3Count", nlohmann::json::object()};
+    task.vdaf_verify_key = hex(doc, "vdaf_verify_key");
+    task.time_precision = doc.at("time_precision").get<Duration>();
+    task.tolerable_clock_skew = 60;
+    const nlohmann::json& leader = doc.at("hpke").at("leader");
+    HpkeConfigList leader_list = decode_message<HpkeConfigList>(hex(leader, "hpke_config_list"));
+    task.hpke_keys = {StoredHpkeKeypair{leader_list.configs.at(0).id,
+                                        encode_message(leader_list.configs.at(0)),
+                                        hex(leader, "private_key")}};
+    datastore->run_tx("provision", [&](Transaction& tx) { tx.put_aggregator_task(task); });
+  }
+  const nlohmann::json& reports() const {
+    const nlohmann::json& count_case = doc.at("cases").at(0);
+    EXPECT_EQ(count_case.at("vdaf"), "count");
+    return count_case.at("reports");
+  }
+  std::string upload_path() const { return "/tasks/" + task.task_id.to_base64url() + "/reports"; }
+};
+
 class SampleConfig : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(SampleConfig, StartsServesAndStops) {
@@ -44,10 +83,10 @@ TEST_P(SampleConfig, StartsServesAndStops) {
   replace_all(text, "tls_trust_store_path: /path/to/file.pem", "");
   const std::string config = write_file(GetParam() + "-aggregator.yaml", text);
 
-  auto key = DatastoreKeys::generate_key();
+  RealClock clock;
+  RealClientCountTask count(db, clock);
   Process janus(JANUS_EXECUTABLE, {"aggregator", "--config-file", config},
-                {{"DATASTORE_KEYS", base64url_encode(ByteSpan(key.data(), key.size()))},
-                 {"RUST_LOG", "info"}});
+                {{"DATASTORE_KEYS", count.datastore_keys}, {"RUST_LOG", "info"}});
   ASSERT_TRUE(eventually([&] { return http(health, "GET", "/healthz").status == 200; }, 30s))
       << janus.stderr_text() << janus.stdout_text();
 
@@ -58,6 +97,16 @@ TEST_P(SampleConfig, StartsServesAndStops) {
   Reply upload =
       http(port, "PUT", "/tasks/AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8/reports", "");
   EXPECT_EQ(upload.status, 400);
+  // The Janus form has no plugin list: the bundled Prio3 plugin is loaded anyway, so a real
+  // client's report is accepted.
+  const nlohmann::json& record = count.reports().at(0);
+  HttpHeaders headers;
+  headers.add("Content-Type", "application/dap-report");
+  HttpClientResponse accepted = HttpClient().send(
+      HttpMethod::Put, "http://127.0.0.1:" + std::to_string(port) + count.upload_path(), headers,
+      hex(record, "report"));
+  EXPECT_EQ(accepted.status, 200) << std::string(accepted.body.begin(), accepted.body.end())
+                                  << janus.stdout_text();
 
   janus.signal(SIGTERM);
   ExitStatus status = janus.wait(30s);
@@ -72,38 +121,14 @@ TEST_P(SampleConfig, StartsServesAndStops) {
 INSTANTIATE_TEST_SUITE_P(Janus07, SampleConfig,
                          ::testing::Values("basic_config", "advanced_config"));
 
-Bytes hex(const nlohmann::json& object, const char* key) {
-  return *hex_decode(object.at(key).get<std::string>());
-}
-
 // A native host config loading the prio3 and aggregator plugins: the real client's reports
 // go over real HTTP into the real process and land in the database.
 TEST(AggregatorProcess, UploadsRealClientReportsOverHttp) {
   TestDatabase db;
-  std::ifstream in(JANUS_SHARED_DIR "/vectors/dap-09/divviup-ts-0.9.1-client-reports.json");
-  const nlohmann::json doc = nlohmann::json::parse(in);
-  const nlohmann::json& count_case = doc.at("cases").at(0);
-  ASSERT_EQ(count_case.at("vdaf"), "count");
-
-  const std::string keys_text = [] {
-    auto key = DatastoreKeys::generate_key();
-    return base64url_encode(ByteSpan(key.data(), key.size()));
-  }();
   RealClock clock;
-  auto datastore = db.open_datastore(clock, DatastoreKeys::parse(keys_text));
-  AggregatorTask task;
-  task.task_id = *TaskId::from_bytes(hex(doc, "task_id_hex"));
-  task.peer_aggregator_endpoint = "https://helper.example/";
-  task.vdaf = {"Prio3Count", nlohmann::json::object()};
-  task.vdaf_verify_key = hex(doc, "vdaf_verify_key");
-  task.time_precision = doc.at("time_precision").get<Duration>();
-  task.tolerable_clock_skew = 60;
-  const nlohmann::json& leader = doc.at("hpke").at("leader");
-  HpkeConfigList leader_list = decode_message<HpkeConfigList>(hex(leader, "hpke_config_list"));
-  task.hpke_keys = {StoredHpkeKeypair{leader_list.configs.at(0).id,
-                                      encode_message(leader_list.configs.at(0)),
-                                      hex(leader, "private_key")}};
-  datastore->run_tx("provision", [&](Transaction& tx) { tx.put_aggregator_task(task); });
+  RealClientCountTask count(db, clock);
+  const AggregatorTask& task = count.task;
+  const nlohmann::json& leader = count.doc.at("hpke").at("leader");
 
   const std::uint16_t health = free_port(), port = free_port();
   const std::string config = write_file(
@@ -115,7 +140,8 @@ TEST(AggregatorProcess, UploadsRealClientReportsOverHttp) {
           std::to_string(port) +
           "\n      max_upload_batch_size: 10\n      max_upload_batch_write_delay_ms: 10\n"
           "      batch_aggregation_shard_count: 4\n");
-  Process janus(JANUS_EXECUTABLE, {"--config-file", config}, {{"DATASTORE_KEYS", keys_text}});
+  Process janus(JANUS_EXECUTABLE, {"--config-file", config},
+                {{"DATASTORE_KEYS", count.datastore_keys}});
   ASSERT_TRUE(eventually([&] { return http(health, "GET", "/healthz").status == 200; }, 30s))
       << janus.stderr_text() << janus.stdout_text();
 
@@ -131,14 +157,14 @@ TEST(AggregatorProcess, UploadsRealClientReportsOverHttp) {
   HttpHeaders upload;
   upload.add("Content-Type", "application/dap-report");
   upload.add("Origin", "https://app.example");
-  for (const nlohmann::json& record : count_case.at("reports")) {
+  for (const nlohmann::json& record : count.reports()) {
     HttpClientResponse response =
         client.send(HttpMethod::Put, base + "/tasks/" + task.task_id.to_base64url() + "/reports",
                     upload, hex(record, "report"));
     EXPECT_EQ(response.status, 200) << std::string(response.body.begin(), response.body.end());
     EXPECT_EQ(response.headers.get("Access-Control-Allow-Origin").value_or(""),
               "https://app.example");
-    auto stored = datastore->run_tx("read", [&](Transaction& tx) {
+    auto stored = count.datastore->run_tx("read", [&](Transaction& tx) {
       return tx.get_client_report(task.task_id, *ReportId::from_bytes(hex(record, "report_id")));
     });
     ASSERT_TRUE(stored.has_value());
