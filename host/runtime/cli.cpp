@@ -261,8 +261,8 @@ int run_janus_cli(const std::vector<std::string>& args) {
   HostConfig cli_config = cli_host_config(config);
   // A Janus janus_cli.yaml hands the keys the host does not read to the
   // plugin, which rejects them (a native host config's plugins are ignored).
-  if (config.plugins.size() == 1 && config.plugins[0].plugin == "janus_cli") {
-    cli_config.plugins.back().config = config.plugins[0].config;
+  for (const PluginEntry& entry : config.plugins) {
+    if (entry.plugin == "janus_cli") cli_config.plugins.back().config = entry.config;
   }
   Host host(std::move(cli_config), host_options_from(options));
   host.configure_plugins();

@@ -121,7 +121,8 @@ TEST(StrictDecoding, UnknownEnumValues) {
   // FixedSizeQuery type 2.
   EXPECT_THROW(decode_message<FixedSizeQuery>(hex("02")), DecodeError);
   // Role 4.
-  ByteReader role(ByteSpan(hex("04")));
+  const Bytes role_bytes = hex("04");  // kept alive: the reader only views it
+  ByteReader role{ByteSpan(role_bytes)};
   EXPECT_THROW(decode_role(role), DecodeError);
   // Ping-pong message type 3 inside a PrepareResp.
   EXPECT_THROW(decode_message<PrepareResp>(hex(rid + "00"
