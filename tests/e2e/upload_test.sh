@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The real client (@divviup/dap 0.9.1, under Node.js) uploads reports to the deployment that
+# scripts/run starts (leader + helper on the private PostgreSQL); every report must land in
+# the leader's database. Run by ctest as E2E.RealClientUploadsToScriptsRun.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+build_dir="${1:?usage: upload_test.sh BUILD_DIR}"
+cd "$root"
+[ -d tests/e2e/node_modules/@divviup/dap ] || {
+  echo "tests/e2e/node_modules is missing: run 'npm ci' in tests/e2e (scripts/test does)" >&2
+  exit 1
+}
+
+state="$(mktemp -d)"
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# scripts/run uses port+2 for health checks: keep the four ports apart.
+leader_port=$(free_port)
+helper_port=$(free_port)
+export JANUS_RUN_DIR="$state/run" JANUS_RUN_BUILD_DIR="$build_dir" \
+  JANUS_RUN_LEADER_PORT="$leader_port" JANUS_RUN_HELPER_PORT="$helper_port" \
+  JANUS_RUN_DB_PREFIX="janus_e2e_$$"
+scripts/run --no-build >"$state/run.out" 2>&1 &
+run_pid=$!
+cleanup() {
+  kill -TERM "$run_pid" 2>/dev/null || true
+  wait "$run_pid" 2>/dev/null || true
+  url="$(scripts/pg url)"
+  for role in leader helper; do
+    psql -q "${url%/*}/postgres" -c "DROP DATABASE IF EXISTS ${JANUS_RUN_DB_PREFIX}_${role}" \
+      >/dev/null 2>&1 || true
+  done
+  rm -rf "$state"
+}
+trap cleanup EXIT
+
+for _ in $(seq 600); do
+  grep -q "Ctrl-C stops both" "$state/run.out" 2>/dev/null && break
+  kill -0 "$run_pid" 2>/dev/null || break
+  sleep 0.1
+done
+grep -q "Ctrl-C stops both" "$state/run.out" || {
+  echo "scripts/run did not come up:" >&2
+  cat "$state/run.out" >&2
+  exit 1
+}
+# shellcheck disable=SC1091
+. "$JANUS_RUN_DIR/task.env"
+
+reports=6
+node tests/e2e/upload.mjs "http://127.0.0.1:$leader_port/" "http://127.0.0.1:$helper_port/" \
+  "$TASK_ID" 300 "$reports" || {
+  echo "--- leader log" >&2
+  tail -n 30 "$JANUS_RUN_DIR/leader.log" >&2
+  exit 1
+}
+url="$(scripts/pg url)"
+stored=$(psql -tA "${url%/*}/${JANUS_RUN_DB_PREFIX}_leader" -c "SELECT count(*) FROM client_reports")
+echo "reports stored by the leader: $stored"
+[ "$stored" = "$reports" ] || {
+  echo "expected $reports stored reports" >&2
+  exit 1
+}
