@@ -12,12 +12,15 @@ cd "$root"
 }
 
 state="$(mktemp -d)"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-# scripts/run uses port+2 for health checks: keep the four ports apart.
-leader_port=$(free_port)
-helper_port=$(free_port)
+# Four distinct free ports (held together while chosen): DAP and health, leader and helper.
+read -r leader_port helper_port leader_health helper_health < <(python3 -c '
+import socket
+sockets = [socket.socket() for _ in range(4)]
+for s in sockets: s.bind(("127.0.0.1", 0))
+print(*(s.getsockname()[1] for s in sockets))')
 export JANUS_RUN_DIR="$state/run" JANUS_RUN_BUILD_DIR="$build_dir" \
   JANUS_RUN_LEADER_PORT="$leader_port" JANUS_RUN_HELPER_PORT="$helper_port" \
+  JANUS_RUN_LEADER_HEALTH_PORT="$leader_health" JANUS_RUN_HELPER_HEALTH_PORT="$helper_health" \
   JANUS_RUN_DB_PREFIX="janus_e2e_$$"
 scripts/run --no-build >"$state/run.out" 2>&1 &
 run_pid=$!
