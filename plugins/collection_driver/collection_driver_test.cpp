@@ -146,6 +146,9 @@ class CollectionDriverTest : public AggregatorFixture {
   }
 
   CollectionJobId create_collection_job() {
+    return create_collection_job(Query::time_interval(batch_interval));
+  }
+  CollectionJobId create_collection_job(const Query& query) {
     const CollectionJobId id = CollectionJobId::random();
     HttpRequest r;
     r.method = HttpMethod::Put;
@@ -153,7 +156,7 @@ class CollectionDriverTest : public AggregatorFixture {
     r.headers.add("Content-Type", "application/dap-collect-req");
     auto [name, value] = collector_token.request_header();
     r.headers.add(name, value);
-    r.body = encode_message(CollectionReq{Query::time_interval(batch_interval), {}});
+    r.body = encode_message(CollectionReq{query, {}});
     EXPECT_EQ(routes->router.dispatch(r).status, 201);
     return id;
   }
@@ -373,6 +376,55 @@ TEST_F(CollectionDriverTest, TooSmallBatchIsAbandonedAndStaysOpen) {
   EXPECT_FALSE(datastore->run_tx("collected?", [&](Transaction& tx) {
     return tx.is_batch_collected(task.task_id, Interval{batch_interval.start, precision});
   }));
+}
+
+TEST_F(CollectionDriverTest, FixedSizeBatchIsCollected) {
+  task.query_type.kind = TaskQueryType::Kind::FixedSize;
+  task.query_type.max_batch_size = 10;
+  datastore->run_tx("task", [&](Transaction& tx) {
+    tx.delete_task(task.task_id);
+    tx.put_aggregator_task(task);
+  });
+  start_real_helper();
+  const BatchId batch_id = BatchId::random();
+  auto reports = prepare_reports(3);  // 1,0,1
+  std::vector<OutputShares> first(reports.begin(), reports.begin() + 1);
+  std::vector<OutputShares> rest(reports.begin() + 1, reports.end());
+  for (bool leader_side : {true, false}) {
+    Datastore& store = leader_side ? *datastore : *helper_datastore;
+    store.run_tx("seed", [&](Transaction& tx) {
+      BatchAggregation a = shard_of(first, batch_interval.start + 3, 1, leader_side);
+      BatchAggregation b = shard_of(rest, batch_interval.start + 9, 3, leader_side);
+      a.batch_identifier = batch_id;
+      b.batch_identifier = batch_id;
+      tx.put_batch_aggregation(a);
+      tx.put_batch_aggregation(b);
+    });
+  }
+  const CollectionJobId id = create_collection_job(
+      Query::fixed_size(FixedSizeQuery{FixedSizeQuery::Type::ByBatchId, batch_id}));
+  EXPECT_EQ(run(), 1u);
+  ASSERT_EQ(state_of(id), CollectionJobState::Finished);
+  HttpResponse response = poll(id);
+  ASSERT_EQ(response.status, 200);
+  Collection collection = decode_message<Collection>(response.body);
+  EXPECT_EQ(collection.partial_batch_selector, PartialBatchSelector::fixed_size(batch_id));
+  EXPECT_EQ(collection.report_count, 3u);
+  EXPECT_EQ(collection.interval, (Interval{batch_interval.start, precision}));
+  const Bytes aad =
+      encode_message(AggregateShareAad{task.task_id, {}, BatchSelector::fixed_size(batch_id)});
+  std::vector<Bytes> shares{dap_open(collector, collection.leader_encrypted_aggregate_share,
+                                     dap_aggregate_share_info(Role::Leader), aad),
+                            dap_open(collector, collection.helper_encrypted_aggregate_share,
+                                     dap_aggregate_share_info(Role::Helper), aad)};
+  EXPECT_EQ(vdaf->unshard({}, shares, collection.report_count), json(2));
+  auto shards = datastore->run_tx("read", [&](Transaction& tx) {
+    return tx.get_batch_aggregations_for_batch(task.task_id, batch_id, {});
+  });
+  EXPECT_EQ(shards.size(), config.batch_aggregation_shard_count);
+  for (const BatchAggregation& shard : shards) {
+    EXPECT_EQ(shard.state, BatchAggregationState::Collected);
+  }
 }
 
 TEST(CollectionDriverDelay, ExponentialAndCapped) {
