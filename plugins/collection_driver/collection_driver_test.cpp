@@ -308,6 +308,8 @@ TEST_F(CollectionDriverTest, UnaggregatedReportsKeepTheJobWaiting) {
 }
 
 TEST_F(CollectionDriverTest, HelperServerErrorsAreRetriedThenAbandoned) {
+  // Long enough for several retries within one step even on a loaded machine.
+  config.retry_max_elapsed_time = std::chrono::milliseconds(1500);
   std::atomic<int> hits{0};
   std::atomic<bool> authorized{true};
   helper_server->router().add(
