@@ -118,6 +118,9 @@ class Transaction {
   // Removes the shares of aggregated reports, keeping the row for replay detection.
   void scrub_client_report(const TaskId& task_id, const ReportId& report_id);
   std::uint64_t count_client_reports_in_interval(const TaskId& task_id, const Interval& interval);
+  // Collection driver: whether a report in `interval` has not been claimed by an aggregation
+  // job yet (the batch is not ready to collect while one remains).
+  bool interval_has_unaggregated_reports(const TaskId& task_id, const Interval& interval);
 
   // ---- aggregation jobs ----
   void put_aggregation_job(const AggregationJob& job);

@@ -188,4 +188,14 @@ std::uint64_t Transaction::count_client_reports_in_interval(const TaskId& task_i
   return r.uint8(0, 0);
 }
 
+bool Transaction::interval_has_unaggregated_reports(const TaskId& task_id,
+                                                    const Interval& interval) {
+  auto r = connection_.exec(
+      "SELECT EXISTS(SELECT 1 FROM client_reports "
+      "WHERE task_id = (SELECT id FROM tasks WHERE task_id = $1) "
+      "AND client_timestamp >= $2 AND client_timestamp < $3 AND aggregation_started = FALSE)",
+      pg::Params().bytea(task_id.span()).uint8(interval.start).uint8(interval_end(interval)));
+  return r.boolean(0, 0);
+}
+
 }  // namespace janus

@@ -337,6 +337,14 @@ TEST_F(TransactionTest, ClaimingUnaggregatedReportsIsOldestFirstAndNeverTwice) {
               return t.count_client_reports_in_interval(task.task_id, {1'699'999'950, 51});
             }),
             6u);
+  // Hand the oldest (1'699'999'910) back: it is unaggregated until claimed again.
+  tx([&](Transaction& t) { t.mark_reports_unaggregated(task.task_id, {first[0].report_id}); });
+  EXPECT_TRUE(tx([&](Transaction& t) {
+    return t.interval_has_unaggregated_reports(task.task_id, {1'699'999'900, 11});
+  }));
+  EXPECT_FALSE(tx([&](Transaction& t) {
+    return t.interval_has_unaggregated_reports(task.task_id, {1'699'999'911, 100});
+  }));
 }
 
 TEST_F(TransactionTest, ConcurrentClaimsSkipLockedReports) {

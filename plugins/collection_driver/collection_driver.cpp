@@ -1,0 +1,319 @@
+#include "collection_driver.h"
+
+#include <janus/codec.h>
+#include <janus/hpke.h>
+#include <janus/messages.h>
+#include <janus/vdaf.h>
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+#include <spdlog/spdlog.h>
+
+namespace janus::collection_driver {
+namespace {
+
+// What the first transaction of a step decided.
+struct Plan {
+  enum class Kind { Gone, NotReady, TooSmall, Ready } kind = Kind::Gone;
+  AggregatorTask task;
+  CollectionJob job;
+  Bytes leader_share;
+  std::uint64_t report_count = 0;
+  ReportIdChecksum checksum{};
+  Interval client_timestamp_interval;
+};
+
+Time interval_end(const Interval& interval) { return interval.start + interval.duration; }
+
+// The smallest time_precision-aligned interval holding both (an empty one is ignored).
+Interval span_aligned(const Interval& a, const Interval& b, Duration precision) {
+  if (b.duration == 0) return a;
+  const Time start = b.start / precision * precision;
+  const Time end = (interval_end(b) + precision - 1) / precision * precision;
+  if (a.duration == 0) return Interval{start, end - start};
+  const Time lo = std::min(a.start, start), hi = std::max(interval_end(a), end);
+  return Interval{lo, hi - lo};
+}
+
+// Every batch identifier whose shards make up the collection job's batch: the
+// time_precision-aligned intervals inside the query interval, or the batch id.
+std::vector<BatchIdentifier> batches_of(const AggregatorTask& task, const CollectionJob& job) {
+  const auto* interval = std::get_if<Interval>(&job.batch_identifier);
+  if (!interval) return {job.batch_identifier};
+  const Duration precision = std::max<Duration>(task.time_precision, 1);
+  std::vector<BatchIdentifier> batches;
+  for (Time t = interval->start; t < interval_end(*interval); t += precision) {
+    batches.push_back(Interval{t, precision});
+  }
+  return batches;
+}
+
+BatchSelector selector_of(const CollectionJob& job) {
+  if (const auto* interval = std::get_if<Interval>(&job.batch_identifier)) {
+    return BatchSelector::time_interval(*interval);
+  }
+  return BatchSelector::fixed_size(std::get<BatchId>(job.batch_identifier));
+}
+
+std::string aggregate_shares_url(const AggregatorTask& task) {
+  std::string url = task.peer_aggregator_endpoint;
+  if (url.empty() || url.back() != '/') url += '/';
+  return url + "tasks/" + task.task_id.to_base64url() + "/aggregate_shares";
+}
+
+HttpClientOptions client_options(const CollectionDriverConfig& config) {
+  HttpClientOptions options;
+  options.connect_timeout = config.http_request_connection_timeout;
+  options.request_timeout = config.http_request_timeout;
+  return options;
+}
+
+std::string describe(const Lease<AcquiredCollectionJob>& lease) {
+  return "collection job " + lease.leased.collection_job_id.to_base64url() + " of task " +
+         lease.leased.task_id.to_base64url();
+}
+
+}  // namespace
+
+CollectionDriver::CollectionDriver(CollectionDriverConfig config, Datastore& datastore,
+                                   const VdafRegistry& vdafs,
+                                   std::shared_ptr<spdlog::logger> logger)
+    : config_(config),
+      datastore_(datastore),
+      vdafs_(vdafs),
+      logger_(std::move(logger)),
+      http_(client_options(config)) {
+  retry_policy_.initial_interval = config_.retry_initial_interval;
+  retry_policy_.max_interval = config_.retry_max_interval;
+  retry_policy_.max_elapsed = config_.retry_max_elapsed_time;
+}
+
+LeaseWorkerOptions CollectionDriver::options(const std::string& name) const {
+  LeaseWorkerOptions options;
+  options.name = name;
+  options.discovery_interval = config_.job_discovery_interval;
+  options.max_concurrent_jobs = config_.max_concurrent_job_workers;
+  options.clock_skew_allowance = config_.worker_lease_clock_skew_allowance;
+  return options;
+}
+
+LeaseWorkerFunctions CollectionDriver::functions() {
+  LeaseWorkerFunctions functions;
+  functions.acquire = [this](std::size_t max) {
+    auto leases = datastore_.run_tx("acquire_collection_jobs", [&](Transaction& tx) {
+      return tx.acquire_incomplete_collection_jobs(
+          static_cast<Duration>(config_.worker_lease_duration.count()), max);
+    });
+    std::vector<LeasedJob> jobs;
+    for (auto& lease : leases) {
+      LeasedJob job;
+      job.lease_expiry = static_cast<UnixSeconds>(lease.expiry);
+      job.description = describe(lease);
+      job.job = std::make_shared<Lease<AcquiredCollectionJob>>(std::move(lease));
+      jobs.push_back(std::move(job));
+    }
+    return jobs;
+  };
+  functions.step = [this](const LeasedJob& job, const StepContext& context) {
+    step(*std::static_pointer_cast<Lease<AcquiredCollectionJob>>(job.job), context);
+  };
+  return functions;
+}
+
+std::chrono::seconds CollectionDriver::retry_delay(std::uint64_t step_attempts) const {
+  const double min = static_cast<double>(config_.min_collection_job_retry_delay.count());
+  const double max = static_cast<double>(config_.max_collection_job_retry_delay.count());
+  const double delay = min * std::pow(config_.collection_job_retry_delay_exponential_factor,
+                                      static_cast<double>(step_attempts));
+  return std::chrono::seconds(static_cast<std::int64_t>(std::min(delay, max)));
+}
+
+void CollectionDriver::abandon(const Lease<AcquiredCollectionJob>& lease, const std::string& why) {
+  if (logger_) logger_->error("{}: abandoned: {}", describe(lease), why);
+  datastore_.run_tx("abandon_collection_job", [&](Transaction& tx) {
+    if (auto job = tx.get_collection_job(lease.leased.task_id, lease.leased.collection_job_id)) {
+      if (job->state == CollectionJobState::Start) {
+        job->state = CollectionJobState::Abandoned;
+        tx.update_collection_job(*job);
+      }
+    }
+    tx.release_collection_job(lease);
+  });
+}
+
+void CollectionDriver::step(const Lease<AcquiredCollectionJob>& lease, const StepContext& context) {
+  const AcquiredCollectionJob& acquired = lease.leased;
+  if (lease.attempts > config_.maximum_attempts_before_failure) {
+    abandon(lease, "leased " + std::to_string(lease.attempts) + " times without finishing");
+    return;
+  }
+  std::shared_ptr<const Vdaf> vdaf;
+  try {
+    vdaf = vdafs_.create(acquired.vdaf);
+  } catch (const std::exception& e) {
+    // A missing VDAF plugin is a deployment error: keep the job for a fixed host.
+    throw std::runtime_error(describe(lease) + ": VDAF unavailable: " + e.what());
+  }
+
+  Plan plan = datastore_.run_tx("step_collection_job", [&](Transaction& tx) -> Plan {
+    Plan plan;
+    auto task = tx.get_aggregator_task(acquired.task_id);
+    auto job = tx.get_collection_job(acquired.task_id, acquired.collection_job_id);
+    if (!task || !job || job->state != CollectionJobState::Start) return plan;
+    plan.task = std::move(*task);
+    plan.job = std::move(*job);
+    const Bytes& parameter = plan.job.aggregation_parameter;
+    std::vector<BatchAggregation> shards;
+    if (const auto* interval = std::get_if<Interval>(&plan.job.batch_identifier)) {
+      shards = tx.get_batch_aggregations_in_interval(acquired.task_id, *interval, parameter);
+      if (tx.interval_has_unaggregated_reports(acquired.task_id, *interval)) {
+        plan.kind = Plan::Kind::NotReady;
+        return plan;
+      }
+    } else {
+      shards = tx.get_batch_aggregations_for_batch(acquired.task_id, plan.job.batch_identifier,
+                                                   parameter);
+    }
+    for (const BatchAggregation& shard : shards) {
+      if (shard.aggregation_jobs_created != shard.aggregation_jobs_terminated) {
+        plan.kind = Plan::Kind::NotReady;
+        return plan;
+      }
+    }
+    const Duration precision = std::max<Duration>(plan.task.time_precision, 1);
+    plan.leader_share = vdaf->empty_aggregate_share(parameter);
+    for (const BatchAggregation& shard : shards) {
+      if (shard.aggregate_share) vdaf->merge(plan.leader_share, *shard.aggregate_share);
+      plan.report_count += shard.report_count;
+      ReportIdChecksum part{};
+      std::copy_n(shard.checksum.begin(), std::min<std::size_t>(32, shard.checksum.size()),
+                  part.begin());
+      combine_report_id_checksums(plan.checksum, part);
+      if (shard.report_count > 0) {
+        plan.client_timestamp_interval = span_aligned(plan.client_timestamp_interval,
+                                                      shard.client_timestamp_interval, precision);
+      }
+    }
+    if (plan.report_count < plan.task.min_batch_size) {
+      plan.kind = Plan::Kind::TooSmall;
+      return plan;
+    }
+    // COLLECTED on every shard, the empty ones too, so that no aggregation job adds to the
+    // batch any more (its reports then fail with BatchCollected).
+    for (const BatchIdentifier& batch : batches_of(plan.task, plan.job)) {
+      for (std::uint64_t ord = 0; ord < config_.batch_aggregation_shard_count; ++ord) {
+        auto shard = tx.get_batch_aggregation(acquired.task_id, batch, parameter, ord);
+        if (shard) {
+          if (shard->state == BatchAggregationState::Aggregating) {
+            shard->state = BatchAggregationState::Collected;
+            tx.update_batch_aggregation(*shard);
+          }
+        } else {
+          BatchAggregation empty;
+          empty.task_id = acquired.task_id;
+          empty.batch_identifier = batch;
+          empty.aggregation_parameter = parameter;
+          empty.ord = ord;
+          empty.state = BatchAggregationState::Collected;
+          empty.checksum = Bytes(32, 0);
+          tx.put_batch_aggregation(empty);
+        }
+      }
+    }
+    plan.kind = Plan::Kind::Ready;
+    return plan;
+  });
+
+  switch (plan.kind) {
+    case Plan::Kind::Gone:
+      // Deleted (or finished by another driver) meanwhile: nothing left to do.
+      datastore_.run_tx("release_collection_job",
+                        [&](Transaction& tx) { tx.release_collection_job(lease); });
+      return;
+    case Plan::Kind::NotReady: {
+      const auto delay = retry_delay(acquired.step_attempts);
+      if (logger_) {
+        logger_->debug("{}: batch still aggregating, retrying in {} s", describe(lease),
+                       delay.count());
+      }
+      datastore_.run_tx("release_collection_job", [&](Transaction& tx) {
+        tx.release_collection_job(lease, static_cast<Duration>(delay.count()));
+      });
+      return;
+    }
+    case Plan::Kind::TooSmall:
+      abandon(lease, "the batch holds " + std::to_string(plan.report_count) +
+                         " reports, fewer than min_batch_size " +
+                         std::to_string(plan.task.min_batch_size));
+      return;
+    case Plan::Kind::Ready:
+      break;
+  }
+
+  if (!plan.task.aggregator_auth_token) {
+    abandon(lease, "the task has no aggregator_auth_token to send to the helper");
+    return;
+  }
+  AggregateShareReq request;
+  request.batch_selector = selector_of(plan.job);
+  request.aggregation_parameter = plan.job.aggregation_parameter;
+  request.report_count = plan.report_count;
+  request.checksum = plan.checksum;
+  HttpHeaders headers;
+  headers.add("Content-Type", std::string(media_type::kAggregateShareReq));
+  auto [auth_name, auth_value] = plan.task.aggregator_auth_token->request_header();
+  headers.add(auth_name, auth_value);
+  const std::string url = aggregate_shares_url(plan.task);
+  HttpClientResponse response;
+  try {
+    response = send_with_retry(http_, HttpMethod::Post, url, headers, encode_message(request),
+                               retry_policy_, [&] { return context.cancelled(); });
+  } catch (const HttpClientError& e) {
+    if (!e.retryable()) {
+      abandon(lease, "POST " + url + ": " + e.what());
+      return;
+    }
+    // Left leased: the lease runs out and the job is retried, abandoned after
+    // maximum_attempts_before_failure acquisitions.
+    throw std::runtime_error(describe(lease) + ": POST " + url + ": " + e.what());
+  }
+  if (is_retryable_status(response.status)) {
+    throw std::runtime_error(describe(lease) + ": POST " + url + ": helper answered " +
+                             std::to_string(response.status));
+  }
+  const std::string body_text(
+      response.body.begin(),
+      response.body.begin() + std::min<std::size_t>(response.body.size(), 500));
+  if (response.status != 200) {
+    abandon(lease, "POST " + url + ": helper answered " + std::to_string(response.status) + " " +
+                       body_text);
+    return;
+  }
+  AggregateShare helper_share;
+  try {
+    helper_share = decode_message<AggregateShare>(response.body);
+  } catch (const std::exception& e) {
+    abandon(lease, "POST " + url + ": undecodable AggregateShare: " + e.what());
+    return;
+  }
+
+  datastore_.run_tx("finish_collection_job", [&](Transaction& tx) {
+    auto job = tx.get_collection_job(acquired.task_id, acquired.collection_job_id);
+    if (job && job->state == CollectionJobState::Start) {
+      job->state = CollectionJobState::Finished;
+      job->report_count = plan.report_count;
+      job->client_timestamp_interval = plan.client_timestamp_interval;
+      job->helper_aggregate_share = encode_message(helper_share.encrypted_aggregate_share);
+      job->leader_aggregate_share = plan.leader_share;
+      tx.update_collection_job(*job);
+    }
+    tx.release_collection_job(lease);
+  });
+  if (logger_) {
+    logger_->info("{}: finished ({} reports)", describe(lease), plan.report_count);
+  }
+}
+
+}  // namespace janus::collection_driver
