@@ -103,11 +103,13 @@ class JobDriverTest : public ::testing::TestWithParam<std::size_t> {
       server->router().add(method, "/tasks/{task_id}/aggregation_jobs/{aggregation_job_id}",
                            [this](const HttpRequest& request) {
                              HttpRequest copy = request;
+                             std::function<HttpResponse(HttpRequest&)> answer;
                              {
                                std::lock_guard lock(mutex);
                                seen_methods.push_back(request.method);
+                               answer = respond;
                              }
-                             if (respond) return respond(copy);
+                             if (answer) return answer(copy);
                              return helper_routes.router.dispatch(copy);
                            });
     }
@@ -237,6 +239,11 @@ class JobDriverTest : public ::testing::TestWithParam<std::size_t> {
     return jobs.at(0);
   }
 
+  void set_respond(std::function<HttpResponse(HttpRequest&)> answer) {
+    std::lock_guard lock(mutex);
+    respond = std::move(answer);
+  }
+
   json doc, test_case;
   VdafRegistry vdafs;
   std::shared_ptr<const Vdaf> vdaf;
@@ -304,17 +311,17 @@ TEST_P(JobDriverTest, ServerErrorIsRetriedOnTheNextLease) {
   store_vector_reports();
   create_jobs();
   std::atomic<int> failures{0};
-  respond = [&](HttpRequest&) {
+  set_respond([&](HttpRequest&) {
     ++failures;
     return HttpResponse::text(500, "try later\n");
-  };
+  });
   ASSERT_EQ(drive_once(), 1u);
   EXPECT_GE(failures.load(), 2);  // send_with_retry retried within the step
   EXPECT_EQ(only_job().state, AggregationJobState::InProgress);
   // The lease is still held: nothing to acquire until it expires.
   EXPECT_EQ(drive_once(), 0u);
 
-  respond = nullptr;
+  set_respond(nullptr);
   clock.advance(600 + 1);
   ASSERT_EQ(drive_once(), 1u);
   EXPECT_EQ(only_job().state, AggregationJobState::Finished);
@@ -325,11 +332,11 @@ TEST_P(JobDriverTest, ServerErrorIsRetriedOnTheNextLease) {
 TEST_P(JobDriverTest, ProblemAnswersAbandonTheJobAfterTheLimitAndDeleteIt) {
   store_vector_reports();
   create_jobs();
-  respond = [&](HttpRequest& request) {
+  set_respond([&](HttpRequest& request) {
     if (request.method == HttpMethod::Delete) return HttpResponse::empty(204);
     return HttpResponse::bytes(400, "application/problem+json",
                                Bytes{'{', '"', 't', 'y', 'p', 'e', '"', ':', '"', 'x', '"', '}'});
-  };
+  });
   // maximum_attempts_before_failure = 2: two failing steps, the third acquisition abandons.
   for (int attempt = 0; attempt < 2; ++attempt) {
     ASSERT_EQ(drive_once(), 1u);
