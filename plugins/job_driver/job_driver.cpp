@@ -73,6 +73,13 @@ void fail(ReportAggregation& ra, PrepareError error) {
   ra.leader_prep_transition.reset();
 }
 
+HttpClientOptions client_options(const JobDriverConfig& config) {
+  HttpClientOptions options;
+  options.connect_timeout = config.http_request_connection_timeout;
+  options.request_timeout = config.http_request_timeout;
+  return options;
+}
+
 }  // namespace
 
 JobDriverConfig parse_job_driver_config(const YAML::Node& section, const std::string& file,
@@ -127,8 +134,7 @@ JobDriver::JobDriver(JobDriverConfig config, Datastore& datastore, const VdafReg
       clock_(clock),
       logger_(std::move(logger)),
       retry_sleep_(std::move(retry_sleep)),
-      http_(HttpClientOptions{.connect_timeout = config.http_request_connection_timeout,
-                              .request_timeout = config.http_request_timeout}) {}
+      http_(client_options(config)) {}
 
 LeaseWorkerOptions JobDriver::worker_options(const std::string& name) const {
   LeaseWorkerOptions options;

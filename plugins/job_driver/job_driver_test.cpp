@@ -98,7 +98,9 @@ class JobDriverTest : public ::testing::TestWithParam<std::size_t> {
     helper->refresh_global_hpke_keys();
     helper->register_routes(helper_routes);
     helper->start();
-    server = std::make_unique<HttpServer>(HttpServerOptions{.listen_address = "127.0.0.1:0"});
+    HttpServerOptions server_options;
+    server_options.listen_address = "127.0.0.1:0";
+    server = std::make_unique<HttpServer>(server_options);
     for (HttpMethod method : {HttpMethod::Put, HttpMethod::Post, HttpMethod::Delete}) {
       server->router().add(method, "/tasks/{task_id}/aggregation_jobs/{aggregation_job_id}",
                            [this](const HttpRequest& request) {
