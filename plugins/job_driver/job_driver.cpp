@@ -73,6 +73,57 @@ void fail(ReportAggregation& ra, PrepareError error) {
   ra.leader_prep_transition.reset();
 }
 
+using OutputShare = std::pair<ReportMetadata, Bytes>;
+
+// Adds output shares (and, when the job is over, one terminated job) to shard `ord` of a
+// batch's aggregation. `vdaf` may be null when there are no outputs.
+void add_to_batch_aggregation(Transaction& tx, const Vdaf* vdaf, const TaskId& task_id,
+                              const BatchIdentifier& identifier, const Bytes& aggregation_parameter,
+                              std::uint64_t ord, const std::vector<const OutputShare*>& outputs,
+                              bool job_terminated) {
+  auto existing = tx.get_batch_aggregation(task_id, identifier, aggregation_parameter, ord);
+  BatchAggregation aggregation;
+  if (existing) {
+    aggregation = std::move(*existing);
+  } else {
+    aggregation.task_id = task_id;
+    aggregation.batch_identifier = identifier;
+    aggregation.aggregation_parameter = aggregation_parameter;
+    aggregation.ord = ord;
+    aggregation.checksum = Bytes(32, 0);
+  }
+  if (!outputs.empty()) {
+    Bytes share = aggregation.aggregate_share ? *aggregation.aggregate_share
+                                              : vdaf->empty_aggregate_share(aggregation_parameter);
+    ReportIdChecksum checksum{};
+    std::copy_n(aggregation.checksum.begin(),
+                std::min<std::size_t>(32, aggregation.checksum.size()), checksum.begin());
+    for (const OutputShare* output : outputs) {
+      vdaf->accumulate(share, output->second);
+      update_report_id_checksum(checksum, output->first.id);
+      aggregation.report_count += 1;
+      aggregation.client_timestamp_interval =
+          span(aggregation.client_timestamp_interval, output->first.time);
+    }
+    aggregation.aggregate_share = std::move(share);
+    aggregation.checksum = Bytes(checksum.begin(), checksum.end());
+  }
+  if (job_terminated) aggregation.aggregation_jobs_terminated += 1;
+  if (existing) {
+    tx.update_batch_aggregation(aggregation);
+  } else {
+    tx.put_batch_aggregation(aggregation);
+  }
+}
+
+// The batch a report of `job` belongs to: the job's batch id (fixed_size), else the
+// time_precision interval holding the report's time.
+BatchIdentifier batch_of(const AggregatorTask& task, const AggregationJob& job, Time time) {
+  if (job.batch_id) return *job.batch_id;
+  const Duration precision = std::max<Duration>(task.time_precision, 1);
+  return Interval{time / precision * precision, precision};
+}
+
 HttpClientOptions client_options(const JobDriverConfig& config) {
   HttpClientOptions options;
   options.connect_timeout = config.http_request_connection_timeout;
@@ -188,8 +239,25 @@ RetryPolicy JobDriver::retry_policy(const StepContext& context) const {
 void JobDriver::abandon(const Lease<AcquiredAggregationJob>& lease, const StepContext& context) {
   const AcquiredAggregationJob& acquired = lease.leased;
   auto task = datastore_.run_tx("abandon_aggregation_job", [&](Transaction& tx) {
+    auto task = tx.get_aggregator_task(acquired.task_id);
+    auto job = tx.get_aggregation_job(acquired.task_id, acquired.aggregation_job_id);
+    if (task && job && job->state == AggregationJobState::InProgress) {
+      // An abandoned job is over too: its batches count it as terminated, so that
+      // collection does not wait for it forever.
+      std::map<Bytes, BatchIdentifier> batches;
+      for (const ReportAggregation& ra :
+           tx.get_report_aggregations_for_job(acquired.task_id, acquired.aggregation_job_id)) {
+        BatchIdentifier identifier = batch_of(*task, *job, ra.client_timestamp);
+        batches.emplace(encode_batch_identifier(identifier), identifier);
+      }
+      for (const auto& [key, identifier] : batches) {
+        add_to_batch_aggregation(tx, nullptr, acquired.task_id, identifier,
+                                 job->aggregation_parameter,
+                                 random_below(config_.batch_aggregation_shard_count), {}, true);
+      }
+    }
     tx.abandon_aggregation_job(lease);
-    return tx.get_aggregator_task(acquired.task_id);
+    return task;
   });
   if (logger_) {
     logger_->error("aggregation job {} of task {} abandoned after {} attempts",
@@ -398,24 +466,19 @@ void JobDriver::step(const Lease<AcquiredAggregationJob>& lease, const StepConte
 
   // The batches the job's reports belong to: each gets the outputs of its reports, and
   // once the job is over, one more terminated job.
-  const Duration precision = std::max<Duration>(task.time_precision, 1);
-  auto batch_of = [&](Time time) -> BatchIdentifier {
-    if (job.batch_id) return *job.batch_id;
-    return Interval{time / precision * precision, precision};
-  };
   struct BatchWork {
     BatchIdentifier identifier;
-    std::vector<const std::pair<ReportMetadata, Bytes>*> outputs;
+    std::vector<const OutputShare*> outputs;
   };
   std::map<Bytes, BatchWork> batches;
   if (all_terminal) {
     for (const ReportAggregation& ra : loaded.report_aggregations) {
-      BatchIdentifier identifier = batch_of(ra.client_timestamp);
+      BatchIdentifier identifier = batch_of(task, job, ra.client_timestamp);
       batches[encode_batch_identifier(identifier)].identifier = identifier;
     }
   }
   for (const auto& output : outputs) {
-    BatchIdentifier identifier = batch_of(output.first.time);
+    BatchIdentifier identifier = batch_of(task, job, output.first.time);
     BatchWork& work = batches[encode_batch_identifier(identifier)];
     work.identifier = identifier;
     work.outputs.push_back(&output);
@@ -430,42 +493,9 @@ void JobDriver::step(const Lease<AcquiredAggregationJob>& lease, const StepConte
     tx.update_aggregation_job(job);
     if (!updates.empty()) tx.update_report_aggregations(updates);
     for (auto& [key, work] : batches) {
-      const std::uint64_t ord = random_below(config_.batch_aggregation_shard_count);
-      auto existing =
-          tx.get_batch_aggregation(task_id, work.identifier, job.aggregation_parameter, ord);
-      BatchAggregation aggregation;
-      if (existing) {
-        aggregation = std::move(*existing);
-      } else {
-        aggregation.task_id = task_id;
-        aggregation.batch_identifier = work.identifier;
-        aggregation.aggregation_parameter = job.aggregation_parameter;
-        aggregation.ord = ord;
-        aggregation.checksum = Bytes(32, 0);
-      }
-      if (!work.outputs.empty()) {
-        Bytes share = aggregation.aggregate_share
-                          ? *aggregation.aggregate_share
-                          : vdaf->empty_aggregate_share(job.aggregation_parameter);
-        ReportIdChecksum checksum{};
-        std::copy_n(aggregation.checksum.begin(),
-                    std::min<std::size_t>(32, aggregation.checksum.size()), checksum.begin());
-        for (const auto* output : work.outputs) {
-          vdaf->accumulate(share, output->second);
-          update_report_id_checksum(checksum, output->first.id);
-          aggregation.report_count += 1;
-          aggregation.client_timestamp_interval =
-              span(aggregation.client_timestamp_interval, output->first.time);
-        }
-        aggregation.aggregate_share = std::move(share);
-        aggregation.checksum = Bytes(checksum.begin(), checksum.end());
-      }
-      if (all_terminal) aggregation.aggregation_jobs_terminated += 1;
-      if (existing) {
-        tx.update_batch_aggregation(aggregation);
-      } else {
-        tx.put_batch_aggregation(aggregation);
-      }
+      add_to_batch_aggregation(tx, vdaf.get(), task_id, work.identifier, job.aggregation_parameter,
+                               random_below(config_.batch_aggregation_shard_count), work.outputs,
+                               all_terminal);
     }
     if (!outputs.empty()) {
       tx.increment_task_aggregation_counter(task_id, random_below(config_.task_counter_shard_count),

@@ -354,7 +354,11 @@ TEST_P(JobDriverTest, ProblemAnswersAbandonTheJobAfterTheLimitAndDeleteIt) {
   }
   clock.advance(600 + 1);
   EXPECT_EQ(drive_once(), 0u);
-  EXPECT_EQ(batch_totals(*leader_datastore).reports, 0u);
+  BatchTotals leader = batch_totals(*leader_datastore);
+  EXPECT_EQ(leader.reports, 0u);
+  // The abandoned job is over as far as collection is concerned.
+  EXPECT_EQ(leader.created, 1u);
+  EXPECT_EQ(leader.terminated, 1u);
 }
 
 INSTANTIATE_TEST_SUITE_P(VectorCases, JobDriverTest, ::testing::Values(0, 1, 2, 3));
