@@ -49,6 +49,7 @@ class JobCreator {
 
  private:
   std::vector<AggregatorTask> leader_tasks();
+  std::size_t create_fixed_size_jobs(Transaction& tx, const AggregatorTask& task);
 
   JobCreatorConfig config_;
   Datastore& datastore_;
@@ -57,7 +58,6 @@ class JobCreator {
   std::mutex mutex_;
   std::vector<AggregatorTask> tasks_;
   std::optional<std::chrono::steady_clock::time_point> tasks_loaded_at_;
-  std::set<TaskId> warned_fixed_size_;
 };
 
 }  // namespace janus::job_creator

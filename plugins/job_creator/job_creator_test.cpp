@@ -153,6 +153,62 @@ TEST_F(JobCreatorTest, HelperTasksAreIgnored) {
   EXPECT_EQ(creator.run_once(), 1u);
 }
 
+TEST_F(JobCreatorTest, FixedSizeFillsOutstandingBatchesUpToTheirMaximum) {
+  AggregatorTask fixed = task;
+  fixed.task_id = TaskId::random();
+  fixed.query_type = TaskQueryType{TaskQueryType::Kind::FixedSize, 25, std::nullopt};
+  fixed.min_batch_size = 5;
+  datastore->run_tx("put_fixed", [&](Transaction& tx) { tx.put_aggregator_task(fixed); });
+  task = fixed;  // upload() and reports_in_jobs() use `task`
+  std::vector<ReportId> ids = upload(60, kBatchStart);
+  JobCreator creator(test_config(), *datastore, clock, nullptr);
+
+  // 25 = 10 + 10 + 5 (a small job that completes its batch), twice; then 10 in a third.
+  EXPECT_EQ(creator.create_jobs_for_task(fixed), 7u);
+  std::vector<AggregationJob> jobs;
+  std::map<ReportId, int> seen = reports_in_jobs(jobs);
+  ASSERT_EQ(seen.size(), 60u);
+  for (const ReportId& id : ids) EXPECT_EQ(seen[id], 1);
+  std::map<BatchId, std::size_t> batch_sizes;
+  datastore->run_tx("sizes", [&](Transaction& tx) {
+    for (const AggregationJob& job : jobs) {
+      ASSERT_TRUE(job.batch_id.has_value());
+      batch_sizes[*job.batch_id] +=
+          tx.get_report_aggregations_for_job(fixed.task_id, job.aggregation_job_id).size();
+    }
+  });
+  ASSERT_EQ(batch_sizes.size(), 3u);
+  std::vector<OutstandingBatch> filling = datastore->run_tx("filling", [&](Transaction& tx) {
+    return tx.get_filling_outstanding_batches(fixed.task_id, std::nullopt);
+  });
+  ASSERT_EQ(filling.size(), 1u);
+  EXPECT_EQ(batch_sizes[filling[0].batch_id], 10u);
+  for (const auto& [batch_id, size] : batch_sizes) {
+    if (batch_id != filling[0].batch_id) {
+      EXPECT_EQ(size, 25u);
+    }
+    std::uint64_t created = 0;
+    datastore->run_tx("created", [&](Transaction& tx) {
+      for (const BatchAggregation& ba :
+           tx.get_batch_aggregations_for_batch(fixed.task_id, batch_id, {}))
+        created += ba.aggregation_jobs_created;
+    });
+    EXPECT_EQ(created, size == 25 ? 3u : 1u);
+  }
+
+  // 20 more: the open batch takes 15 (10 + 5) and is full; 5 wait for more.
+  upload(20, kBatchStart + 100);
+  EXPECT_EQ(creator.create_jobs_for_task(fixed), 2u);
+  EXPECT_EQ(reports_in_jobs(jobs).size(), 75u);
+  EXPECT_TRUE(datastore
+                  ->run_tx("filling",
+                           [&](Transaction& tx) {
+                             return tx.get_filling_outstanding_batches(fixed.task_id, std::nullopt);
+                           })
+                  .empty());
+  EXPECT_EQ(creator.create_jobs_for_task(fixed), 0u);
+}
+
 TEST(JobCreatorConfigTest, SampleConfigsParseAndUnknownKeysFail) {
   for (const char* dir : {"basic_config", "advanced_config"}) {
     const std::string file = std::string(JANUS_SHARED_DIR) + "/reference/janus-0.7-samples/" + dir +

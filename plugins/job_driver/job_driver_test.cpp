@@ -121,7 +121,7 @@ class JobDriverTest : public ::testing::TestWithParam<std::size_t> {
     AuthToken token = AuthToken::generate(AuthTokenType::Bearer);
     AggregatorTask common;
     common.task_id = task_id;
-    common.query_type = TaskQueryType{};
+    common.query_type = query_type;
     common.vdaf = vector_vdaf(test_case);
     common.vdaf_verify_key = hex_field(doc, "vdaf_verify_key");
     common.time_precision = doc.at("time_precision").get<Duration>();
@@ -246,6 +246,7 @@ class JobDriverTest : public ::testing::TestWithParam<std::size_t> {
     respond = std::move(answer);
   }
 
+  TaskQueryType query_type;  // set before SetUp by the fixed_size tests
   json doc, test_case;
   VdafRegistry vdafs;
   std::shared_ptr<const Vdaf> vdaf;
@@ -362,6 +363,45 @@ TEST_P(JobDriverTest, ProblemAnswersAbandonTheJobAfterTheLimitAndDeleteIt) {
 }
 
 INSTANTIATE_TEST_SUITE_P(VectorCases, JobDriverTest, ::testing::Values(0, 1, 2, 3));
+
+class FixedSizeJobDriverTest : public JobDriverTest {
+ protected:
+  void SetUp() override {
+    query_type = TaskQueryType{TaskQueryType::Kind::FixedSize, 10, std::nullopt};
+    JobDriverTest::SetUp();
+  }
+
+  Bytes batch_share(Datastore& datastore, const BatchId& batch_id, std::uint64_t& reports) {
+    Bytes share = vdaf->empty_aggregate_share({});
+    reports = 0;
+    datastore.run_tx("read_batch", [&](Transaction& tx) {
+      for (const BatchAggregation& ba :
+           tx.get_batch_aggregations_for_batch(leader_task.task_id, batch_id, {})) {
+        if (ba.aggregate_share) vdaf->merge(share, *ba.aggregate_share);
+        reports += ba.report_count;
+      }
+    });
+    return share;
+  }
+};
+
+TEST_P(FixedSizeJobDriverTest, RecordedReportsAggregateIntoTheOutstandingBatch) {
+  store_vector_reports();
+  create_jobs();
+  ASSERT_EQ(drive_once(), 1u);
+  const AggregationJob job = only_job();
+  EXPECT_EQ(job.state, AggregationJobState::Finished);
+  ASSERT_TRUE(job.batch_id.has_value());
+  std::uint64_t reports = 0;
+  EXPECT_EQ(batch_share(*leader_datastore, *job.batch_id, reports),
+            expected_share("leader_out_share"));
+  EXPECT_EQ(reports, test_case.at("reports").size());
+  EXPECT_EQ(batch_share(*helper_datastore, *job.batch_id, reports),
+            expected_share("helper_out_share"));
+  EXPECT_EQ(reports, test_case.at("reports").size());
+}
+
+INSTANTIATE_TEST_SUITE_P(VectorCases, FixedSizeJobDriverTest, ::testing::Values(0, 3));
 
 TEST(JobDriverConfigTest, SampleConfigsParseAndBadKeysFail) {
   for (const char* dir : {"basic_config", "advanced_config"}) {
