@@ -187,16 +187,17 @@ class JobDriverTest : public ::testing::TestWithParam<std::size_t> {
     config.batch_aggregation_shard_count = 4;
     config.task_counter_shard_count = 4;
     config.maximum_attempts_before_failure = 2;
-    config.retry_initial_interval = std::chrono::milliseconds(1);
-    config.retry_max_interval = std::chrono::milliseconds(2);
-    config.retry_max_elapsed_time = std::chrono::milliseconds(20);
+    // Real (short) sleeps, and a budget that leaves room for several tries even when a
+    // loaded machine makes the first request slow.
+    config.retry_initial_interval = std::chrono::milliseconds(10);
+    config.retry_max_interval = std::chrono::milliseconds(200);
+    config.retry_max_elapsed_time = std::chrono::milliseconds(2000);
     return config;
   }
 
   // One acquisition and step, as the plugin's runner does it. Returns jobs acquired.
   std::size_t drive_once() {
-    JobDriver driver(driver_config(), *leader_datastore, vdafs, clock, nullptr,
-                     [](std::chrono::milliseconds) {});
+    JobDriver driver(driver_config(), *leader_datastore, vdafs, clock, nullptr);
     LeaseWorkerOptions options = driver.worker_options("test driver");
     options.random_start_delay = false;
     LeaseWorkerRunner runner(options, driver.worker_functions(), clock);
