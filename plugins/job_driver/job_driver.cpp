@@ -4,6 +4,7 @@
 #include <limits>
 #include <map>
 #include <random>
+#include <set>
 #include <stdexcept>
 
 #include <spdlog/spdlog.h>
@@ -177,12 +178,11 @@ JobDriverConfig parse_job_driver_config(const YAML::Node& section, const std::st
 }
 
 JobDriver::JobDriver(JobDriverConfig config, Datastore& datastore, const VdafRegistry& vdafs,
-                     const Clock& clock, std::shared_ptr<spdlog::logger> logger,
+                     std::shared_ptr<spdlog::logger> logger,
                      std::function<void(std::chrono::milliseconds)> retry_sleep)
     : config_(config),
       datastore_(datastore),
       vdafs_(vdafs),
-      clock_(clock),
       logger_(std::move(logger)),
       retry_sleep_(std::move(retry_sleep)),
       http_(client_options(config)) {}
@@ -291,12 +291,24 @@ void JobDriver::step(const Lease<AcquiredAggregationJob>& lease, const StepConte
     std::optional<AggregatorTask> task;
     std::optional<AggregationJob> job;
     std::vector<ReportAggregation> report_aggregations;
+    std::set<Bytes> collected_batches;  // encoded identifiers of collected batches
   };
   Loaded loaded = datastore_.run_tx("step_aggregation_job_read", [&](Transaction& tx) {
     Loaded l;
     l.task = tx.get_aggregator_task(task_id);
     l.job = tx.get_aggregation_job(task_id, job_id);
-    if (l.job) l.report_aggregations = tx.get_report_aggregations_for_job(task_id, job_id);
+    if (!l.task || !l.job) return l;
+    l.report_aggregations = tx.get_report_aggregations_for_job(task_id, job_id);
+    // Reports not yet sent whose batch was collected meanwhile are failed here (as Janus
+    // does), not sent to the helper.
+    std::set<Bytes> checked;
+    for (const ReportAggregation& ra : l.report_aggregations) {
+      if (ra.state != ReportAggregationState::StartLeader) continue;
+      const BatchIdentifier batch = batch_of(*l.task, *l.job, ra.client_timestamp);
+      Bytes key = encode_batch_identifier(batch);
+      if (!checked.insert(key).second) continue;
+      if (tx.is_batch_collected(task_id, batch)) l.collected_batches.insert(std::move(key));
+    }
     return l;
   });
   if (!loaded.task || !loaded.job || loaded.job->state != AggregationJobState::InProgress) {
@@ -333,6 +345,11 @@ void JobDriver::step(const Lease<AcquiredAggregationJob>& lease, const StepConte
     for (ReportAggregation& ra : loaded.report_aggregations) {
       if (ra.state != ReportAggregationState::StartLeader) continue;
       changed.push_back(&ra);
+      if (loaded.collected_batches.contains(
+              encode_batch_identifier(batch_of(task, job, ra.client_timestamp)))) {
+        fail(ra, PrepareError::BatchCollected);
+        continue;
+      }
       try {
         PingPongTransition transition = ping_pong_leader_initialized(
             *vdaf, task.vdaf_verify_key, job.aggregation_parameter, ra.report_id.span(),

@@ -48,7 +48,7 @@ class JobDriver {
  public:
   // `retry_sleep` replaces the sleeps between HTTP retries (tests); empty means sleep.
   JobDriver(JobDriverConfig config, Datastore& datastore, const VdafRegistry& vdafs,
-            const Clock& clock, std::shared_ptr<spdlog::logger> logger,
+            std::shared_ptr<spdlog::logger> logger,
             std::function<void(std::chrono::milliseconds)> retry_sleep = {});
 
   LeaseWorkerOptions worker_options(const std::string& name) const;
@@ -67,7 +67,6 @@ class JobDriver {
   JobDriverConfig config_;
   Datastore& datastore_;
   const VdafRegistry& vdafs_;
-  const Clock& clock_;
   std::shared_ptr<spdlog::logger> logger_;
   std::function<void(std::chrono::milliseconds)> retry_sleep_;
   HttpClient http_;

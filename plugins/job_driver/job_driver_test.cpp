@@ -197,7 +197,7 @@ class JobDriverTest : public ::testing::TestWithParam<std::size_t> {
 
   // One acquisition and step, as the plugin's runner does it. Returns jobs acquired.
   std::size_t drive_once() {
-    JobDriver driver(driver_config(), *leader_datastore, vdafs, clock, nullptr);
+    JobDriver driver(driver_config(), *leader_datastore, vdafs, nullptr);
     LeaseWorkerOptions options = driver.worker_options("test driver");
     options.random_start_delay = false;
     LeaseWorkerRunner runner(options, driver.worker_functions(), clock);
@@ -361,6 +361,32 @@ TEST_P(JobDriverTest, ProblemAnswersAbandonTheJobAfterTheLimitAndDeleteIt) {
   // The abandoned job is over as far as collection is concerned.
   EXPECT_EQ(leader.created, 1u);
   EXPECT_EQ(leader.terminated, 1u);
+}
+
+TEST_P(JobDriverTest, ReportsOfACollectedBatchFailWithoutAsking) {
+  store_vector_reports();
+  create_jobs();
+  leader_datastore->run_tx("collect", [&](Transaction& tx) {
+    const Time time = test_case.at("reports").at(0).at("report_time").get<Time>();
+    const Duration precision = leader_task.time_precision;
+    auto shards = tx.get_batch_aggregations_for_batch(
+        leader_task.task_id, Interval{time / precision * precision, precision}, {});
+    ASSERT_FALSE(shards.empty());
+    shards[0].state = BatchAggregationState::Collected;
+    tx.update_batch_aggregation(shards[0]);
+  });
+  ASSERT_EQ(drive_once(), 1u);
+  const AggregationJob job = only_job();
+  EXPECT_EQ(job.state, AggregationJobState::Finished);
+  leader_datastore->run_tx("check", [&](Transaction& tx) {
+    for (const ReportAggregation& ra :
+         tx.get_report_aggregations_for_job(leader_task.task_id, job.aggregation_job_id)) {
+      EXPECT_EQ(ra.state, ReportAggregationState::Failed);
+      EXPECT_EQ(ra.error_code, static_cast<std::uint8_t>(PrepareError::BatchCollected));
+    }
+  });
+  std::lock_guard lock(mutex);
+  EXPECT_TRUE(seen_methods.empty());
 }
 
 INSTANTIATE_TEST_SUITE_P(VectorCases, JobDriverTest, ::testing::Values(0, 1, 2, 3));

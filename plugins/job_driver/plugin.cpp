@@ -27,8 +27,7 @@ class JobDriverPlugin final : public Plugin {
       throw std::invalid_argument(context.config_file() + ": plugin '" + context.instance_name() +
                                   "' (job_driver) needs a 'database' section");
     }
-    driver_ =
-        std::make_unique<JobDriver>(config, *datastore, context.vdafs(), context.clock(), logger);
+    driver_ = std::make_unique<JobDriver>(config, *datastore, context.vdafs(), logger);
     context.workers().add(std::make_unique<LeaseWorkerRunner>(
         driver_->worker_options(context.instance_name() + " aggregation job driver"),
         driver_->worker_functions(), context.clock(), logger));
