@@ -11,6 +11,7 @@
 
 #include "janus/codec.h"
 #include "janus/messages.h"
+#include "janus/metrics.h"
 #include "janus/ping_pong.h"
 #include "janus/vdaf.h"
 
@@ -67,8 +68,13 @@ PingPongTransition decode_waiting(ByteSpan data) {
   return transition;
 }
 
-// What a step does to one report aggregation once the helper has answered.
+// A report that failed a preparation step (Janus's janus_step_failures{type}, the same
+// series the helper side counts).
 void fail(ReportAggregation& ra, PrepareError error) {
+  metrics::registry()
+      .counter("janus_step_failures", "Reports that failed a preparation step, by reason.",
+               {{"type", std::string(prepare_error_name(error))}})
+      .increment();
   ra.state = ReportAggregationState::Failed;
   ra.error_code = static_cast<std::uint8_t>(error);
   ra.leader_prep_transition.reset();
