@@ -117,9 +117,9 @@ JobCreatorConfig parse_job_creator_config(const YAML::Node& section, const std::
   return config;
 }
 
-JobCreator::JobCreator(JobCreatorConfig config, Datastore& datastore, const Clock& clock,
+JobCreator::JobCreator(JobCreatorConfig config, Datastore& datastore,
                        std::shared_ptr<spdlog::logger> logger)
-    : config_(config), datastore_(datastore), clock_(clock), logger_(std::move(logger)) {}
+    : config_(config), datastore_(datastore), logger_(std::move(logger)) {}
 
 std::vector<AggregatorTask> JobCreator::leader_tasks() {
   std::lock_guard lock(mutex_);

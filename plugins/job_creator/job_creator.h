@@ -7,13 +7,11 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
-#include <set>
 #include <string>
 #include <vector>
 
 #include <yaml-cpp/yaml.h>
 
-#include "janus/clock.h"
 #include "janus/config.h"
 #include "janus/datastore.h"
 
@@ -39,8 +37,8 @@ JobCreatorConfig parse_job_creator_config(const YAML::Node& section, const std::
 
 class JobCreator {
  public:
-  JobCreator(JobCreatorConfig config, Datastore& datastore, const Clock& clock,
-             std::shared_ptr<spdlog::logger> logger);
+  // Times come from the datastore's clock (Transaction::now()).
+  JobCreator(JobCreatorConfig config, Datastore& datastore, std::shared_ptr<spdlog::logger> logger);
 
   // One pass over every leader task. Returns the number of jobs written.
   std::size_t run_once();
@@ -53,7 +51,6 @@ class JobCreator {
 
   JobCreatorConfig config_;
   Datastore& datastore_;
-  const Clock& clock_;
   std::shared_ptr<spdlog::logger> logger_;
   std::mutex mutex_;
   std::vector<AggregatorTask> tasks_;

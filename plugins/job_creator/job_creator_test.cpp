@@ -96,7 +96,7 @@ class JobCreatorTest : public ::testing::Test {
 
 TEST_F(JobCreatorTest, OpenBatchWaitsForMinimumThenFlushesAfterGracePeriod) {
   const std::vector<ReportId> ids = upload(25, kBatchStart + 10);
-  JobCreator creator(test_config(), *datastore, clock, nullptr);
+  JobCreator creator(test_config(), *datastore, nullptr);
 
   EXPECT_EQ(creator.run_once(), 2u);
   std::vector<AggregationJob> jobs;
@@ -129,7 +129,7 @@ TEST_F(JobCreatorTest, ReportsOfDifferentBatchesGoToDifferentJobs) {
   clock.set(kBatchStart + 10 * kPrecision);
   upload(3, kBatchStart + 5);
   upload(4, kBatchStart + kPrecision + 5);
-  JobCreator creator(test_config(), *datastore, clock, nullptr);
+  JobCreator creator(test_config(), *datastore, nullptr);
   EXPECT_EQ(creator.run_once(), 2u);
   std::vector<AggregationJob> jobs;
   EXPECT_EQ(reports_in_jobs(jobs).size(), 7u);
@@ -149,7 +149,7 @@ TEST_F(JobCreatorTest, HelperTasksAreIgnored) {
   datastore->run_tx("put_helper", [&](Transaction& tx) { tx.put_aggregator_task(helper); });
   clock.set(kBatchStart + 10 * kPrecision);
   upload(10, kBatchStart);
-  JobCreator creator(test_config(), *datastore, clock, nullptr);
+  JobCreator creator(test_config(), *datastore, nullptr);
   EXPECT_EQ(creator.run_once(), 1u);
 }
 
@@ -161,7 +161,7 @@ TEST_F(JobCreatorTest, FixedSizeFillsOutstandingBatchesUpToTheirMaximum) {
   datastore->run_tx("put_fixed", [&](Transaction& tx) { tx.put_aggregator_task(fixed); });
   task = fixed;  // upload() and reports_in_jobs() use `task`
   std::vector<ReportId> ids = upload(60, kBatchStart);
-  JobCreator creator(test_config(), *datastore, clock, nullptr);
+  JobCreator creator(test_config(), *datastore, nullptr);
 
   // 25 = 10 + 10 + 5 (a small job that completes its batch), twice; then 10 in a third.
   EXPECT_EQ(creator.create_jobs_for_task(fixed), 7u);

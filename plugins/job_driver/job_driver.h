@@ -11,7 +11,6 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "janus/clock.h"
 #include "janus/config.h"
 #include "janus/datastore.h"
 #include "janus/http_client.h"

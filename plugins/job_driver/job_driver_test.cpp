@@ -178,7 +178,7 @@ class JobDriverTest : public ::testing::TestWithParam<std::size_t> {
     config.batch_aggregation_shard_count = 4;
     config.min_aggregation_job_size = 1;
     config.max_aggregation_job_size = 10;
-    job_creator::JobCreator creator(config, *leader_datastore, clock, nullptr);
+    job_creator::JobCreator creator(config, *leader_datastore, nullptr);
     ASSERT_EQ(creator.run_once(), 1u);
   }
 
