@@ -1,0 +1,60 @@
+// The leader's aggregation job creator (Janus 0.7 `aggregation_job_creator`): claims
+// unaggregated reports of each leader task and writes them as aggregation jobs whose
+// report aggregations start in StartLeader, for the job driver to step.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+#include "janus/config.h"
+#include "janus/datastore.h"
+
+namespace spdlog {
+class logger;
+}
+
+namespace janus::job_creator {
+
+struct JobCreatorConfig {
+  std::uint64_t batch_aggregation_shard_count = 32;
+  std::chrono::seconds tasks_update_frequency{3600};
+  std::chrono::seconds aggregation_job_creation_interval{60};
+  std::uint64_t min_aggregation_job_size = 10;
+  std::uint64_t max_aggregation_job_size = 100;
+  std::uint64_t aggregation_job_creation_report_window = 5000;
+  Duration late_report_grace_period = 3600;
+};
+
+// Reads the component's keys (janus-0.7.md §3.2); unknown keys and bad values throw
+// ConfigError naming file, key and line.
+JobCreatorConfig parse_job_creator_config(const YAML::Node& section, const std::string& file);
+
+class JobCreator {
+ public:
+  // Times come from the datastore's clock (Transaction::now()).
+  JobCreator(JobCreatorConfig config, Datastore& datastore, std::shared_ptr<spdlog::logger> logger);
+
+  // One pass over every leader task. Returns the number of jobs written.
+  std::size_t run_once();
+  // The jobs for one task (one transaction). Returns the number of jobs written.
+  std::size_t create_jobs_for_task(const AggregatorTask& task);
+
+ private:
+  std::vector<AggregatorTask> leader_tasks();
+  std::size_t create_fixed_size_jobs(Transaction& tx, const AggregatorTask& task);
+
+  JobCreatorConfig config_;
+  Datastore& datastore_;
+  std::shared_ptr<spdlog::logger> logger_;
+  std::mutex mutex_;
+  std::vector<AggregatorTask> tasks_;
+  std::optional<std::chrono::steady_clock::time_point> tasks_loaded_at_;
+};
+
+}  // namespace janus::job_creator
