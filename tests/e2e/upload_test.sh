@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The real client (@divviup/dap 0.9.1, under Node.js) uploads reports to the deployment that
 # scripts/run starts (leader + helper on the private PostgreSQL); every report must land in
-# the leader's database. Run by ctest as E2E.RealClientUploadsToScriptsRun.
+# the leader's database, and the leader's job creator and driver must then aggregate every
+# one with the helper. Run by ctest as E2E.RealClientUploadsToScriptsRun.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 build_dir="${1:?usage: upload_test.sh BUILD_DIR}"
@@ -61,5 +62,26 @@ stored=$(psql -tA "${url%/*}/${JANUS_RUN_DB_PREFIX}_leader" -c "SELECT count(*) 
 echo "reports stored by the leader: $stored"
 [ "$stored" = "$reports" ] || {
   echo "expected $reports stored reports" >&2
+  exit 1
+}
+
+# The leader's job creator and job driver aggregate them with the helper: both sides'
+# batch aggregations count every report once the aggregation job is finished.
+aggregated() { # role
+  psql -tA "${url%/*}/${JANUS_RUN_DB_PREFIX}_$1" \
+    -c "SELECT coalesce(sum(report_count), 0) FROM batch_aggregations"
+}
+for _ in $(seq 600); do
+  [ "$(aggregated leader)" = "$reports" ] && [ "$(aggregated helper)" = "$reports" ] && break
+  sleep 0.1
+done
+finished=$(psql -tA "${url%/*}/${JANUS_RUN_DB_PREFIX}_leader" \
+  -c "SELECT count(*) FROM aggregation_jobs WHERE state <> 'FINISHED'")
+echo "reports aggregated: leader $(aggregated leader), helper $(aggregated helper);" \
+  "unfinished aggregation jobs: $finished"
+[ "$(aggregated leader)" = "$reports" ] && [ "$(aggregated helper)" = "$reports" ] &&
+  [ "$finished" = 0 ] || {
+  echo "--- leader log" >&2
+  tail -n 40 "$JANUS_RUN_DIR/leader.log" >&2
   exit 1
 }
