@@ -7,6 +7,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "cli_arguments.h"
 #include "janus/codec.h"
 #include "janus/config.h"
 #include "janus/hpke.h"
@@ -15,89 +16,6 @@
 
 namespace janus::cli {
 namespace {
-
-class UsageError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
-// `--flag`, `--option VALUE` / `--option=VALUE` and positional words.
-struct Arguments {
-  std::set<std::string> flags;
-  std::map<std::string, std::string> options;
-  std::vector<std::string> positional;
-
-  bool flag(const std::string& name) const { return flags.count(name) > 0; }
-  std::optional<std::string> option(const std::string& name) const {
-    auto it = options.find(name);
-    if (it == options.end()) return std::nullopt;
-    return it->second;
-  }
-  std::string required(const std::string& name) const {
-    auto value = option(name);
-    if (!value) throw UsageError("missing required option " + name);
-    return *value;
-  }
-};
-
-Arguments parse_arguments(const std::vector<std::string>& args,
-                          const std::set<std::string>& flag_names,
-                          const std::set<std::string>& option_names) {
-  Arguments parsed;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& arg = args[i];
-    if (arg.rfind("--", 0) != 0 || arg == "--") {
-      if (arg.rfind("-", 0) == 0 && arg.size() > 1)
-        throw UsageError("unknown option '" + arg + "'");
-      parsed.positional.push_back(arg);
-      continue;
-    }
-    std::size_t equals = arg.find('=');
-    std::string name = arg.substr(0, equals);
-    if (flag_names.count(name)) {
-      if (equals != std::string::npos) throw UsageError(name + " takes no value");
-      parsed.flags.insert(name);
-    } else if (option_names.count(name)) {
-      std::string value;
-      if (equals != std::string::npos) {
-        value = arg.substr(equals + 1);
-      } else {
-        if (i + 1 >= args.size()) throw UsageError(name + " needs a value");
-        value = args[++i];
-      }
-      if (!parsed.options.emplace(name, value).second) {
-        throw UsageError(name + " is given twice");
-      }
-    } else {
-      throw UsageError("unknown option '" + arg + "'");
-    }
-  }
-  return parsed;
-}
-
-// Runs a command body: usage mistakes exit 2, every other failure 1, each as
-// one line naming the command.
-template <typename Body>
-int run_command(const std::string& command, const std::string& usage,
-                const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
-                Body&& body) {
-  for (const auto& arg : args) {
-    if (arg == "--help" || arg == "-h") {
-      out << usage;
-      return 0;
-    }
-  }
-  try {
-    return body();
-  } catch (const UsageError& e) {
-    err << "janus_cli " << command << ": error: " << e.what() << " (see janus_cli " << command
-        << " --help)" << std::endl;
-    return 2;
-  } catch (const std::exception& e) {
-    err << "janus_cli " << command << ": error: " << e.what() << std::endl;
-    return 1;
-  }
-}
 
 Datastore& need_datastore(Datastore* datastore) {
   if (!datastore) {

@@ -1,7 +1,7 @@
 // The janus_cli subcommands (janus-0.7.md §2): provision-tasks,
-// generate-global-hpke-key, set-global-hpke-key-state. Each takes the words
-// after its name and returns the exit code: 0 done, 1 failed (one line on
-// `err`), 2 a usage mistake.
+// generate-global-hpke-key, set-global-hpke-key-state, and a collector (collect). Each takes the
+// words after its name and returns the exit code: 0 done, 1 failed (one line on `err`), 2 a usage
+// mistake.
 #pragma once
 
 #include <iosfwd>
@@ -21,5 +21,8 @@ int generate_global_hpke_key(const std::vector<std::string>& args, Datastore* da
                              std::ostream& out, std::ostream& err);
 int set_global_hpke_key_state(const std::vector<std::string>& args, Datastore* datastore,
                               std::ostream& out, std::ostream& err);
+// A DAP-09 collector (Janus's tools `collect`); needs no database.
+int collect(const std::vector<std::string>& args, const VdafRegistry& vdafs, std::ostream& out,
+            std::ostream& err);
 
 }  // namespace janus::cli

@@ -238,5 +238,54 @@ TEST_F(CliCommands, GlobalHpkeKeyUsageMistakes) {
   EXPECT_FALSE(global_key(1));
 }
 
+// The collector's mistakes are one-line usage errors (exit 2), before any request is sent; a
+// leader nobody listens on is a failure (exit 1). Collecting itself is tested end to end by
+// tests/e2e/upload_test.sh (E2E.RealClientUploadsToScriptsRun).
+TEST(CliCollect, UsageMistakesAndAnUnreachableLeader) {
+  const DapHpkeKeyPair collector = DapHpkeKeyPair::generate(1);
+  const std::string config = base64url_encode(encode_message(collector.config));
+  const std::string private_key = base64url_encode(collector.key_pair.private_key());
+  const std::vector<std::string> good = {"--task-id",
+                                         TaskId::random().to_base64url(),
+                                         "--leader",
+                                         "http://127.0.0.1:1/",
+                                         "--authorization-bearer-token",
+                                         "token",
+                                         "--hpke-config",
+                                         config,
+                                         "--hpke-private-key",
+                                         private_key,
+                                         "--batch-interval-start",
+                                         "1700000000",
+                                         "--batch-interval-duration",
+                                         "3600"};
+  auto run = [](std::vector<std::string> args) {
+    std::ostringstream out, err;
+    int code = collect(args, prio3_registry(), out, err);
+    return Result{code, out.str(), err.str()};
+  };
+  auto with = [&](std::vector<std::string> extra) {
+    extra.insert(extra.begin(), good.begin(), good.end());
+    return extra;
+  };
+  Result bad_vdaf = run(with({"--vdaf", "poplar1"}));
+  EXPECT_EQ(bad_vdaf.code, 2);
+  EXPECT_NE(bad_vdaf.err.find("--vdaf: expected count, sum, sumvec or histogram"),
+            std::string::npos)
+      << bad_vdaf.err;
+  EXPECT_EQ(run(with({"--vdaf", "sum"})).code, 2);                             // no --bits
+  EXPECT_EQ(run(with({"--vdaf", "count", "--current-batch"})).code, 2);        // two queries
+  EXPECT_EQ(run(with({"--vdaf", "count", "--dap-auth-token", "t"})).code, 2);  // two tokens
+  Result bad_key = run({"--task-id", TaskId::random().to_base64url(), "--leader", "http://x/",
+                        "--vdaf", "count", "--dap-auth-token", "t", "--hpke-config", config,
+                        "--hpke-private-key", "!!", "--current-batch"});
+  EXPECT_EQ(bad_key.code, 2);
+  EXPECT_NE(bad_key.err.find("--hpke-private-key"), std::string::npos) << bad_key.err;
+  Result unreachable = run(with({"--vdaf", "count"}));
+  EXPECT_EQ(unreachable.code, 1);
+  EXPECT_NE(unreachable.err.find("janus_cli collect: error:"), std::string::npos)
+      << unreachable.err;
+}
+
 }  // namespace
 }  // namespace janus::cli

@@ -31,6 +31,10 @@ class CliPlugin final : public Plugin {
         [datastore](const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
           return set_global_hpke_key_state(args, datastore, out, err);
         });
+    commands.add("collect",
+                 "collect a batch from the leader and print the aggregate (a DAP collector)",
+                 [vdafs](const std::vector<std::string>& args, std::ostream& out,
+                         std::ostream& err) { return collect(args, *vdafs, out, err); });
   }
 };
 

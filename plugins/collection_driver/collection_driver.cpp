@@ -176,11 +176,16 @@ void CollectionDriver::step(const Lease<AcquiredCollectionJob>& lease, const Ste
       shards = tx.get_batch_aggregations_for_batch(acquired.task_id, plan.job.batch_identifier,
                                                    parameter);
     }
+    // Summed over the shards, as Janus merges them: the job creator and the job driver each
+    // count on a shard of their own choosing, so one shard's two counters need not agree.
+    std::uint64_t jobs_created = 0, jobs_terminated = 0;
     for (const BatchAggregation& shard : shards) {
-      if (shard.aggregation_jobs_created != shard.aggregation_jobs_terminated) {
-        plan.kind = Plan::Kind::NotReady;
-        return plan;
-      }
+      jobs_created += shard.aggregation_jobs_created;
+      jobs_terminated += shard.aggregation_jobs_terminated;
+    }
+    if (jobs_created != jobs_terminated) {
+      plan.kind = Plan::Kind::NotReady;
+      return plan;
     }
     const Duration precision = std::max<Duration>(plan.task.time_precision, 1);
     plan.leader_share = vdaf->empty_aggregate_share(parameter);

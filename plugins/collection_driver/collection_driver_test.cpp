@@ -274,12 +274,19 @@ TEST_F(CollectionDriverTest, UnfinishedAggregationIsRetriedWithGrowingDelay) {
   EXPECT_EQ(run(), 0u);
   EXPECT_EQ(state_of(id), CollectionJobState::Start);
 
-  // The job finishes: the next step collects.
+  // The job finishes, counted on another shard (the job driver picks its shard at random, as
+  // the creator did): the sum over the shards is what must agree, and the next step collects.
   datastore->run_tx("finish", [&](Transaction& tx) {
-    auto shard =
-        *tx.get_batch_aggregation(task.task_id, Interval{batch_interval.start, precision}, {}, 0);
-    shard.aggregation_jobs_terminated = 2;
-    tx.update_batch_aggregation(shard);
+    const Interval first{batch_interval.start, precision};
+    const std::uint64_t other_ord = 7;
+    ASSERT_FALSE(tx.get_batch_aggregation(task.task_id, first, {}, other_ord).has_value());
+    BatchAggregation other;
+    other.task_id = task.task_id;
+    other.batch_identifier = first;
+    other.ord = other_ord;
+    other.checksum = Bytes(32, 0);
+    other.aggregation_jobs_terminated = 1;
+    tx.put_batch_aggregation(other);
   });
   clock.advance(1);
   EXPECT_EQ(run(), 1u);

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The real client (@divviup/dap 0.9.1, under Node.js) uploads reports to the deployment that
 # scripts/run starts (leader + helper on the private PostgreSQL); every report must land in
-# the leader's database, and the leader's job creator and driver must then aggregate every
-# one with the helper. Run by ctest as E2E.RealClientUploadsToScriptsRun.
+# the leader's database, the leader's job creator and driver must then aggregate every one
+# with the helper, and a collector (janus_cli collect) must get the right aggregate through
+# the collection job driver. Run by ctest as E2E.RealClientUploadsToScriptsRun.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 build_dir="${1:?usage: upload_test.sh BUILD_DIR}"
@@ -83,5 +84,24 @@ echo "reports aggregated: leader $(aggregated leader), helper $(aggregated helpe
   [ "$finished" = 0 ] || {
   echo "--- leader log" >&2
   tail -n 40 "$JANUS_RUN_DIR/leader.log" >&2
+  exit 1
+}
+
+# A collector (janus_cli collect) collects the batch: 6 alternating true/false counts give 3.
+collector_config=$(sed -n 's/^  collector HPKE    config //p' "$state/run.out")
+start=$(( ($(date +%s) / 300 - 1) * 300 ))
+result=$("$build_dir/bin/janus" janus_cli collect --task-id "$TASK_ID" \
+  --leader "http://127.0.0.1:$leader_port/" --vdaf count \
+  --authorization-bearer-token "$COLLECTOR_TOKEN" --hpke-config "$collector_config" \
+  --hpke-private-key "$COLLECTOR_PRIVATE_KEY" --batch-interval-start "$start" \
+  --batch-interval-duration 900 --timeout 120) || {
+  echo "--- leader log" >&2
+  tail -n 40 "$JANUS_RUN_DIR/leader.log" >&2
+  exit 1
+}
+echo "$result"
+grep -qx "Number of reports: $reports" <<<"$result" &&
+  grep -qx "Aggregation result: $((reports / 2))" <<<"$result" || {
+  echo "expected $reports reports and the aggregate $((reports / 2))" >&2
   exit 1
 }
