@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "http_support.h"
+#include "janus/auth.h"
 #include "janus/codec.h"
 #include "janus/hpke.h"
 #include "janus/messages.h"
@@ -98,6 +99,33 @@ HttpResponse Aggregator::with_task_id(const HttpRequest& request, const char* wh
 }
 
 // ---- GET /hpke_config ------------------------------------------------------------------
+
+std::optional<HttpResponse> Aggregator::authorize_request(const HttpRequest& request,
+                                                          const TaskId& task_id, Role role,
+                                                          std::shared_ptr<const CachedTask>& task) {
+  task = tasks_.get(task_id);
+  if (!task || task->task.role != role) {
+    return problem_response(DapProblemType::UnrecognizedTask, task_id);
+  }
+  auto authorization = request.headers.get(std::string(kAuthorizationHeader));
+  auto dap_auth_token = request.headers.get(std::string(kDapAuthTokenHeader));
+  std::optional<AuthToken> token = extract_auth_token(
+      authorization ? std::optional<std::string_view>(*authorization) : std::nullopt,
+      dap_auth_token ? std::optional<std::string_view>(*dap_auth_token) : std::nullopt);
+  const auto& expected = role == Role::Helper ? task->task.aggregator_auth_token_hash
+                                              : task->task.collector_auth_token_hash;
+  if (!token || !expected || !expected->validate(*token)) {
+    return problem_response(DapProblemType::UnauthorizedRequest, task_id);
+  }
+  if (!task->vdaf) {
+    if (logger_) {
+      logger_->error("task {}: VDAF unavailable ({}); is its VDAF plugin loaded?",
+                     task_id.to_base64url(), task->vdaf_error);
+    }
+    return internal_error_response();
+  }
+  return std::nullopt;
+}
 
 HttpResponse Aggregator::handle_hpke_config(const HttpRequest& request) {
   HttpResponse response = [&]() -> HttpResponse {

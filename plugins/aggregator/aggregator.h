@@ -61,19 +61,15 @@ class Aggregator {
   HttpResponse reject_upload(const TaskId& task_id, const TaskUploadCounter& counter,
                              DapProblemType type, std::string_view detail);
 
-  // Common to the helper routes: a task of ours in the helper role and the leader's token.
-  // Sets `task` or returns the answer (unrecognizedTask, unauthorizedRequest).
-  std::optional<HttpResponse> authorize_helper_request(const HttpRequest& request,
-                                                       const TaskId& task_id,
-                                                       std::shared_ptr<const CachedTask>& task);
+  // Common to the authenticated routes: a task of ours played in `role`, and the token of the
+  // peer that calls it there (Helper: the leader's; Leader: the collector's), and a loaded VDAF.
+  // Sets `task` or returns the answer (unrecognizedTask, unauthorizedRequest, 500).
+  std::optional<HttpResponse> authorize_request(const HttpRequest& request, const TaskId& task_id,
+                                                Role role, std::shared_ptr<const CachedTask>& task);
   HttpResponse aggregation_job_init(const HttpRequest& request, const TaskId& task_id);
   HttpResponse aggregation_job_continue(const HttpRequest& request, const TaskId& task_id);
   HttpResponse aggregation_job_delete(const HttpRequest& request, const TaskId& task_id);
   HttpResponse aggregate_share(const HttpRequest& request, const TaskId& task_id);
-  // A leader task of ours and the collector's token; sets `task` or returns the answer.
-  std::optional<HttpResponse> authorize_collector_request(const HttpRequest& request,
-                                                          const TaskId& task_id,
-                                                          std::shared_ptr<const CachedTask>& task);
   HttpResponse collection_job_create(const HttpRequest& request, const TaskId& task_id);
   HttpResponse collection_job_poll(const HttpRequest& request, const TaskId& task_id);
   HttpResponse collection_job_delete(const HttpRequest& request, const TaskId& task_id);

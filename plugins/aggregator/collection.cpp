@@ -25,31 +25,6 @@ std::optional<CollectionJobId> collection_job_id_of(const HttpRequest& request) 
 
 }  // namespace
 
-std::optional<HttpResponse> Aggregator::authorize_collector_request(
-    const HttpRequest& request, const TaskId& task_id, std::shared_ptr<const CachedTask>& task) {
-  task = tasks_.get(task_id);
-  if (!task || task->task.role != Role::Leader) {
-    return problem_response(DapProblemType::UnrecognizedTask, task_id);
-  }
-  auto authorization = request.headers.get(std::string(kAuthorizationHeader));
-  auto dap_auth_token = request.headers.get(std::string(kDapAuthTokenHeader));
-  std::optional<AuthToken> token = extract_auth_token(
-      authorization ? std::optional<std::string_view>(*authorization) : std::nullopt,
-      dap_auth_token ? std::optional<std::string_view>(*dap_auth_token) : std::nullopt);
-  const auto& expected = task->task.collector_auth_token_hash;
-  if (!token || !expected || !expected->validate(*token)) {
-    return problem_response(DapProblemType::UnauthorizedRequest, task_id);
-  }
-  if (!task->vdaf) {
-    if (logger_) {
-      logger_->error("task {}: VDAF unavailable ({}); is its VDAF plugin loaded?",
-                     task_id.to_base64url(), task->vdaf_error);
-    }
-    return internal_error_response();
-  }
-  return std::nullopt;
-}
-
 HttpResponse Aggregator::handle_collection_job_create(const HttpRequest& request) {
   return with_task_id(request, "collection job create", [&](const TaskId& task_id) {
     return collection_job_create(request, task_id);
@@ -73,7 +48,7 @@ HttpResponse Aggregator::collection_job_create(const HttpRequest& request, const
                                 "expected Content-Type " + std::string(media_type::kCollectReq));
   }
   std::shared_ptr<const CachedTask> cached;
-  if (auto refused = authorize_collector_request(request, task_id, cached)) return *refused;
+  if (auto refused = authorize_request(request, task_id, Role::Leader, cached)) return *refused;
   const AggregatorTask& task = cached->task;
   auto job_id = collection_job_id_of(request);
   if (!job_id) {
@@ -167,7 +142,7 @@ HttpResponse Aggregator::collection_job_create(const HttpRequest& request, const
 
 HttpResponse Aggregator::collection_job_poll(const HttpRequest& request, const TaskId& task_id) {
   std::shared_ptr<const CachedTask> cached;
-  if (auto refused = authorize_collector_request(request, task_id, cached)) return *refused;
+  if (auto refused = authorize_request(request, task_id, Role::Leader, cached)) return *refused;
   const AggregatorTask& task = cached->task;
   auto job_id = collection_job_id_of(request);
   if (!job_id) {
@@ -225,7 +200,7 @@ HttpResponse Aggregator::collection_job_poll(const HttpRequest& request, const T
 
 HttpResponse Aggregator::collection_job_delete(const HttpRequest& request, const TaskId& task_id) {
   std::shared_ptr<const CachedTask> cached;
-  if (auto refused = authorize_collector_request(request, task_id, cached)) return *refused;
+  if (auto refused = authorize_request(request, task_id, Role::Leader, cached)) return *refused;
   auto job_id = collection_job_id_of(request);
   if (!job_id) {
     return problem_response(DapProblemType::InvalidMessage, task_id, "bad collection job id");

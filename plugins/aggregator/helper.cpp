@@ -164,31 +164,6 @@ HttpResponse Aggregator::handle_aggregate_share(const HttpRequest& request) {
                       [&](const TaskId& task_id) { return aggregate_share(request, task_id); });
 }
 
-std::optional<HttpResponse> Aggregator::authorize_helper_request(
-    const HttpRequest& request, const TaskId& task_id, std::shared_ptr<const CachedTask>& task) {
-  task = tasks_.get(task_id);
-  if (!task || task->task.role != Role::Helper) {
-    return problem_response(DapProblemType::UnrecognizedTask, task_id);
-  }
-  auto authorization = request.headers.get(std::string(kAuthorizationHeader));
-  auto dap_auth_token = request.headers.get(std::string(kDapAuthTokenHeader));
-  std::optional<AuthToken> token = extract_auth_token(
-      authorization ? std::optional<std::string_view>(*authorization) : std::nullopt,
-      dap_auth_token ? std::optional<std::string_view>(*dap_auth_token) : std::nullopt);
-  const auto& expected = task->task.aggregator_auth_token_hash;
-  if (!token || !expected || !expected->validate(*token)) {
-    return problem_response(DapProblemType::UnauthorizedRequest, task_id);
-  }
-  if (!task->vdaf) {
-    if (logger_) {
-      logger_->error("task {}: VDAF unavailable ({}); is its VDAF plugin loaded?",
-                     task_id.to_base64url(), task->vdaf_error);
-    }
-    return internal_error_response();
-  }
-  return std::nullopt;
-}
-
 // ---- PUT /tasks/{task_id}/aggregation_jobs/{aggregation_job_id} ------------------------
 
 HttpResponse Aggregator::aggregation_job_init(const HttpRequest& request, const TaskId& task_id) {
@@ -197,7 +172,7 @@ HttpResponse Aggregator::aggregation_job_init(const HttpRequest& request, const 
         task_id, "expected Content-Type " + std::string(media_type::kAggregationJobInitReq));
   }
   std::shared_ptr<const CachedTask> cached;
-  if (auto refused = authorize_helper_request(request, task_id, cached)) return *refused;
+  if (auto refused = authorize_request(request, task_id, Role::Helper, cached)) return *refused;
   const AggregatorTask& task = cached->task;
   const Vdaf& vdaf = *cached->vdaf;
 
@@ -403,7 +378,7 @@ HttpResponse Aggregator::aggregation_job_continue(const HttpRequest& request,
         task_id, "expected Content-Type " + std::string(media_type::kAggregationJobContinueReq));
   }
   std::shared_ptr<const CachedTask> cached;
-  if (auto refused = authorize_helper_request(request, task_id, cached)) return *refused;
+  if (auto refused = authorize_request(request, task_id, Role::Helper, cached)) return *refused;
   const Vdaf& vdaf = *cached->vdaf;
   auto job_id =
       AggregationJobId::from_base64url(request.path_param("aggregation_job_id").value_or(""));
@@ -542,7 +517,7 @@ HttpResponse Aggregator::aggregation_job_continue(const HttpRequest& request,
 
 HttpResponse Aggregator::aggregation_job_delete(const HttpRequest& request, const TaskId& task_id) {
   std::shared_ptr<const CachedTask> cached;
-  if (auto refused = authorize_helper_request(request, task_id, cached)) return *refused;
+  if (auto refused = authorize_request(request, task_id, Role::Helper, cached)) return *refused;
   auto job_id =
       AggregationJobId::from_base64url(request.path_param("aggregation_job_id").value_or(""));
   if (!job_id) {
@@ -569,7 +544,7 @@ HttpResponse Aggregator::aggregate_share(const HttpRequest& request, const TaskI
         task_id, "expected Content-Type " + std::string(media_type::kAggregateShareReq));
   }
   std::shared_ptr<const CachedTask> cached;
-  if (auto refused = authorize_helper_request(request, task_id, cached)) return *refused;
+  if (auto refused = authorize_request(request, task_id, Role::Helper, cached)) return *refused;
   const AggregatorTask& task = cached->task;
   const Vdaf& vdaf = *cached->vdaf;
   AggregateShareReq req;
