@@ -63,13 +63,6 @@ std::string aggregate_shares_url(const AggregatorTask& task) {
   return url + "tasks/" + task.task_id.to_base64url() + "/aggregate_shares";
 }
 
-HttpClientOptions client_options(const CollectionDriverConfig& config) {
-  HttpClientOptions options;
-  options.connect_timeout = config.http_request_connection_timeout;
-  options.request_timeout = config.http_request_timeout;
-  return options;
-}
-
 std::string describe(const Lease<AcquiredCollectionJob>& lease) {
   return "collection job " + lease.leased.collection_job_id.to_base64url() + " of task " +
          lease.leased.task_id.to_base64url();
@@ -84,19 +77,12 @@ CollectionDriver::CollectionDriver(CollectionDriverConfig config, Datastore& dat
       datastore_(datastore),
       vdafs_(vdafs),
       logger_(std::move(logger)),
-      http_(client_options(config)) {
-  retry_policy_.initial_interval = config_.retry_initial_interval;
-  retry_policy_.max_interval = config_.retry_max_interval;
-  retry_policy_.max_elapsed = config_.retry_max_elapsed_time;
+      http_(config.http_client_options()) {
+  retry_policy_ = config_.retry_policy();
 }
 
 LeaseWorkerOptions CollectionDriver::options(const std::string& name) const {
-  LeaseWorkerOptions options;
-  options.name = name;
-  options.discovery_interval = config_.job_discovery_interval;
-  options.max_concurrent_jobs = config_.max_concurrent_job_workers;
-  options.clock_skew_allowance = config_.worker_lease_clock_skew_allowance;
-  return options;
+  return config_.lease_worker_options(name);
 }
 
 LeaseWorkerFunctions CollectionDriver::functions() {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <janus/config.h>
+#include <janus/job_driver_config.h>
 
 #include <chrono>
 #include <cstdint>
@@ -12,18 +13,7 @@
 
 namespace janus::collection_driver {
 
-struct CollectionDriverConfig {
-  // JobDriverConfig
-  std::chrono::seconds job_discovery_interval{10};
-  std::uint64_t max_concurrent_job_workers = 10;
-  std::chrono::seconds worker_lease_duration{600};
-  std::chrono::seconds worker_lease_clock_skew_allowance{60};
-  std::uint64_t maximum_attempts_before_failure = 10;
-  std::chrono::seconds http_request_connection_timeout{10};
-  std::chrono::seconds http_request_timeout{30};
-  std::chrono::milliseconds retry_initial_interval{1'000};
-  std::chrono::milliseconds retry_max_interval{30'000};
-  std::chrono::milliseconds retry_max_elapsed_time{300'000};
+struct CollectionDriverConfig : JobDriverConfig {
   // Collection job driver
   std::uint64_t batch_aggregation_shard_count = 32;
   std::chrono::seconds min_collection_job_retry_delay{600};

@@ -23,15 +23,6 @@ std::uint64_t random_below(std::uint64_t bound) {
   return std::uniform_int_distribution<std::uint64_t>(0, bound - 1)(rng);
 }
 
-std::uint64_t positive(ConfigMap& map, const std::string& key, std::optional<std::uint64_t> value) {
-  if (!value) value = map.required<std::uint64_t>(key);
-  if (*value == 0) {
-    throw ConfigError(config_location(map.file(), map.node()[key]) + ": key '" + map.key_path(key) +
-                      "': must be greater than 0");
-  }
-  return *value;
-}
-
 Interval span(const Interval& a, Time time) {
   if (a.duration == 0 && a.start == 0) return {time, 1};
   const Time start = std::min(a.start, time);
@@ -131,48 +122,16 @@ BatchIdentifier batch_of(const AggregatorTask& task, const AggregationJob& job, 
   return Interval{time / precision * precision, precision};
 }
 
-HttpClientOptions client_options(const JobDriverConfig& config) {
-  HttpClientOptions options;
-  options.connect_timeout = config.http_request_connection_timeout;
-  options.request_timeout = config.http_request_timeout;
-  return options;
-}
-
 }  // namespace
 
-JobDriverConfig parse_job_driver_config(const YAML::Node& section, const std::string& file,
-                                        const ConfigWarningSink& warn) {
+AggregationJobDriverConfig parse_job_driver_config(const YAML::Node& section,
+                                                   const std::string& file,
+                                                   const ConfigWarningSink& warn) {
   ConfigMap map(section, file);
-  JobDriverConfig config;
-  config.job_discovery_interval =
-      std::chrono::seconds(positive(map, "job_discovery_interval_s", std::nullopt));
-  config.max_concurrent_job_workers = positive(map, "max_concurrent_job_workers", std::nullopt);
-  config.worker_lease_duration = positive(map, "worker_lease_duration_s", std::nullopt);
-  config.worker_lease_clock_skew_allowance =
-      std::chrono::seconds(map.required<std::uint64_t>("worker_lease_clock_skew_allowance_s"));
-  if (static_cast<Duration>(config.worker_lease_clock_skew_allowance.count()) >=
-      config.worker_lease_duration) {
-    throw ConfigError(config_location(file, map.node()["worker_lease_clock_skew_allowance_s"]) +
-                      ": key '" + map.key_path("worker_lease_clock_skew_allowance_s") +
-                      "': must be less than worker_lease_duration_s");
-  }
-  config.maximum_attempts_before_failure =
-      map.required<std::uint64_t>("maximum_attempts_before_failure");
-  config.http_request_connection_timeout = std::chrono::seconds(
-      positive(map, "http_request_connection_timeout_s",
-               map.get<std::uint64_t>("http_request_connection_timeout_s", 10)));
-  config.http_request_timeout = std::chrono::seconds(positive(
-      map, "http_request_timeout_s", map.get<std::uint64_t>("http_request_timeout_s", 30)));
-  config.retry_initial_interval =
-      std::chrono::milliseconds(map.get<std::uint64_t>("retry_initial_interval_ms", 1000));
-  config.retry_max_interval =
-      std::chrono::milliseconds(map.get<std::uint64_t>("retry_max_interval_ms", 30000));
-  config.retry_max_elapsed_time =
-      std::chrono::milliseconds(map.get<std::uint64_t>("retry_max_elapsed_time_ms", 300000));
-  config.batch_aggregation_shard_count =
-      positive(map, "batch_aggregation_shard_count", std::nullopt);
-  config.task_counter_shard_count = positive(
-      map, "task_counter_shard_count", map.get<std::uint64_t>("task_counter_shard_count", 32));
+  AggregationJobDriverConfig config;
+  read_job_driver_config(map, config);
+  config.batch_aggregation_shard_count = read_positive(map, "batch_aggregation_shard_count");
+  config.task_counter_shard_count = read_positive(map, "task_counter_shard_count", 32);
   if (map.has("taskprov_config")) {
     ConfigMap taskprov = map.section("taskprov_config");
     taskprov.unimplemented("enabled", warn);
@@ -183,30 +142,26 @@ JobDriverConfig parse_job_driver_config(const YAML::Node& section, const std::st
   return config;
 }
 
-JobDriver::JobDriver(JobDriverConfig config, Datastore& datastore, const VdafRegistry& vdafs,
-                     std::shared_ptr<spdlog::logger> logger,
+JobDriver::JobDriver(AggregationJobDriverConfig config, Datastore& datastore,
+                     const VdafRegistry& vdafs, std::shared_ptr<spdlog::logger> logger,
                      std::function<void(std::chrono::milliseconds)> retry_sleep)
     : config_(config),
       datastore_(datastore),
       vdafs_(vdafs),
       logger_(std::move(logger)),
       retry_sleep_(std::move(retry_sleep)),
-      http_(client_options(config)) {}
+      http_(config.http_client_options()) {}
 
 LeaseWorkerOptions JobDriver::worker_options(const std::string& name) const {
-  LeaseWorkerOptions options;
-  options.name = name;
-  options.discovery_interval = config_.job_discovery_interval;
-  options.max_concurrent_jobs = config_.max_concurrent_job_workers;
-  options.clock_skew_allowance = config_.worker_lease_clock_skew_allowance;
-  return options;
+  return config_.lease_worker_options(name);
 }
 
 LeaseWorkerFunctions JobDriver::worker_functions() {
   LeaseWorkerFunctions functions;
   functions.acquire = [this](std::size_t max) {
     auto leases = datastore_.run_tx("acquire_aggregation_jobs", [&](Transaction& tx) {
-      return tx.acquire_incomplete_aggregation_jobs(config_.worker_lease_duration, max);
+      return tx.acquire_incomplete_aggregation_jobs(
+          static_cast<Duration>(config_.worker_lease_duration.count()), max);
     });
     std::vector<LeasedJob> jobs;
     for (auto& lease : leases) {
@@ -233,9 +188,7 @@ std::string JobDriver::job_url(const AggregatorTask& task, const AggregationJobI
 }
 
 RetryPolicy JobDriver::retry_policy(const StepContext& context) const {
-  RetryPolicy policy;
-  policy.initial_interval = config_.retry_initial_interval;
-  policy.max_interval = config_.retry_max_interval;
+  RetryPolicy policy = config_.retry_policy();
   // Retries must end before the lease does.
   policy.max_elapsed = std::min(config_.retry_max_elapsed_time, context.remaining());
   policy.sleep = retry_sleep_;

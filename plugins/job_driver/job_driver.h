@@ -14,6 +14,7 @@
 #include "janus/config.h"
 #include "janus/datastore.h"
 #include "janus/http_client.h"
+#include "janus/job_driver_config.h"
 #include "janus/vdaf_registry.h"
 #include "janus/worker.h"
 
@@ -23,30 +24,21 @@ class logger;
 
 namespace janus::job_driver {
 
-struct JobDriverConfig {
-  std::chrono::seconds job_discovery_interval{10};
-  std::size_t max_concurrent_job_workers = 10;
-  Duration worker_lease_duration = 600;
-  std::chrono::seconds worker_lease_clock_skew_allowance{60};
-  std::uint64_t maximum_attempts_before_failure = 10;
-  std::chrono::seconds http_request_connection_timeout{10};
-  std::chrono::seconds http_request_timeout{30};
-  std::chrono::milliseconds retry_initial_interval{1000};
-  std::chrono::milliseconds retry_max_interval{30000};
-  std::chrono::milliseconds retry_max_elapsed_time{300000};
+struct AggregationJobDriverConfig : JobDriverConfig {
   std::uint64_t batch_aggregation_shard_count = 32;
   std::uint64_t task_counter_shard_count = 32;
 };
 
 // Reads the component's keys (janus-0.7.md §3.2). Unknown keys and bad values throw
 // ConfigError naming file, key and line; `warn` hears about accepted-but-unimplemented ones.
-JobDriverConfig parse_job_driver_config(const YAML::Node& section, const std::string& file,
-                                        const ConfigWarningSink& warn);
+AggregationJobDriverConfig parse_job_driver_config(const YAML::Node& section,
+                                                   const std::string& file,
+                                                   const ConfigWarningSink& warn);
 
 class JobDriver {
  public:
   // `retry_sleep` replaces the sleeps between HTTP retries (tests); empty means sleep.
-  JobDriver(JobDriverConfig config, Datastore& datastore, const VdafRegistry& vdafs,
+  JobDriver(AggregationJobDriverConfig config, Datastore& datastore, const VdafRegistry& vdafs,
             std::shared_ptr<spdlog::logger> logger,
             std::function<void(std::chrono::milliseconds)> retry_sleep = {});
 
@@ -63,7 +55,7 @@ class JobDriver {
   std::string job_url(const AggregatorTask& task, const AggregationJobId& job_id) const;
   RetryPolicy retry_policy(const StepContext& context) const;
 
-  JobDriverConfig config_;
+  AggregationJobDriverConfig config_;
   Datastore& datastore_;
   const VdafRegistry& vdafs_;
   std::shared_ptr<spdlog::logger> logger_;

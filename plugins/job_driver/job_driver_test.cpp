@@ -182,8 +182,8 @@ class JobDriverTest : public ::testing::TestWithParam<std::size_t> {
     ASSERT_EQ(creator.run_once(), 1u);
   }
 
-  JobDriverConfig driver_config() {
-    JobDriverConfig config;
+  AggregationJobDriverConfig driver_config() {
+    AggregationJobDriverConfig config;
     config.batch_aggregation_shard_count = 4;
     config.task_counter_shard_count = 4;
     config.maximum_attempts_before_failure = 2;
@@ -440,9 +440,10 @@ TEST(JobDriverConfigTest, SampleConfigsParseAndBadKeysFail) {
           "max_transaction_retries", "thread_pool_stack_size"}) {
       root.remove(common);
     }
-    const JobDriverConfig config = parse_job_driver_config(root, file, [](const std::string&) {});
+    const AggregationJobDriverConfig config =
+        parse_job_driver_config(root, file, [](const std::string&) {});
     EXPECT_EQ(config.maximum_attempts_before_failure, 10u);
-    EXPECT_EQ(config.worker_lease_duration, 600u);
+    EXPECT_EQ(config.worker_lease_duration, std::chrono::seconds(600));
     EXPECT_EQ(config.batch_aggregation_shard_count, 32u);
   }
   const std::string base =

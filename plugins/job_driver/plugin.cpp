@@ -17,11 +17,10 @@ class JobDriverPlugin final : public Plugin {
  public:
   void configure(PluginContext& context) override {
     auto logger = context.logger();
-    const JobDriverConfig config = parse_job_driver_config(context.config(), context.config_file(),
-                                                           [&](const std::string& message) {
-                                                             if (logger)
-                                                               logger->warn("{}", message);
-                                                           });
+    const AggregationJobDriverConfig config = parse_job_driver_config(
+        context.config(), context.config_file(), [&](const std::string& message) {
+          if (logger) logger->warn("{}", message);
+        });
     Datastore* datastore = context.datastore();
     if (!datastore) {
       throw std::invalid_argument(context.config_file() + ": plugin '" + context.instance_name() +

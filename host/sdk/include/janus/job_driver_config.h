@@ -1,0 +1,42 @@
+// Janus's JobDriverConfig (janus-0.7.md §3.2): the keys every lease-based job driver
+// (aggregation_job_driver, collection_job_driver) shares, read once, and what the SDK's
+// lease runner, HTTP client and retry loop take from them.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "janus/config.h"
+#include "janus/http_client.h"
+#include "janus/worker.h"
+
+namespace janus {
+
+struct JobDriverConfig {
+  std::chrono::seconds job_discovery_interval{10};
+  std::size_t max_concurrent_job_workers = 10;
+  std::chrono::seconds worker_lease_duration{600};
+  std::chrono::seconds worker_lease_clock_skew_allowance{60};
+  std::uint64_t maximum_attempts_before_failure = 10;
+  std::chrono::seconds http_request_connection_timeout{10};
+  std::chrono::seconds http_request_timeout{30};
+  std::chrono::milliseconds retry_initial_interval{1'000};
+  std::chrono::milliseconds retry_max_interval{30'000};
+  std::chrono::milliseconds retry_max_elapsed_time{300'000};
+
+  LeaseWorkerOptions lease_worker_options(const std::string& name) const;
+  HttpClientOptions http_client_options() const;
+  RetryPolicy retry_policy() const;
+};
+
+// Reads the JobDriverConfig keys from a component's section; the component reads its own keys
+// from `map` and calls finish(). Throws ConfigError naming file, key and line for a missing key,
+// a zero where one makes no sense, or a clock-skew allowance not below the lease duration.
+void read_job_driver_config(ConfigMap& map, JobDriverConfig& config);
+
+// The value of `key` (or `fallback` when absent and given), refused when 0.
+std::uint64_t read_positive(ConfigMap& map, const std::string& key,
+                            std::optional<std::uint64_t> fallback = std::nullopt);
+
+}  // namespace janus
