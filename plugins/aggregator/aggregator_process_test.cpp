@@ -21,12 +21,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-void replace_all(std::string& text, const std::string& from, const std::string& to) {
-  for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
-    text.replace(at, from.size(), to);
-  }
-}
-
 Bytes hex(const nlohmann::json& object, const char* key) {
   return *hex_decode(object.at(key).get<std::string>());
 }
@@ -70,17 +64,9 @@ class SampleConfig : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(SampleConfig, StartsServesAndStops) {
   TestDatabase db;
-  const std::string sample =
-      JANUS_SHARED_DIR "/reference/janus-0.7-samples/" + GetParam() + "/aggregator.yaml";
-  std::ifstream in(sample);
-  ASSERT_TRUE(in) << sample;
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   const std::uint16_t health = free_port(), port = free_port(), metrics = free_port();
-  replace_all(text, "postgres://postgres:postgres@localhost:5432/postgres", db.url());
-  replace_all(text, "0.0.0.0:8000", "127.0.0.1:" + std::to_string(health));
-  replace_all(text, "0.0.0.0:8080", "127.0.0.1:" + std::to_string(port));
-  replace_all(text, "port: 9464", "port: " + std::to_string(metrics));
-  replace_all(text, "tls_trust_store_path: /path/to/file.pem", "");
+  const std::string text =
+      runnable_sample_config(GetParam(), "aggregator", db.url(), health, metrics, port);
   const std::string config = write_file(GetParam() + "-aggregator.yaml", text);
 
   RealClock clock;

@@ -25,12 +25,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-void replace_all(std::string& text, const std::string& from, const std::string& to) {
-  for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
-    text.replace(at, from.size(), to);
-  }
-}
-
 Bytes hex(const nlohmann::json& object, const char* key) {
   return *hex_decode(object.at(key).get<std::string>());
 }
@@ -78,16 +72,9 @@ class SampleConfig : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(SampleConfig, StartsDrivesAJobAndStops) {
   TestDatabase db;
-  const std::string sample =
-      JANUS_SHARED_DIR "/reference/janus-0.7-samples/" + GetParam() + "/collection_job_driver.yaml";
-  std::ifstream in(sample);
-  ASSERT_TRUE(in) << sample;
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   const std::uint16_t health = free_port(), metrics = free_port();
-  replace_all(text, "postgres://postgres:postgres@localhost:5432/postgres", db.url());
-  replace_all(text, "0.0.0.0:8000", "127.0.0.1:" + std::to_string(health));
-  replace_all(text, "port: 9464", "port: " + std::to_string(metrics));
-  replace_all(text, "tls_trust_store_path: /path/to/file.pem", "");
+  std::string text =
+      runnable_sample_config(GetParam(), "collection_job_driver", db.url(), health, metrics);
   // A short discovery interval so that the driver has polled the database before it stops.
   replace_all(text, "job_discovery_interval_s: 10", "job_discovery_interval_s: 1");
   const std::string config = write_file(GetParam() + "-collection_job_driver.yaml", text);

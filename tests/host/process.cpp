@@ -189,4 +189,28 @@ std::uint16_t free_port() {
   return ntohs(address.sin_port);
 }
 
+void replace_all(std::string& text, const std::string& from, const std::string& to) {
+  for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
+    text.replace(at, from.size(), to);
+  }
+}
+
+std::string runnable_sample_config(const std::string& flavour, const std::string& component,
+                                   const std::string& database_url, std::uint16_t health_port,
+                                   std::uint16_t metrics_port, std::uint16_t listen_port) {
+  const std::string sample =
+      JANUS_SHARED_DIR "/reference/janus-0.7-samples/" + flavour + "/" + component + ".yaml";
+  std::ifstream in(sample);
+  if (!in) throw std::runtime_error("cannot read " + sample);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  replace_all(text, "postgres://postgres:postgres@localhost:5432/postgres", database_url);
+  replace_all(text, "0.0.0.0:8000", "127.0.0.1:" + std::to_string(health_port));
+  if (listen_port != 0) {
+    replace_all(text, "0.0.0.0:8080", "127.0.0.1:" + std::to_string(listen_port));
+  }
+  replace_all(text, "port: 9464", "port: " + std::to_string(metrics_port));
+  replace_all(text, "tls_trust_store_path: /path/to/file.pem", "");
+  return text;
+}
+
 }  // namespace janus::testing
