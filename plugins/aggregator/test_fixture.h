@@ -16,10 +16,13 @@
 #include "janus/codec.h"
 #include "janus/hpke.h"
 #include "janus/messages.h"
+#include "janus/testing/client_report_vectors.h"
 #include "janus/testing/test_database.h"
 #include "prio3.h"
 
 namespace janus::aggregator::testing {
+
+using janus::testing::client_report_vdaf;
 
 using nlohmann::json;
 
@@ -43,31 +46,12 @@ inline StoredHpkeKeypair vector_keypair(const json& doc, const char* role) {
   return StoredHpkeKeypair{config.id, encode_message(config), hex_field(entry, "private_key")};
 }
 
-// The Janus VDAF description of a vector case ("count", "sum", "sumVec", "histogram").
-inline VdafDescription vector_vdaf(const json& test_case) {
-  const std::string name = test_case.at("vdaf").get<std::string>();
-  const json& params = test_case.at("params");
-  if (name == "count") return {"Prio3Count", json::object()};
-  if (name == "sum") return {"Prio3Sum", {{"bits", params.at("bits")}}};
-  if (name == "sumVec") {
-    return {"Prio3SumVec",
-            {{"bits", params.at("bits")},
-             {"length", params.at("length")},
-             {"chunk_length", params.at("chunkLength")}}};
-  }
-  if (name == "histogram") {
-    return {"Prio3Histogram",
-            {{"length", params.at("length")}, {"chunk_length", params.at("chunkLength")}}};
-  }
-  throw std::runtime_error("unknown vdaf in vector file: " + name);
-}
-
 // A leader task as the vector file describes it (its task id, leader HPKE key, verify key).
 inline AggregatorTask vector_task(const json& doc, const json& test_case) {
   AggregatorTask task;
   task.task_id = *TaskId::from_bytes(hex_field(doc, "task_id_hex"));
   task.peer_aggregator_endpoint = "https://helper.example/";
-  task.vdaf = vector_vdaf(test_case);
+  task.vdaf = client_report_vdaf(test_case);
   task.role = Role::Leader;
   task.vdaf_verify_key = hex_field(doc, "vdaf_verify_key");
   task.time_precision = doc.at("time_precision").get<Duration>();

@@ -16,6 +16,7 @@
 #include "janus/codec.h"
 #include "janus/http.h"
 #include "janus/messages.h"
+#include "janus/testing/client_report_vectors.h"
 #include "janus/testing/test_database.h"
 #include "janus/vdaf.h"
 #include "job_creator.h"
@@ -23,6 +24,8 @@
 
 namespace janus::job_driver {
 namespace {
+
+using janus::testing::client_report_vdaf;
 
 using nlohmann::json;
 
@@ -43,24 +46,6 @@ StoredHpkeKeypair vector_keypair(const json& doc, const char* role) {
   HpkeConfigList list = decode_message<HpkeConfigList>(hex_field(entry, "hpke_config_list"));
   const HpkeConfig& config = list.configs.at(0);
   return StoredHpkeKeypair{config.id, encode_message(config), hex_field(entry, "private_key")};
-}
-
-VdafDescription vector_vdaf(const json& test_case) {
-  const std::string name = test_case.at("vdaf").get<std::string>();
-  const json& params = test_case.at("params");
-  if (name == "count") return {"Prio3Count", json::object()};
-  if (name == "sum") return {"Prio3Sum", {{"bits", params.at("bits")}}};
-  if (name == "sumVec") {
-    return {"Prio3SumVec",
-            {{"bits", params.at("bits")},
-             {"length", params.at("length")},
-             {"chunk_length", params.at("chunkLength")}}};
-  }
-  if (name == "histogram") {
-    return {"Prio3Histogram",
-            {{"length", params.at("length")}, {"chunk_length", params.at("chunkLength")}}};
-  }
-  throw std::runtime_error("unknown vdaf in vector file: " + name);
 }
 
 // The helper's routes into a Router of their own, so the test server can forward to them
@@ -84,7 +69,7 @@ class JobDriverTest : public ::testing::TestWithParam<std::size_t> {
     for (const std::string& name : prio3::prio3_vdaf_names()) {
       vdafs.add(name, [](const VdafDescription& d) { return prio3::make_prio3(d); });
     }
-    vdaf = vdafs.create(vector_vdaf(test_case));
+    vdaf = vdafs.create(client_report_vdaf(test_case));
 
     // The helper: the aggregator plugin's code on its own database.
     aggregator::AggregatorConfig helper_config;
@@ -122,7 +107,7 @@ class JobDriverTest : public ::testing::TestWithParam<std::size_t> {
     AggregatorTask common;
     common.task_id = task_id;
     common.query_type = query_type;
-    common.vdaf = vector_vdaf(test_case);
+    common.vdaf = client_report_vdaf(test_case);
     common.vdaf_verify_key = hex_field(doc, "vdaf_verify_key");
     common.time_precision = doc.at("time_precision").get<Duration>();
     common.tolerable_clock_skew = 60;
