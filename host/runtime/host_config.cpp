@@ -31,12 +31,14 @@ void parse_http_server(ConfigMap map, HttpServerOptions& options) {
   };
   if (map.has("handler_threads")) {
     options.max_threads = static_cast<int>(
-        positive("handler_threads", std::min<std::uint64_t>(map.get<std::uint64_t>("handler_threads", 1), 1024)));
+        positive("handler_threads",
+                 std::min<std::uint64_t>(map.get<std::uint64_t>("handler_threads", 1), 1024)));
   }
-  options.io_threads = static_cast<int>(
-      std::min<std::uint64_t>(map.get<std::uint64_t>("io_threads", 0), 64));
+  options.io_threads =
+      static_cast<int>(std::min<std::uint64_t>(map.get<std::uint64_t>("io_threads", 0), 64));
   if (map.has("max_connections")) {
-    options.max_connections = positive("max_connections", map.get<std::uint64_t>("max_connections", 1));
+    options.max_connections =
+        positive("max_connections", map.get<std::uint64_t>("max_connections", 1));
   }
   options.max_header_bytes = map.get<std::uint64_t>("max_header_bytes", options.max_header_bytes);
   options.header_timeout = milliseconds_key(map, "header_timeout_ms", options.header_timeout);

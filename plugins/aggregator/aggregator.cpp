@@ -89,29 +89,36 @@ void Aggregator::register_routes(RouteRegistrar& routes) {
 
 HttpResponse Aggregator::with_task_id(const HttpRequest& request, const char* what,
                                       const std::function<HttpResponse(const TaskId&)>& handler) {
+  std::optional<TaskId> task_id;
+  try {
+    task_id = path_task_id(request);
+    return handler(*task_id);
+  } catch (const DapError& error) {
+    return error.to_response();
+  } catch (const std::exception& e) {
+    if (logger_) {
+      logger_->error("{} for task {} failed: {}", what,
+                     task_id ? task_id->to_base64url() : std::string("?"), e.what());
+    }
+    return DapError::internal().to_response();
+  }
+}
+
+TaskId Aggregator::path_task_id(const HttpRequest& request) {
   auto task_id = TaskId::from_base64url(request.path_param("task_id").value_or(""));
   if (!task_id) {
-    return problem_response(DapProblemType::InvalidMessage, std::nullopt,
-                            "the task id in the path is not an unpadded base64url task id");
+    throw DapError(DapProblemType::InvalidMessage, std::nullopt,
+                   "the task id in the path is not an unpadded base64url task id");
   }
-  try {
-    return handler(*task_id);
-  } catch (const std::exception& e) {
-    if (logger_)
-      logger_->error("{} for task {} failed: {}", what, task_id->to_base64url(), e.what());
-    return internal_error_response();
-  }
+  return *task_id;
 }
 
 // ---- GET /hpke_config ------------------------------------------------------------------
 
-std::optional<HttpResponse> Aggregator::authorize_request(const HttpRequest& request,
-                                                          const TaskId& task_id, Role role,
-                                                          std::shared_ptr<const CachedTask>& task) {
-  task = tasks_.get(task_id);
-  if (!task || task->task.role != role) {
-    return problem_response(DapProblemType::UnrecognizedTask, task_id);
-  }
+std::shared_ptr<const CachedTask> Aggregator::authorize_request(const HttpRequest& request,
+                                                                const TaskId& task_id, Role role) {
+  std::shared_ptr<const CachedTask> task = tasks_.get(task_id);
+  if (!task || task->task.role != role) throw DapError(DapProblemType::UnrecognizedTask, task_id);
   auto authorization = request.headers.get(std::string(kAuthorizationHeader));
   auto dap_auth_token = request.headers.get(std::string(kDapAuthTokenHeader));
   std::optional<AuthToken> token = extract_auth_token(
@@ -120,61 +127,67 @@ std::optional<HttpResponse> Aggregator::authorize_request(const HttpRequest& req
   const auto& expected = role == Role::Helper ? task->task.aggregator_auth_token_hash
                                               : task->task.collector_auth_token_hash;
   if (!token || !expected || !expected->validate(*token)) {
-    return problem_response(DapProblemType::UnauthorizedRequest, task_id);
+    throw DapError(DapProblemType::UnauthorizedRequest, task_id);
   }
-  if (!task->vdaf) {
-    if (logger_) {
-      logger_->error("task {}: VDAF unavailable ({}); is its VDAF plugin loaded?",
-                     task_id.to_base64url(), task->vdaf_error);
-    }
-    return internal_error_response();
+  require_vdaf(*task);
+  return task;
+}
+
+void Aggregator::require_vdaf(const CachedTask& task) const {
+  if (task.vdaf) return;
+  if (logger_) {
+    logger_->error("task {}: VDAF unavailable ({}); is its VDAF plugin loaded?",
+                   task.task.task_id.to_base64url(), task.vdaf_error);
   }
-  return std::nullopt;
+  throw DapError::internal();
 }
 
 HttpResponse Aggregator::handle_hpke_config(const HttpRequest& request) {
-  HttpResponse response = [&]() -> HttpResponse {
-    std::optional<TaskId> task_id;
-    if (auto text = request.query_param("task_id")) {
-      task_id = TaskId::from_base64url(*text);
-      if (!task_id) {
-        return problem_response(DapProblemType::InvalidMessage, std::nullopt,
-                                "task_id is not an unpadded base64url task id");
-      }
-    }
-    HpkeConfigList list;
-    if (task_id && !config_.require_global_hpke_keys) {
-      std::shared_ptr<const CachedTask> task;
-      try {
-        task = tasks_.get(*task_id);
-      } catch (const std::exception& e) {
-        if (logger_) logger_->error("hpke_config: reading task failed: {}", e.what());
-        return internal_error_response();
-      }
-      if (!task) return problem_response(DapProblemType::UnrecognizedTask, task_id);
-      // Advertise only the newest key (the largest config id); all of them still decrypt.
-      if (!task->hpke_keys.empty()) list.configs.push_back(task->hpke_keys.rbegin()->second.config);
-    }
-    if (list.configs.empty()) {
-      list.configs = global_keys_.active_configs();
-      if (list.configs.empty()) {
-        if (!task_id) return problem_response(DapProblemType::MissingTaskId, std::nullopt);
-        if (logger_) {
-          logger_->error(
-              "hpke_config: task {} has no usable HPKE key and there is no active "
-              "global key",
-              task_id->to_base64url());
-        }
-        return internal_error_response();
-      }
-    }
-    HttpResponse ok =
-        HttpResponse::bytes(200, std::string(media_type::kHpkeConfigList), encode_message(list));
-    ok.headers.set("Cache-Control", "max-age=86400");
-    return ok;
-  }();
+  HttpResponse response;
+  try {
+    response = hpke_config(request);
+  } catch (const DapError& error) {
+    response = error.to_response();
+  } catch (const std::exception& e) {
+    if (logger_) logger_->error("hpke_config failed: {}", e.what());
+    response = DapError::internal().to_response();
+  }
   add_cors_headers(request, response);
   return response;
+}
+
+HttpResponse Aggregator::hpke_config(const HttpRequest& request) {
+  std::optional<TaskId> task_id;
+  if (auto text = request.query_param("task_id")) {
+    task_id = TaskId::from_base64url(*text);
+    if (!task_id) {
+      throw DapError(DapProblemType::InvalidMessage, std::nullopt,
+                     "task_id is not an unpadded base64url task id");
+    }
+  }
+  HpkeConfigList list;
+  if (task_id && !config_.require_global_hpke_keys) {
+    std::shared_ptr<const CachedTask> task = tasks_.get(*task_id);
+    if (!task) throw DapError(DapProblemType::UnrecognizedTask, task_id);
+    // Advertise only the newest key (the largest config id); all of them still decrypt.
+    if (!task->hpke_keys.empty()) list.configs.push_back(task->hpke_keys.rbegin()->second.config);
+  }
+  if (list.configs.empty()) {
+    list.configs = global_keys_.active_configs();
+    if (list.configs.empty()) {
+      if (!task_id) throw DapError(DapProblemType::MissingTaskId, std::nullopt);
+      if (logger_) {
+        logger_->error(
+            "hpke_config: task {} has no usable HPKE key and there is no active global key",
+            task_id->to_base64url());
+      }
+      throw DapError::internal();
+    }
+  }
+  HttpResponse ok =
+      HttpResponse::bytes(200, std::string(media_type::kHpkeConfigList), encode_message(list));
+  ok.headers.set("Cache-Control", "max-age=86400");
+  return ok;
 }
 
 // ---- PUT /tasks/{task_id}/reports ------------------------------------------------------
@@ -187,11 +200,7 @@ void Aggregator::handle_upload(const HttpRequest& request, HttpResponder respond
   };
   std::optional<TaskId> task_id;
   try {
-    task_id = TaskId::from_base64url(request.path_param("task_id").value_or(""));
-    if (!task_id) {
-      throw DapError(DapProblemType::InvalidMessage, std::nullopt,
-                     "the task id in the path is not an unpadded base64url task id");
-    }
+    task_id = path_task_id(request);
     AcceptedReport accepted = accept_upload(request, *task_id);
     // Answered once the report's transaction has committed: a 200 means stored.
     report_writer_.write_report(
@@ -263,13 +272,7 @@ Aggregator::AcceptedReport Aggregator::accept_upload(const HttpRequest& request,
     throw reject_upload(task_id, {.report_expired = 1}, DapProblemType::ReportRejected,
                         "Report timestamp is too old.");
   }
-  if (!task->vdaf) {
-    if (logger_) {
-      logger_->error("task {}: VDAF unavailable ({}); is its VDAF plugin loaded?",
-                     task_id.to_base64url(), task->vdaf_error);
-    }
-    throw DapError::internal();
-  }
+  require_vdaf(*task);
   try {
     task->vdaf->check_public_share(report.public_share);
   } catch (const VdafError&) {

@@ -70,9 +70,11 @@ class Aggregator {
 
   // Common to the authenticated routes: a task of ours played in `role`, and the token of the
   // peer that calls it there (Helper: the leader's; Leader: the collector's), and a loaded VDAF.
-  // Sets `task` or returns the answer (unrecognizedTask, unauthorizedRequest, 500).
-  std::optional<HttpResponse> authorize_request(const HttpRequest& request, const TaskId& task_id,
-                                                Role role, std::shared_ptr<const CachedTask>& task);
+  // Throws DapError (unrecognizedTask, unauthorizedRequest, 500).
+  std::shared_ptr<const CachedTask> authorize_request(const HttpRequest& request,
+                                                      const TaskId& task_id, Role role);
+  // Throws DapError::internal() (logged) when the task's VDAF is not loaded.
+  void require_vdaf(const CachedTask& task) const;
   HttpResponse aggregation_job_init(const HttpRequest& request, const TaskId& task_id);
   HttpResponse aggregation_job_continue(const HttpRequest& request, const TaskId& task_id);
   HttpResponse aggregation_job_delete(const HttpRequest& request, const TaskId& task_id);
@@ -80,7 +82,11 @@ class Aggregator {
   HttpResponse collection_job_create(const HttpRequest& request, const TaskId& task_id);
   HttpResponse collection_job_poll(const HttpRequest& request, const TaskId& task_id);
   HttpResponse collection_job_delete(const HttpRequest& request, const TaskId& task_id);
-  // Runs `handler` for the path's task id, turning unexpected exceptions into a logged 500.
+  // The {task_id} of the path; throws DapError (invalidMessage) when it is not one.
+  static TaskId path_task_id(const HttpRequest& request);
+  HttpResponse hpke_config(const HttpRequest& request);
+  // Runs `handler` for the path's task id, answering a DapError it throws and turning
+  // unexpected exceptions into a logged 500.
   HttpResponse with_task_id(const HttpRequest& request, const char* what,
                             const std::function<HttpResponse(const TaskId&)>& handler);
 

@@ -13,8 +13,8 @@ DapError::DapError(DapProblemType type, std::optional<TaskId> task_id, std::stri
 
 DapError::DapError(int status, std::string type, std::string title, std::optional<TaskId> task_id,
                    std::string detail)
-    : std::runtime_error(title.empty() ? "HTTP " + std::to_string(status)
-                                       : title + (detail.empty() ? "" : ": " + detail)),
+    : std::runtime_error("HTTP " + std::to_string(status) + (title.empty() ? "" : " " + title) +
+                         (detail.empty() ? "" : ": " + detail)),
       status_(status),
       type_(std::move(type)),
       title_(std::move(title)),
@@ -32,8 +32,14 @@ DapError DapError::bad_request(std::optional<TaskId> task_id, std::string detail
 
 DapError DapError::internal() { return DapError(500, {}, {}, std::nullopt, {}); }
 
+DapError DapError::plain(int status, std::string text) {
+  return DapError(status, {}, {}, std::nullopt, std::move(text));
+}
+
 HttpResponse DapError::to_response() const {
-  if (title_.empty()) return HttpResponse::empty(status_);
+  if (title_.empty()) {
+    return detail_.empty() ? HttpResponse::empty(status_) : HttpResponse::text(status_, detail_);
+  }
   nlohmann::json document;
   if (!type_.empty()) document["type"] = type_;
   document["title"] = title_;
@@ -43,20 +49,6 @@ HttpResponse DapError::to_response() const {
   if (!detail_.empty()) document["detail"] = detail_;
   return HttpResponse::bytes(status_, std::string(media_type::kProblemJson),
                              to_bytes(document.dump()));
-}
-
-HttpResponse problem_response(DapProblemType type, const std::optional<TaskId>& task_id,
-                              std::string_view detail) {
-  return DapError(type, task_id, std::string(detail)).to_response();
-}
-
-HttpResponse janus_problem_response(int status, std::string_view type, std::string_view title,
-                                    const std::optional<TaskId>& task_id) {
-  return DapError::janus(status, type, title, task_id).to_response();
-}
-
-HttpResponse bad_request_response(const std::optional<TaskId>& task_id, std::string_view detail) {
-  return DapError::bad_request(task_id, std::string(detail)).to_response();
 }
 
 bool has_content_type(const HttpRequest& request, std::string_view media_type) {

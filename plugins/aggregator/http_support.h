@@ -28,6 +28,8 @@ class DapError : public std::runtime_error {
   static DapError bad_request(std::optional<TaskId> task_id, std::string detail);
   // An empty 500 (datastore, VDAF or other internal failures; the cause is logged).
   static DapError internal();
+  // A plain-text answer without a problem document (e.g. Janus's 409 for a conflicting retry).
+  static DapError plain(int status, std::string text);
 
   int status() const { return status_; }
   const std::optional<TaskId>& task_id() const { return task_id_; }
@@ -39,24 +41,16 @@ class DapError : public std::runtime_error {
            std::string detail);
   int status_;
   std::optional<DapProblemType> problem_type_;
-  std::string type_, title_;  // empty type: none in the document; empty title: no document
+  // Empty type: none in the document; empty title: no document (a plain-text `detail`, or
+  // nothing).
+  std::string type_, title_;
   std::optional<TaskId> task_id_;
   std::string detail_;
 };
 
-// An application/problem+json response for a DAP problem type. `taskid` is included
-// whenever the task is known: @divviup/dap cannot parse a problem document without it.
-HttpResponse problem_response(DapProblemType type, const std::optional<TaskId>& task_id,
-                              std::string_view detail = {});
-
 // Janus's own problem types (https://docs.divviup.org/references/janus-errors#...).
 inline constexpr std::string_view kAggregationJobDeletedType =
     "https://docs.divviup.org/references/janus-errors#aggregation-job-deleted";
-HttpResponse janus_problem_response(int status, std::string_view type, std::string_view title,
-                                    const std::optional<TaskId>& task_id);
-
-// A 400 problem document without a DAP type (e.g. a wrong Content-Type), as Janus answers.
-HttpResponse bad_request_response(const std::optional<TaskId>& task_id, std::string_view detail);
 
 // Whether the request's Content-Type is exactly `media_type` (Janus compares exactly).
 bool has_content_type(const HttpRequest& request, std::string_view media_type);

@@ -192,7 +192,8 @@ std::vector<WriteOutcome> ReportWriteBatcher::write_in_transaction(std::vector<P
         const Duration precision = *item.batch_time_precision;
         const Time start = item.report.client_timestamp / precision * precision;
         auto [it, fresh] = collected.try_emplace({item.report.task_id, start}, false);
-        if (fresh) it->second = tx.is_batch_collected(item.report.task_id, Interval{start, precision});
+        if (fresh)
+          it->second = tx.is_batch_collected(item.report.task_id, Interval{start, precision});
         if (it->second) {
           result[i] = WriteOutcome::IntervalCollected;
           continue;

@@ -1,6 +1,6 @@
 #include <algorithm>
-#include <cctype>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <future>
 #include <stdexcept>
@@ -249,19 +249,19 @@ void Router::dispatch(HttpRequest& request, HttpResponder respond) const {
   const Route* route = match(request, answer);
   // OpenTelemetry's HTTP server metric, as Janus exports it to Prometheus, recorded when
   // the answer is sent (an asynchronous handler answers later, from another thread).
-  HttpResponder recorded(
-      [respond, started = std::chrono::steady_clock::now(), method = request.method,
-       route_label = route ? route->pattern : std::string("unmatched")](HttpResponse response) {
-        metrics::registry()
-            .histogram("http_server_request_duration_seconds", "Duration of HTTP server requests.",
-                       metrics::duration_buckets(),
-                       {{"http_request_method", std::string(to_string(method))},
-                        {"http_route", route_label},
-                        {"http_response_status_code", std::to_string(response.status)}})
-            .observe(
-                std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-        respond(std::move(response));
-      });
+  HttpResponder recorded([respond, started = std::chrono::steady_clock::now(),
+                          method = request.method,
+                          route_label = route ? route->pattern
+                                              : std::string("unmatched")](HttpResponse response) {
+    metrics::registry()
+        .histogram("http_server_request_duration_seconds", "Duration of HTTP server requests.",
+                   metrics::duration_buckets(),
+                   {{"http_request_method", std::string(to_string(method))},
+                    {"http_route", route_label},
+                    {"http_response_status_code", std::to_string(response.status)}})
+        .observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    respond(std::move(response));
+  });
   if (!route) {
     recorded(std::move(*answer));
     return;

@@ -21,6 +21,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -37,7 +38,6 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/vector_body.hpp>
 #include <boost/beast/http/write.hpp>
-#include <spdlog/spdlog.h>
 
 #include "janus/http.h"
 
@@ -68,8 +68,8 @@ tcp::endpoint resolve_listen_address(asio::io_context& io, const std::string& te
   }
   boost::system::error_code ec;
   tcp::resolver resolver(io);
-  auto results = resolver.resolve(host, port, tcp::resolver::passive | tcp::resolver::numeric_service,
-                                  ec);
+  auto results =
+      resolver.resolve(host, port, tcp::resolver::passive | tcp::resolver::numeric_service, ec);
   if (ec || results.empty()) {
     throw std::runtime_error("listen address " + text + ": invalid (" +
                              (ec ? ec.message() : std::string("no address")) + ")");
@@ -273,7 +273,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
       return answer(HttpResponse::empty(400));
     }
     for (const auto& field : message) {
-      request_.headers.add(std::string(view(field.name_string())), std::string(view(field.value())));
+      request_.headers.add(std::string(view(field.name_string())),
+                           std::string(view(field.value())));
     }
     request_.body = std::move(message.body());
     request_.peer_address = peer_;
@@ -357,7 +358,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
 // Answers a connection over the limit with 503 and closes it without a reset: the
 // client's request is read and dropped until it closes or a second passes.
 struct Rejection : std::enable_shared_from_this<Rejection> {
-  Rejection(tcp::socket s, HttpServer::Core& c) : socket(std::move(s)), timer(socket.get_executor()), core(c) {}
+  Rejection(tcp::socket s, HttpServer::Core& c)
+      : socket(std::move(s)), timer(socket.get_executor()), core(c) {}
   ~Rejection() { --core.rejecting; }
   void start() {
     asio::async_write(socket, asio::buffer(kOverloaded),
@@ -394,35 +396,35 @@ struct Rejection : std::enable_shared_from_this<Rejection> {
 void HttpServer::Core::accept() {
   asio::io_context& loop = *loops[next_loop];
   next_loop = (next_loop + 1) % loops.size();
-  acceptor->async_accept(loop, [self = shared_from_this()](beast::error_code ec,
-                                                             tcp::socket socket) {
-    if (self->stopping.load() || !self->acceptor->is_open()) return;
-    if (ec) {
-      // Out of file descriptors (or a transient error): retry shortly rather than spin.
-      if (self->logger) self->logger->warn("accepting a connection failed: {}", ec.message());
-      self->accept_retry->expires_after(std::chrono::milliseconds(50));
-      self->accept_retry->async_wait([self](beast::error_code timer_ec) {
-        if (!timer_ec) self->accept();
+  acceptor->async_accept(
+      loop, [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+        if (self->stopping.load() || !self->acceptor->is_open()) return;
+        if (ec) {
+          // Out of file descriptors (or a transient error): retry shortly rather than spin.
+          if (self->logger) self->logger->warn("accepting a connection failed: {}", ec.message());
+          self->accept_retry->expires_after(std::chrono::milliseconds(50));
+          self->accept_retry->async_wait([self](beast::error_code timer_ec) {
+            if (!timer_ec) self->accept();
+          });
+          return;
+        }
+        beast::error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
+        std::shared_ptr<Connection> connection;
+        {
+          std::lock_guard lock(self->mutex);
+          if (self->connections.size() < self->options.max_connections) {
+            connection = std::make_shared<Connection>(self, std::move(socket));
+            self->connections.emplace(connection.get(), connection);
+          }
+        }
+        if (connection) {
+          asio::post(connection->executor(), [connection] { connection->start(); });
+        } else {
+          self->reject(std::move(socket));
+        }
+        self->accept();
       });
-      return;
-    }
-    beast::error_code ignored;
-    socket.set_option(tcp::no_delay(true), ignored);
-    std::shared_ptr<Connection> connection;
-    {
-      std::lock_guard lock(self->mutex);
-      if (self->connections.size() < self->options.max_connections) {
-        connection = std::make_shared<Connection>(self, std::move(socket));
-        self->connections.emplace(connection.get(), connection);
-      }
-    }
-    if (connection) {
-      asio::post(connection->executor(), [connection] { connection->start(); });
-    } else {
-      self->reject(std::move(socket));
-    }
-    self->accept();
-  });
 }
 
 void HttpServer::Core::reject(tcp::socket socket) {
@@ -479,8 +481,8 @@ void HttpServer::start() {
   std::lock_guard lock(core_->mutex);
   if (core_->started || core_->stopped) return;
   core_->started = true;
-  core_->handlers =
-      std::make_unique<asio::thread_pool>(static_cast<std::size_t>(std::max(1, core_->options.max_threads)));
+  core_->handlers = std::make_unique<asio::thread_pool>(
+      static_cast<std::size_t>(std::max(1, core_->options.max_threads)));
   for (auto& loop : core_->loops) core_->loop_work.push_back(asio::make_work_guard(*loop));
   asio::post(*core_->loops.front(), [core = core_] { core->accept(); });
   for (auto& loop : core_->loops) {
