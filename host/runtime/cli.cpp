@@ -1,5 +1,7 @@
 #include "cli.h"
 
+#include <sys/resource.h>
+
 #include <signal.h>
 #include <unistd.h>
 
@@ -21,6 +23,24 @@
 
 namespace janus::runtime {
 namespace {
+
+// Each connection is a file descriptor: lift the soft limit to the hard one (often 1,024
+// against 1,048,576) so that the listeners' connection limit, not the process's, applies.
+void raise_open_file_limit(spdlog::logger& logger, std::size_t max_connections) {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+  }
+  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < max_connections + 256) {
+    logger.warn(
+        "the open-file limit ({}) is below http_server.max_connections ({}) plus room for the "
+        "database and plugins: connections past it will be refused (raise `ulimit -n`)",
+        limit.rlim_cur, max_connections);
+  }
+}
 
 struct OptionSpec {
   const char* name;
@@ -85,6 +105,8 @@ int serve(HostConfig config, const CommonOptions& options) {
   logger->info("janus {} (git revision {}) starting with config {}", janus::version(),
                janus::git_revision(), config.config_file);
   for (const auto& warning : config.warnings) logger->warn("{}", warning);
+
+  raise_open_file_limit(*logger, config.http_server.max_connections);
 
   HostOptions host_options;
   host_options.default_plugin_directory = default_plugin_directory();

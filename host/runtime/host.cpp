@@ -12,11 +12,11 @@ namespace janus::runtime {
 
 // ---- Listeners ------------------------------------------------------------
 
-Listeners::Listeners(std::size_t max_request_body_bytes, std::shared_ptr<spdlog::logger> logger)
-    : max_request_body_bytes_(max_request_body_bytes), logger_(std::move(logger)) {}
+Listeners::Listeners(HttpServerOptions defaults, std::shared_ptr<spdlog::logger> logger)
+    : defaults_(std::move(defaults)), logger_(std::move(logger)) {}
 
-void Listeners::add_route(const std::string& listen_address, HttpMethod method,
-                          std::string_view pattern, HttpHandler handler) {
+void Listeners::add_async_route(const std::string& listen_address, HttpMethod method,
+                                std::string_view pattern, AsyncHttpHandler handler) {
   // Routers are not locked while serving: routes are fixed once listening.
   if (started_) {
     throw std::logic_error("routes can only be added while plugins are configured (" +
@@ -24,12 +24,11 @@ void Listeners::add_route(const std::string& listen_address, HttpMethod method,
   }
   auto it = servers_.find(listen_address);
   if (it == servers_.end()) {
-    HttpServerOptions options;
+    HttpServerOptions options = defaults_;
     options.listen_address = listen_address;
-    options.max_request_body_bytes = max_request_body_bytes_;
     it = servers_.emplace(listen_address, std::make_unique<HttpServer>(options, logger_)).first;
   }
-  it->second->router().add(method, pattern, std::move(handler));
+  it->second->router().add_async(method, pattern, std::move(handler));
 }
 
 void Listeners::start_all() {
@@ -126,7 +125,7 @@ Host::Host(HostConfig config, HostOptions options)
     : config_(std::move(config)),
       options_(std::move(options)),
       logger_(log::logger("janus::host")),
-      listeners_(config_.max_request_body_bytes, log::logger("janus::http")) {}
+      listeners_(config_.http_server, log::logger("janus::http")) {}
 
 Host::~Host() {
   if (drain_failed_) {

@@ -31,9 +31,10 @@ namespace janus::runtime {
 // names it.
 class Listeners final : public RouteRegistrar {
  public:
-  Listeners(std::size_t max_request_body_bytes, std::shared_ptr<spdlog::logger> logger);
-  void add_route(const std::string& listen_address, HttpMethod method, std::string_view pattern,
-                 HttpHandler handler) override;
+  // `defaults`: every listener's limits (its listen_address is set per listener).
+  Listeners(HttpServerOptions defaults, std::shared_ptr<spdlog::logger> logger);
+  void add_async_route(const std::string& listen_address, HttpMethod method,
+                       std::string_view pattern, AsyncHttpHandler handler) override;
   void start_all();
   // Stops every server; false if some request outlived the drain deadline.
   bool stop_all(std::chrono::steady_clock::time_point deadline);
@@ -42,7 +43,7 @@ class Listeners final : public RouteRegistrar {
   std::uint16_t port_of(const std::string& listen_address) const;
 
  private:
-  std::size_t max_request_body_bytes_;
+  HttpServerOptions defaults_;
   std::shared_ptr<spdlog::logger> logger_;
   std::map<std::string, std::unique_ptr<HttpServer>> servers_;
   bool started_ = false;

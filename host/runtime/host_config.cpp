@@ -11,7 +11,42 @@ namespace {
 const std::set<std::string> kCommonKeys = {
     "database",       "health_check_listen_address", "logging_config",
     "metrics_config", "max_transaction_retries",     "thread_pool_stack_size",
+    "http_server",  // ours, not Janus's: the listeners' limits
 };
+
+std::chrono::milliseconds milliseconds_key(ConfigMap& map, const std::string& key,
+                                           std::chrono::milliseconds default_value) {
+  return std::chrono::milliseconds(
+      map.get<std::uint64_t>(key, static_cast<std::uint64_t>(default_value.count())));
+}
+
+// `http_server:` (every listener of the process, DAP and health alike).
+void parse_http_server(ConfigMap map, HttpServerOptions& options) {
+  auto positive = [&](const std::string& key, std::uint64_t value) {
+    if (value == 0) {
+      throw ConfigError(config_location(map.file(), map.raw(key)) + ": key '" + map.key_path(key) +
+                        "': must be at least 1");
+    }
+    return value;
+  };
+  if (map.has("handler_threads")) {
+    options.max_threads = static_cast<int>(
+        positive("handler_threads",
+                 std::min<std::uint64_t>(map.get<std::uint64_t>("handler_threads", 1), 1024)));
+  }
+  options.io_threads =
+      static_cast<int>(std::min<std::uint64_t>(map.get<std::uint64_t>("io_threads", 0), 64));
+  if (map.has("max_connections")) {
+    options.max_connections =
+        positive("max_connections", map.get<std::uint64_t>("max_connections", 1));
+  }
+  options.max_header_bytes = map.get<std::uint64_t>("max_header_bytes", options.max_header_bytes);
+  options.header_timeout = milliseconds_key(map, "header_timeout_ms", options.header_timeout);
+  options.body_timeout = milliseconds_key(map, "body_timeout_ms", options.body_timeout);
+  options.keep_alive_timeout = milliseconds_key(map, "idle_timeout_ms", options.keep_alive_timeout);
+  options.write_timeout = milliseconds_key(map, "write_timeout_ms", options.write_timeout);
+  map.finish();
+}
 
 DatabaseConfig parse_database(ConfigMap map) {
   DatabaseConfig db;
@@ -47,6 +82,7 @@ void parse_common(ConfigMap& map, HostConfig& config, bool database_required) {
   config.health_check_listen_address =
       map.get<std::string>("health_check_listen_address", config.health_check_listen_address);
   map.unimplemented("thread_pool_stack_size", warn);
+  parse_http_server(map.section("http_server"), config.http_server);
 
   ConfigMap logging = map.section("logging_config");
   config.logging.force_json_output = logging.get<bool>("force_json_output", false);
@@ -105,8 +141,8 @@ HostConfig parse_native_config(const YAML::Node& root, const std::string& file) 
   config.plugin_directory = map.optional<std::string>("plugin_directory");
   config.shutdown_grace_period =
       std::chrono::seconds(map.get<std::uint64_t>("shutdown_grace_period_s", 30));
-  config.max_request_body_bytes =
-      map.get<std::uint64_t>("max_request_body_bytes", config.max_request_body_bytes);
+  config.http_server.max_request_body_bytes =
+      map.get<std::uint64_t>("max_request_body_bytes", config.http_server.max_request_body_bytes);
 
   YAML::Node plugins = map.raw("plugins");
   if (!plugins.IsDefined() || plugins.IsNull()) {

@@ -18,6 +18,7 @@
 #include "janus/bytes.h"
 #include "janus/database_config.h"
 #include "janus/datastore/keys.h"
+#include "janus/http.h"
 
 namespace janus::runtime {
 
@@ -53,7 +54,8 @@ struct HostConfig {
   // Host-only keys (native form; the command line overrides them).
   std::optional<std::string> plugin_directory;
   std::chrono::seconds shutdown_grace_period{30};
-  std::size_t max_request_body_bytes = 8 * 1024 * 1024;
+  // `http_server:` (both forms) and, in the native form, `max_request_body_bytes`.
+  HttpServerOptions http_server;
   std::vector<PluginEntry> plugins;
   // Secrets from the command line or environment (never from YAML).
   std::optional<DatastoreKeys> datastore_keys;

@@ -83,6 +83,40 @@ TEST(ComponentConfig, PluginSectionKeepsLinesAndSkipsCommonKeys) {
   EXPECT_EQ(error_of([&] { section.finish(); }), "agg.yaml:5: unknown key 'bogus'");
 }
 
+TEST(ComponentConfig, HttpServerLimits) {
+  std::string yaml =
+      "database:\n  url: postgres://x@y/z\nlisten_address: 0.0.0.0:8080\n"
+      "http_server:\n  io_threads: 2\n  handler_threads: 8\n  max_connections: 500\n"
+      "  max_header_bytes: 4096\n  header_timeout_ms: 1000\n  body_timeout_ms: 2000\n"
+      "  idle_timeout_ms: 3000\n  write_timeout_ms: 4000\n";
+  HostConfig config =
+      parse_component_config(YAML::Load(yaml), "agg.yaml", "aggregator", "aggregator");
+  const HttpServerOptions& options = config.http_server;
+  EXPECT_EQ(options.io_threads, 2);
+  EXPECT_EQ(options.max_threads, 8);
+  EXPECT_EQ(options.max_connections, 500u);
+  EXPECT_EQ(options.max_header_bytes, 4096u);
+  EXPECT_EQ(options.header_timeout, std::chrono::milliseconds(1000));
+  EXPECT_EQ(options.body_timeout, std::chrono::milliseconds(2000));
+  EXPECT_EQ(options.keep_alive_timeout, std::chrono::milliseconds(3000));
+  EXPECT_EQ(options.write_timeout, std::chrono::milliseconds(4000));
+  // Not the component's key.
+  EXPECT_FALSE(config.plugins.back().config["http_server"].IsDefined());
+  EXPECT_EQ(
+      error_of([] {
+        parse_component_config(
+            YAML::Load("database:\n  url: postgres://x\nhttp_server:\n  max_connections: 0\n"),
+            "a.yaml", "aggregator", "aggregator");
+      }),
+      "a.yaml:4: key 'http_server.max_connections': must be at least 1");
+  EXPECT_EQ(error_of([] {
+              parse_component_config(
+                  YAML::Load("database:\n  url: postgres://x\nhttp_server:\n  threads: 3\n"),
+                  "a.yaml", "aggregator", "aggregator");
+            }),
+            "a.yaml:4: unknown key 'http_server.threads'");
+}
+
 TEST(ComponentConfig, DatabaseIsRequiredAndChecked) {
   EXPECT_EQ(error_of([] {
               parse_component_config(YAML::Load("listen_address: x\n"), "a.yaml", "aggregator",

@@ -35,11 +35,14 @@ Aggregator::Aggregator(const AggregatorConfig& config, Datastore& datastore, Vda
       logger_(logger),
       tasks_(datastore, vdafs, config.task_cache_ttl, config.task_cache_capacity, logger),
       global_keys_(logger),
-      report_writer_(
-          datastore,
-          ReportWriterOptions{config.max_upload_batch_size, config.max_upload_batch_write_delay,
-                              config.task_counter_shard_count},
-          logger),
+      report_writer_(datastore,
+                     ReportWriterOptions{
+                         .max_batch_size = config.max_upload_batch_size,
+                         .max_batch_write_delay = config.max_upload_batch_write_delay,
+                         .counter_shard_count = config.task_counter_shard_count,
+                         .writers = config.max_concurrent_upload_writes,
+                     },
+                     logger),
       upload_decode_failures_(metrics::registry().counter(
           "janus_upload_decode_failures", "Uploaded reports whose shares could not be decoded.")),
       upload_decrypt_failures_(
@@ -53,8 +56,10 @@ void Aggregator::register_routes(RouteRegistrar& routes) {
   routes.add_route(address, HttpMethod::Options, "/hpke_config", [](const HttpRequest& request) {
     return cors_preflight_response(request, "GET");
   });
-  routes.add_route(address, HttpMethod::Put, "/tasks/{task_id}/reports",
-                   [this](const HttpRequest& request) { return handle_upload(request); });
+  routes.add_async_route(address, HttpMethod::Put, "/tasks/{task_id}/reports",
+                         [this](const HttpRequest& request, HttpResponder respond) {
+                           handle_upload(request, std::move(respond));
+                         });
   routes.add_route(
       address, HttpMethod::Options, "/tasks/{task_id}/reports",
       [](const HttpRequest& request) { return cors_preflight_response(request, "PUT"); });
@@ -84,29 +89,36 @@ void Aggregator::register_routes(RouteRegistrar& routes) {
 
 HttpResponse Aggregator::with_task_id(const HttpRequest& request, const char* what,
                                       const std::function<HttpResponse(const TaskId&)>& handler) {
+  std::optional<TaskId> task_id;
+  try {
+    task_id = path_task_id(request);
+    return handler(*task_id);
+  } catch (const DapError& error) {
+    return error.to_response();
+  } catch (const std::exception& e) {
+    if (logger_) {
+      logger_->error("{} for task {} failed: {}", what,
+                     task_id ? task_id->to_base64url() : std::string("?"), e.what());
+    }
+    return DapError::internal().to_response();
+  }
+}
+
+TaskId Aggregator::path_task_id(const HttpRequest& request) {
   auto task_id = TaskId::from_base64url(request.path_param("task_id").value_or(""));
   if (!task_id) {
-    return problem_response(DapProblemType::InvalidMessage, std::nullopt,
-                            "the task id in the path is not an unpadded base64url task id");
+    throw DapError(DapProblemType::InvalidMessage, std::nullopt,
+                   "the task id in the path is not an unpadded base64url task id");
   }
-  try {
-    return handler(*task_id);
-  } catch (const std::exception& e) {
-    if (logger_)
-      logger_->error("{} for task {} failed: {}", what, task_id->to_base64url(), e.what());
-    return internal_error_response();
-  }
+  return *task_id;
 }
 
 // ---- GET /hpke_config ------------------------------------------------------------------
 
-std::optional<HttpResponse> Aggregator::authorize_request(const HttpRequest& request,
-                                                          const TaskId& task_id, Role role,
-                                                          std::shared_ptr<const CachedTask>& task) {
-  task = tasks_.get(task_id);
-  if (!task || task->task.role != role) {
-    return problem_response(DapProblemType::UnrecognizedTask, task_id);
-  }
+std::shared_ptr<const CachedTask> Aggregator::authorize_request(const HttpRequest& request,
+                                                                const TaskId& task_id, Role role) {
+  std::shared_ptr<const CachedTask> task = tasks_.get(task_id);
+  if (!task || task->task.role != role) throw DapError(DapProblemType::UnrecognizedTask, task_id);
   auto authorization = request.headers.get(std::string(kAuthorizationHeader));
   auto dap_auth_token = request.headers.get(std::string(kDapAuthTokenHeader));
   std::optional<AuthToken> token = extract_auth_token(
@@ -115,82 +127,102 @@ std::optional<HttpResponse> Aggregator::authorize_request(const HttpRequest& req
   const auto& expected = role == Role::Helper ? task->task.aggregator_auth_token_hash
                                               : task->task.collector_auth_token_hash;
   if (!token || !expected || !expected->validate(*token)) {
-    return problem_response(DapProblemType::UnauthorizedRequest, task_id);
+    throw DapError(DapProblemType::UnauthorizedRequest, task_id);
   }
-  if (!task->vdaf) {
-    if (logger_) {
-      logger_->error("task {}: VDAF unavailable ({}); is its VDAF plugin loaded?",
-                     task_id.to_base64url(), task->vdaf_error);
-    }
-    return internal_error_response();
+  require_vdaf(*task);
+  return task;
+}
+
+void Aggregator::require_vdaf(const CachedTask& task) const {
+  if (task.vdaf) return;
+  if (logger_) {
+    logger_->error("task {}: VDAF unavailable ({}); is its VDAF plugin loaded?",
+                   task.task.task_id.to_base64url(), task.vdaf_error);
   }
-  return std::nullopt;
+  throw DapError::internal();
 }
 
 HttpResponse Aggregator::handle_hpke_config(const HttpRequest& request) {
-  HttpResponse response = [&]() -> HttpResponse {
-    std::optional<TaskId> task_id;
-    if (auto text = request.query_param("task_id")) {
-      task_id = TaskId::from_base64url(*text);
-      if (!task_id) {
-        return problem_response(DapProblemType::InvalidMessage, std::nullopt,
-                                "task_id is not an unpadded base64url task id");
-      }
-    }
-    HpkeConfigList list;
-    if (task_id && !config_.require_global_hpke_keys) {
-      std::shared_ptr<const CachedTask> task;
-      try {
-        task = tasks_.get(*task_id);
-      } catch (const std::exception& e) {
-        if (logger_) logger_->error("hpke_config: reading task failed: {}", e.what());
-        return internal_error_response();
-      }
-      if (!task) return problem_response(DapProblemType::UnrecognizedTask, task_id);
-      // Advertise only the newest key (the largest config id); all of them still decrypt.
-      if (!task->hpke_keys.empty()) list.configs.push_back(task->hpke_keys.rbegin()->second.config);
-    }
-    if (list.configs.empty()) {
-      list.configs = global_keys_.active_configs();
-      if (list.configs.empty()) {
-        if (!task_id) return problem_response(DapProblemType::MissingTaskId, std::nullopt);
-        if (logger_) {
-          logger_->error(
-              "hpke_config: task {} has no usable HPKE key and there is no active "
-              "global key",
-              task_id->to_base64url());
-        }
-        return internal_error_response();
-      }
-    }
-    HttpResponse ok =
-        HttpResponse::bytes(200, std::string(media_type::kHpkeConfigList), encode_message(list));
-    ok.headers.set("Cache-Control", "max-age=86400");
-    return ok;
-  }();
+  HttpResponse response;
+  try {
+    response = hpke_config(request);
+  } catch (const DapError& error) {
+    response = error.to_response();
+  } catch (const std::exception& e) {
+    if (logger_) logger_->error("hpke_config failed: {}", e.what());
+    response = DapError::internal().to_response();
+  }
   add_cors_headers(request, response);
   return response;
+}
+
+HttpResponse Aggregator::hpke_config(const HttpRequest& request) {
+  std::optional<TaskId> task_id;
+  if (auto text = request.query_param("task_id")) {
+    task_id = TaskId::from_base64url(*text);
+    if (!task_id) {
+      throw DapError(DapProblemType::InvalidMessage, std::nullopt,
+                     "task_id is not an unpadded base64url task id");
+    }
+  }
+  HpkeConfigList list;
+  if (task_id && !config_.require_global_hpke_keys) {
+    std::shared_ptr<const CachedTask> task = tasks_.get(*task_id);
+    if (!task) throw DapError(DapProblemType::UnrecognizedTask, task_id);
+    // Advertise only the newest key (the largest config id); all of them still decrypt.
+    if (!task->hpke_keys.empty()) list.configs.push_back(task->hpke_keys.rbegin()->second.config);
+  }
+  if (list.configs.empty()) {
+    list.configs = global_keys_.active_configs();
+    if (list.configs.empty()) {
+      if (!task_id) throw DapError(DapProblemType::MissingTaskId, std::nullopt);
+      if (logger_) {
+        logger_->error(
+            "hpke_config: task {} has no usable HPKE key and there is no active global key",
+            task_id->to_base64url());
+      }
+      throw DapError::internal();
+    }
+  }
+  HttpResponse ok =
+      HttpResponse::bytes(200, std::string(media_type::kHpkeConfigList), encode_message(list));
+  ok.headers.set("Cache-Control", "max-age=86400");
+  return ok;
 }
 
 // ---- PUT /tasks/{task_id}/reports ------------------------------------------------------
 
-HttpResponse Aggregator::handle_upload(const HttpRequest& request) {
-  HttpResponse response = [&]() -> HttpResponse {
-    auto task_id = TaskId::from_base64url(request.path_param("task_id").value_or(""));
-    if (!task_id) {
-      return problem_response(DapProblemType::InvalidMessage, std::nullopt,
-                              "the task id in the path is not an unpadded base64url task id");
+void Aggregator::handle_upload(const HttpRequest& request, HttpResponder respond) {
+  // The request is gone once the writer answers: keep what the answer needs.
+  auto answer = [respond, origin = request.headers.get("Origin")](HttpResponse response) {
+    add_cors_headers(origin, response);
+    respond(std::move(response));
+  };
+  std::optional<TaskId> task_id;
+  try {
+    task_id = path_task_id(request);
+    AcceptedReport accepted = accept_upload(request, *task_id);
+    // Answered once the report's transaction has committed: a 200 means stored.
+    report_writer_.write_report(
+        std::move(accepted.report), accepted.batch_time_precision,
+        [this, answer, task_id = *task_id](std::optional<WriteOutcome> outcome) {
+          if (!outcome) return answer(DapError::internal().to_response());
+          if (*outcome == WriteOutcome::IntervalCollected) {
+            return answer(DapError(DapProblemType::ReportRejected, task_id,
+                                   "Report falls into a batch that has already been collected.")
+                              .to_response());
+          }
+          answer(HttpResponse::empty(200));
+        });
+  } catch (const DapError& error) {
+    answer(error.to_response());
+  } catch (const std::exception& e) {
+    if (logger_) {
+      logger_->error("upload for task {} failed: {}",
+                     task_id ? task_id->to_base64url() : std::string("?"), e.what());
     }
-    try {
-      return upload(request, *task_id);
-    } catch (const std::exception& e) {
-      if (logger_)
-        logger_->error("upload for task {} failed: {}", task_id->to_base64url(), e.what());
-      return internal_error_response();
-    }
-  }();
-  add_cors_headers(request, response);
-  return response;
+    answer(DapError::internal().to_response());
+  }
 }
 
 std::optional<DapHpkeKeyPair> Aggregator::find_hpke_key(const CachedTask& task,
@@ -199,68 +231,60 @@ std::optional<DapHpkeKeyPair> Aggregator::find_hpke_key(const CachedTask& task,
   return global_keys_.find(config_id);
 }
 
-HttpResponse Aggregator::reject_upload(const TaskId& task_id, const TaskUploadCounter& counter,
-                                       DapProblemType type, std::string_view detail) {
-  try {
-    report_writer_.record_rejection(task_id, counter).get();
-  } catch (const std::exception& e) {
-    // The client's answer does not depend on the counter: log and carry on.
-    if (logger_) logger_->warn("counting a rejected upload failed: {}", e.what());
-  }
-  return problem_response(type, task_id, detail);
+DapError Aggregator::reject_upload(const TaskId& task_id, const TaskUploadCounter& counter,
+                                   DapProblemType type, std::string_view detail) {
+  // Counted in the counters' own transaction; the client does not wait for it.
+  report_writer_.record_rejection(task_id, counter);
+  return DapError(type, task_id, std::string(detail));
 }
 
-HttpResponse Aggregator::upload(const HttpRequest& request, const TaskId& task_id) {
+Aggregator::AcceptedReport Aggregator::accept_upload(const HttpRequest& request,
+                                                     const TaskId& task_id) {
+  // Janus's order: the media type, the task, then the body.
   if (!has_content_type(request, media_type::kReport)) {
-    return bad_request_response(task_id,
+    throw DapError::bad_request(task_id,
                                 "expected Content-Type " + std::string(media_type::kReport));
+  }
+  std::shared_ptr<const CachedTask> task = tasks_.get(task_id);
+  if (!task || task->task.role != Role::Leader) {
+    throw DapError(DapProblemType::UnrecognizedTask, task_id);
   }
   Report report;
   try {
     report = decode_message<Report>(request.body);
   } catch (const DecodeError& e) {
-    return problem_response(DapProblemType::InvalidMessage, task_id, e.what());
+    throw DapError(DapProblemType::InvalidMessage, task_id, e.what());
   }
 
-  std::shared_ptr<const CachedTask> task = tasks_.get(task_id);
-  if (!task || task->task.role != Role::Leader) {
-    return problem_response(DapProblemType::UnrecognizedTask, task_id);
-  }
   const AggregatorTask& t = task->task;
   const Time now = clock_.now();
   const Time report_time = report.metadata.time;
 
   if (report_time > saturating_add(now, t.tolerable_clock_skew)) {
-    return reject_upload(task_id, {.report_too_early = 1}, DapProblemType::ReportTooEarly,
-                         "Report timestamp is too far in the future.");
+    throw reject_upload(task_id, {.report_too_early = 1}, DapProblemType::ReportTooEarly,
+                        "Report timestamp is too far in the future.");
   }
   if (t.task_expiration && report_time > *t.task_expiration) {
-    return reject_upload(task_id, {.task_expired = 1}, DapProblemType::ReportRejected,
-                         "Task has expired.");
+    throw reject_upload(task_id, {.task_expired = 1}, DapProblemType::ReportRejected,
+                        "Task has expired.");
   }
   if (t.report_expiry_age && now > saturating_add(report_time, *t.report_expiry_age)) {
-    return reject_upload(task_id, {.report_expired = 1}, DapProblemType::ReportRejected,
-                         "Report timestamp is too old.");
+    throw reject_upload(task_id, {.report_expired = 1}, DapProblemType::ReportRejected,
+                        "Report timestamp is too old.");
   }
-  if (!task->vdaf) {
-    if (logger_) {
-      logger_->error("task {}: VDAF unavailable ({}); is its VDAF plugin loaded?",
-                     task_id.to_base64url(), task->vdaf_error);
-    }
-    return internal_error_response();
-  }
+  require_vdaf(*task);
   try {
     task->vdaf->check_public_share(report.public_share);
   } catch (const VdafError&) {
     upload_decode_failures_.increment();
-    return reject_upload(task_id, {.report_decode_failure = 1}, DapProblemType::ReportRejected,
-                         "Public share could not be decoded.");
+    throw reject_upload(task_id, {.report_decode_failure = 1}, DapProblemType::ReportRejected,
+                        "Public share could not be decoded.");
   }
 
   const HpkeCiphertext& ciphertext = report.leader_encrypted_input_share;
   std::optional<DapHpkeKeyPair> key_pair = find_hpke_key(*task, ciphertext.config_id);
   if (!key_pair) {
-    return reject_upload(
+    throw reject_upload(
         task_id, {.report_outdated_key = 1}, DapProblemType::OutdatedConfig,
         "HPKE config id " + std::to_string(ciphertext.config_id) + " is not known.");
   }
@@ -271,8 +295,8 @@ HttpResponse Aggregator::upload(const HttpRequest& request, const TaskId& task_i
     plaintext = dap_open(*key_pair, ciphertext, dap_input_share_info(Role::Leader), aad);
   } catch (const HpkeError&) {
     upload_decrypt_failures_.increment();
-    return reject_upload(task_id, {.report_decrypt_failure = 1}, DapProblemType::ReportRejected,
-                         "Leader input share could not be decrypted.");
+    throw reject_upload(task_id, {.report_decrypt_failure = 1}, DapProblemType::ReportRejected,
+                        "Leader input share could not be decrypted.");
   }
   PlaintextInputShare input_share;
   try {
@@ -283,30 +307,27 @@ HttpResponse Aggregator::upload(const HttpRequest& request, const TaskId& task_i
     task->vdaf->check_input_share(0, input_share.payload);
   } catch (const std::exception&) {
     upload_decode_failures_.increment();
-    return reject_upload(task_id, {.report_decode_failure = 1}, DapProblemType::ReportRejected,
-                         "Leader input share could not be decoded.");
+    throw reject_upload(task_id, {.report_decode_failure = 1}, DapProblemType::ReportRejected,
+                        "Leader input share could not be decoded.");
   }
 
-  LeaderStoredReport stored{
-      .task_id = task_id,
-      .report_id = report.metadata.id,
-      .client_timestamp = report_time,
-      .extensions = encode_extensions(input_share.extensions),
-      .public_share = std::move(report.public_share),
-      .leader_input_share = std::move(input_share.payload),
-      .helper_encrypted_input_share = encode_message(report.helper_encrypted_input_share),
+  AcceptedReport accepted{
+      .report =
+          LeaderStoredReport{
+              .task_id = task_id,
+              .report_id = report.metadata.id,
+              .client_timestamp = report_time,
+              .extensions = encode_extensions(input_share.extensions),
+              .public_share = std::move(report.public_share),
+              .leader_input_share = std::move(input_share.payload),
+              .helper_encrypted_input_share = encode_message(report.helper_encrypted_input_share),
+          },
+      .batch_time_precision = std::nullopt,
   };
-  std::optional<Duration> batch_time_precision;
   if (t.query_type.kind == TaskQueryType::Kind::TimeInterval) {
-    batch_time_precision = t.time_precision;
+    accepted.batch_time_precision = t.time_precision;
   }
-  const WriteOutcome outcome =
-      report_writer_.write_report(std::move(stored), batch_time_precision).get();
-  if (outcome == WriteOutcome::IntervalCollected) {
-    return problem_response(DapProblemType::ReportRejected, task_id,
-                            "Report falls into a batch that has already been collected.");
-  }
-  return HttpResponse::empty(200);
+  return accepted;
 }
 
 }  // namespace janus::aggregator

@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "aggregator_config.h"
+#include "http_support.h"
 #include "janus/clock.h"
 #include "janus/datastore.h"
 #include "janus/http.h"
@@ -38,7 +39,8 @@ class Aggregator {
   void refresh_global_hpke_keys() { global_keys_.refresh(datastore_); }
 
   HttpResponse handle_hpke_config(const HttpRequest& request);
-  HttpResponse handle_upload(const HttpRequest& request);
+  // Answers once the report is committed (or at once when it is rejected).
+  void handle_upload(const HttpRequest& request, HttpResponder respond);
 
   // Helper side (helper.cpp).
   HttpResponse handle_aggregation_job_init(const HttpRequest& request);
@@ -51,21 +53,28 @@ class Aggregator {
   HttpResponse handle_collection_job_poll(const HttpRequest& request);
   HttpResponse handle_collection_job_delete(const HttpRequest& request);
 
-  const ReportWriteBatcher& report_writer() const { return report_writer_; }
+  ReportWriteBatcher& report_writer() { return report_writer_; }
 
  private:
-  HttpResponse upload(const HttpRequest& request, const TaskId& task_id);
+  struct AcceptedReport {
+    LeaderStoredReport report;
+    std::optional<Duration> batch_time_precision;  // time_interval tasks
+  };
+  // Validates an upload in Janus's order and decrypts it; throws DapError for a rejection.
+  AcceptedReport accept_upload(const HttpRequest& request, const TaskId& task_id);
   // The task's key with that config id, else the global one (Janus's order).
   std::optional<DapHpkeKeyPair> find_hpke_key(const CachedTask& task, HpkeConfigId config_id) const;
-  // Counts a rejected upload (waiting for the counter write) and returns its problem.
-  HttpResponse reject_upload(const TaskId& task_id, const TaskUploadCounter& counter,
-                             DapProblemType type, std::string_view detail);
+  // Counts a rejected upload (without waiting for the counter write); returns its problem.
+  DapError reject_upload(const TaskId& task_id, const TaskUploadCounter& counter,
+                         DapProblemType type, std::string_view detail);
 
   // Common to the authenticated routes: a task of ours played in `role`, and the token of the
   // peer that calls it there (Helper: the leader's; Leader: the collector's), and a loaded VDAF.
-  // Sets `task` or returns the answer (unrecognizedTask, unauthorizedRequest, 500).
-  std::optional<HttpResponse> authorize_request(const HttpRequest& request, const TaskId& task_id,
-                                                Role role, std::shared_ptr<const CachedTask>& task);
+  // Throws DapError (unrecognizedTask, unauthorizedRequest, 500).
+  std::shared_ptr<const CachedTask> authorize_request(const HttpRequest& request,
+                                                      const TaskId& task_id, Role role);
+  // Throws DapError::internal() (logged) when the task's VDAF is not loaded.
+  void require_vdaf(const CachedTask& task) const;
   HttpResponse aggregation_job_init(const HttpRequest& request, const TaskId& task_id);
   HttpResponse aggregation_job_continue(const HttpRequest& request, const TaskId& task_id);
   HttpResponse aggregation_job_delete(const HttpRequest& request, const TaskId& task_id);
@@ -73,7 +82,11 @@ class Aggregator {
   HttpResponse collection_job_create(const HttpRequest& request, const TaskId& task_id);
   HttpResponse collection_job_poll(const HttpRequest& request, const TaskId& task_id);
   HttpResponse collection_job_delete(const HttpRequest& request, const TaskId& task_id);
-  // Runs `handler` for the path's task id, turning unexpected exceptions into a logged 500.
+  // The {task_id} of the path; throws DapError (invalidMessage) when it is not one.
+  static TaskId path_task_id(const HttpRequest& request);
+  HttpResponse hpke_config(const HttpRequest& request);
+  // Runs `handler` for the path's task id, answering a DapError it throws and turning
+  // unexpected exceptions into a logged 500.
   HttpResponse with_task_id(const HttpRequest& request, const char* what,
                             const std::function<HttpResponse(const TaskId&)>& handler);
 

@@ -23,6 +23,9 @@ AggregatorConfig parse_aggregator_config(const YAML::Node& section, const std::s
       positive(map, "max_upload_batch_size", map.required<std::uint64_t>("max_upload_batch_size"));
   config.max_upload_batch_write_delay =
       std::chrono::milliseconds(map.required<std::uint64_t>("max_upload_batch_write_delay_ms"));
+  config.max_concurrent_upload_writes = positive(
+      map, "max_concurrent_upload_writes",
+      map.get<std::uint64_t>("max_concurrent_upload_writes", config.max_concurrent_upload_writes));
   config.batch_aggregation_shard_count =
       positive(map, "batch_aggregation_shard_count",
                map.required<std::uint64_t>("batch_aggregation_shard_count"));

@@ -16,6 +16,8 @@ struct AggregatorConfig {
   std::string listen_address;
   std::uint64_t max_upload_batch_size = 0;
   std::chrono::milliseconds max_upload_batch_write_delay{0};
+  // Ours: upload transactions written at once (group commit keeps each as full as the load).
+  std::uint64_t max_concurrent_upload_writes = 4;
   std::uint64_t batch_aggregation_shard_count = 0;
   std::uint64_t task_counter_shard_count = 32;
   std::chrono::milliseconds global_hpke_configs_refresh_interval{1'800'000};

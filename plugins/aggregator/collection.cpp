@@ -44,27 +44,25 @@ HttpResponse Aggregator::handle_collection_job_delete(const HttpRequest& request
 
 HttpResponse Aggregator::collection_job_create(const HttpRequest& request, const TaskId& task_id) {
   if (!has_content_type(request, media_type::kCollectReq)) {
-    return bad_request_response(task_id,
+    throw DapError::bad_request(task_id,
                                 "expected Content-Type " + std::string(media_type::kCollectReq));
   }
-  std::shared_ptr<const CachedTask> cached;
-  if (auto refused = authorize_request(request, task_id, Role::Leader, cached)) return *refused;
+  std::shared_ptr<const CachedTask> cached = authorize_request(request, task_id, Role::Leader);
   const AggregatorTask& task = cached->task;
   auto job_id = collection_job_id_of(request);
   if (!job_id) {
-    return problem_response(DapProblemType::InvalidMessage, task_id, "bad collection job id");
+    throw DapError(DapProblemType::InvalidMessage, task_id, "bad collection job id");
   }
   CollectionReq req;
   try {
     req = decode_message<CollectionReq>(request.body);
     cached->vdaf->check_aggregation_parameter(req.aggregation_parameter);
   } catch (const std::exception& e) {
-    return problem_response(DapProblemType::InvalidMessage, task_id, e.what());
+    throw DapError(DapProblemType::InvalidMessage, task_id, e.what());
   }
   const bool time_interval = task.query_type.kind == TaskQueryType::Kind::TimeInterval;
   if (req.query.type != (time_interval ? QueryType::TimeInterval : QueryType::FixedSize)) {
-    return problem_response(DapProblemType::InvalidMessage, task_id,
-                            "query type does not match the task's");
+    throw DapError(DapProblemType::InvalidMessage, task_id, "query type does not match the task's");
   }
   BatchIdentifier batch;
   if (time_interval) {
@@ -72,32 +70,34 @@ HttpResponse Aggregator::collection_job_create(const HttpRequest& request, const
     const Duration precision = std::max<Duration>(task.time_precision, 1);
     if (interval.duration == 0 || interval.start % precision != 0 ||
         interval.duration % precision != 0) {
-      return problem_response(DapProblemType::BatchInvalid, task_id,
-                              "batch interval is not a multiple of the time precision");
+      throw DapError(DapProblemType::BatchInvalid, task_id,
+                     "batch interval is not a multiple of the time precision");
     }
     batch = interval;
   } else if (req.query.fixed_size_query.type == FixedSizeQuery::Type::ByBatchId) {
     batch = req.query.fixed_size_query.batch_id;
   } else {
-    return problem_response(DapProblemType::BatchInvalid, task_id,
-                            "current_batch queries are not supported by this aggregator yet");
+    throw DapError(DapProblemType::BatchInvalid, task_id,
+                   "current_batch queries are not supported by this aggregator yet");
   }
 
-  enum class Outcome { Created, Conflict, Overlap, TooManyQueries };
   const Bytes query = encode_message(req.query);
-  const Outcome outcome = datastore_.run_tx("collection_job_create", [&](Transaction& tx) {
+  datastore_.run_tx("collection_job_create", [&](Transaction& tx) {
     if (auto existing = tx.get_collection_job(task_id, *job_id)) {
       // A retry of the same request is fine; other contents under this id are not.
-      return existing->query == query &&
-                     existing->aggregation_parameter == req.aggregation_parameter
-                 ? Outcome::Created
-                 : Outcome::Conflict;
+      if (existing->query != query ||
+          existing->aggregation_parameter != req.aggregation_parameter) {
+        throw DapError::plain(409, "a collection job with this id exists with other contents\n");
+      }
+      return;
     }
     std::vector<CollectionJob> others;
     if (const auto* interval = std::get_if<Interval>(&batch)) {
       others = tx.get_collection_jobs_intersecting_interval(task_id, *interval);
       for (const CollectionJob& other : others) {
-        if (std::get<Interval>(other.batch_identifier) != *interval) return Outcome::Overlap;
+        if (std::get<Interval>(other.batch_identifier) != *interval) {
+          throw DapError(DapProblemType::BatchOverlap, task_id);
+        }
       }
     } else {
       others = tx.get_collection_jobs_for_batch(task_id, batch);
@@ -113,7 +113,7 @@ HttpResponse Aggregator::collection_job_create(const HttpRequest& request, const
     const bool new_parameter = std::find(parameters.begin(), parameters.end(),
                                          req.aggregation_parameter) == parameters.end();
     if (new_parameter && parameters.size() >= task.max_batch_query_count) {
-      return Outcome::TooManyQueries;
+      throw DapError(DapProblemType::BatchQueriedTooManyTimes, task_id);
     }
     CollectionJob job;
     job.task_id = task_id;
@@ -123,30 +123,18 @@ HttpResponse Aggregator::collection_job_create(const HttpRequest& request, const
     job.batch_identifier = batch;
     job.state = CollectionJobState::Start;
     tx.put_collection_job(job);
-    return Outcome::Created;
   });
-  switch (outcome) {
-    case Outcome::Conflict:
-      return HttpResponse::text(409, "a collection job with this id exists with other contents\n");
-    case Outcome::Overlap:
-      return problem_response(DapProblemType::BatchOverlap, task_id);
-    case Outcome::TooManyQueries:
-      return problem_response(DapProblemType::BatchQueriedTooManyTimes, task_id);
-    case Outcome::Created:
-      break;
-  }
   return HttpResponse::empty(201);
 }
 
 // ---- POST /tasks/{task_id}/collection_jobs/{collection_job_id} -------------------------
 
 HttpResponse Aggregator::collection_job_poll(const HttpRequest& request, const TaskId& task_id) {
-  std::shared_ptr<const CachedTask> cached;
-  if (auto refused = authorize_request(request, task_id, Role::Leader, cached)) return *refused;
+  std::shared_ptr<const CachedTask> cached = authorize_request(request, task_id, Role::Leader);
   const AggregatorTask& task = cached->task;
   auto job_id = collection_job_id_of(request);
   if (!job_id) {
-    return problem_response(DapProblemType::InvalidMessage, task_id, "bad collection job id");
+    throw DapError(DapProblemType::InvalidMessage, task_id, "bad collection job id");
   }
   auto job = datastore_.run_tx("collection_job_poll", [&](Transaction& tx) {
     return tx.get_collection_job(task_id, *job_id);
@@ -161,8 +149,8 @@ HttpResponse Aggregator::collection_job_poll(const HttpRequest& request, const T
     case CollectionJobState::Deleted:
       return HttpResponse::empty(204);
     case CollectionJobState::Abandoned:
-      return janus_problem_response(500, kCollectionJobAbandonedType,
-                                    "The collection job has been abandoned.", task_id);
+      throw DapError::janus(500, kCollectionJobAbandonedType,
+                            "The collection job has been abandoned.", task_id);
     case CollectionJobState::Finished:
       break;
   }
@@ -172,7 +160,7 @@ HttpResponse Aggregator::collection_job_poll(const HttpRequest& request, const T
       logger_->error("collection job {} of task {} is finished but incomplete",
                      job_id->to_base64url(), task_id.to_base64url());
     }
-    return internal_error_response();
+    throw DapError::internal();
   }
   Collection collection;
   BatchSelector selector;
@@ -199,11 +187,10 @@ HttpResponse Aggregator::collection_job_poll(const HttpRequest& request, const T
 // ---- DELETE /tasks/{task_id}/collection_jobs/{collection_job_id} -----------------------
 
 HttpResponse Aggregator::collection_job_delete(const HttpRequest& request, const TaskId& task_id) {
-  std::shared_ptr<const CachedTask> cached;
-  if (auto refused = authorize_request(request, task_id, Role::Leader, cached)) return *refused;
+  std::shared_ptr<const CachedTask> cached = authorize_request(request, task_id, Role::Leader);
   auto job_id = collection_job_id_of(request);
   if (!job_id) {
-    return problem_response(DapProblemType::InvalidMessage, task_id, "bad collection job id");
+    throw DapError(DapProblemType::InvalidMessage, task_id, "bad collection job id");
   }
   const bool found = datastore_.run_tx("collection_job_delete", [&](Transaction& tx) {
     auto job = tx.get_collection_job(task_id, *job_id);

@@ -48,6 +48,11 @@ QueryType wire_query_type(const AggregatorTask& task) {
 }
 
 // One report of an aggregation job init request, after the checks that need no database.
+DapError aggregation_job_deleted(const TaskId& task_id) {
+  return DapError::janus(410, kAggregationJobDeletedType, "The aggregation job has been deleted.",
+                         task_id);
+}
+
 struct PreparedReport {
   ReportMetadata metadata;
   std::optional<PrepareError> error;
@@ -168,36 +173,35 @@ HttpResponse Aggregator::handle_aggregate_share(const HttpRequest& request) {
 
 HttpResponse Aggregator::aggregation_job_init(const HttpRequest& request, const TaskId& task_id) {
   if (!has_content_type(request, media_type::kAggregationJobInitReq)) {
-    return bad_request_response(
+    throw DapError::bad_request(
         task_id, "expected Content-Type " + std::string(media_type::kAggregationJobInitReq));
   }
-  std::shared_ptr<const CachedTask> cached;
-  if (auto refused = authorize_request(request, task_id, Role::Helper, cached)) return *refused;
+  std::shared_ptr<const CachedTask> cached = authorize_request(request, task_id, Role::Helper);
   const AggregatorTask& task = cached->task;
   const Vdaf& vdaf = *cached->vdaf;
 
   auto job_id =
       AggregationJobId::from_base64url(request.path_param("aggregation_job_id").value_or(""));
   if (!job_id) {
-    return problem_response(DapProblemType::InvalidMessage, task_id, "bad aggregation job id");
+    throw DapError(DapProblemType::InvalidMessage, task_id, "bad aggregation job id");
   }
   AggregationJobInitReq init;
   try {
     init = decode_message<AggregationJobInitReq>(request.body);
     vdaf.check_aggregation_parameter(init.aggregation_parameter);
   } catch (const std::exception& e) {
-    return problem_response(DapProblemType::InvalidMessage, task_id, e.what());
+    throw DapError(DapProblemType::InvalidMessage, task_id, e.what());
   }
   if (init.partial_batch_selector.type != wire_query_type(task)) {
-    return problem_response(DapProblemType::InvalidMessage, task_id,
-                            "partial batch selector does not match the task's query type");
+    throw DapError(DapProblemType::InvalidMessage, task_id,
+                   "partial batch selector does not match the task's query type");
   }
   {
     std::set<ReportId> ids;
     for (const PrepareInit& prepare_init : init.prepare_inits) {
       if (!ids.insert(prepare_init.report_share.metadata.id).second) {
-        return problem_response(DapProblemType::InvalidMessage, task_id,
-                                "a report id appears twice in the aggregation job");
+        throw DapError(DapProblemType::InvalidMessage, task_id,
+                       "a report id appears twice in the aggregation job");
       }
     }
   }
@@ -277,16 +281,13 @@ HttpResponse Aggregator::aggregation_job_init(const HttpRequest& request, const 
   job.step = 0;
   job.last_request_hash = request_hash;
 
-  struct Result {
-    bool conflict = false;
-    bool deleted = false;
-    AggregationJobResp response;
-  };
-  auto write_job = [&](Transaction& tx) -> Result {
+  auto write_job = [&](Transaction& tx) -> AggregationJobResp {
     if (auto existing = tx.get_aggregation_job(task_id, *job_id)) {
-      if (existing->state == AggregationJobState::Deleted) return {false, true, {}};
-      if (existing->last_request_hash != request_hash) return {true, false, {}};
-      return {false, false, stored_response(tx.get_report_aggregations_for_job(task_id, *job_id))};
+      if (existing->state == AggregationJobState::Deleted) throw aggregation_job_deleted(task_id);
+      if (existing->last_request_hash != request_hash) {
+        throw DapError::plain(409, "an aggregation job with this id exists with other contents\n");
+      }
+      return stored_response(tx.get_report_aggregations_for_job(task_id, *job_id));
     }
     std::vector<ReportAggregation> report_aggregations;
     std::vector<std::pair<ReportMetadata, Bytes>> outputs;
@@ -347,26 +348,19 @@ HttpResponse Aggregator::aggregation_job_init(const HttpRequest& request, const 
       tx.increment_task_aggregation_counter(task_id, random_below(config_.task_counter_shard_count),
                                             successes);
     }
-    return {false, false, std::move(response)};
+    return response;
   };
-  Result result;
+  AggregationJobResp response;
   try {
-    result = datastore_.run_tx("aggregation_job_init", write_job);
+    response = datastore_.run_tx("aggregation_job_init", write_job);
   } catch (const MutationTargetAlreadyExists&) {
     // A concurrent request created the job first: answer as for a retry of it.
-    result = datastore_.run_tx("aggregation_job_init", write_job);
+    response = datastore_.run_tx("aggregation_job_init", write_job);
   }
-  for (const PrepareResp& resp : result.response.prepare_resps) {
+  for (const PrepareResp& resp : response.prepare_resps) {
     if (resp.state == PrepareResp::State::Reject) count_step_failure(resp.error);
   }
-  if (result.deleted) {
-    return janus_problem_response(410, kAggregationJobDeletedType,
-                                  "The aggregation job has been deleted.", task_id);
-  }
-  if (result.conflict) {
-    return HttpResponse::text(409, "an aggregation job with this id exists with other contents\n");
-  }
-  return aggregation_job_response(result.response);
+  return aggregation_job_response(response);
 }
 
 // ---- POST /tasks/{task_id}/aggregation_jobs/{aggregation_job_id} -----------------------
@@ -374,45 +368,41 @@ HttpResponse Aggregator::aggregation_job_init(const HttpRequest& request, const 
 HttpResponse Aggregator::aggregation_job_continue(const HttpRequest& request,
                                                   const TaskId& task_id) {
   if (!has_content_type(request, media_type::kAggregationJobContinueReq)) {
-    return bad_request_response(
+    throw DapError::bad_request(
         task_id, "expected Content-Type " + std::string(media_type::kAggregationJobContinueReq));
   }
-  std::shared_ptr<const CachedTask> cached;
-  if (auto refused = authorize_request(request, task_id, Role::Helper, cached)) return *refused;
+  std::shared_ptr<const CachedTask> cached = authorize_request(request, task_id, Role::Helper);
   const Vdaf& vdaf = *cached->vdaf;
   auto job_id =
       AggregationJobId::from_base64url(request.path_param("aggregation_job_id").value_or(""));
   if (!job_id) {
-    return problem_response(DapProblemType::InvalidMessage, task_id, "bad aggregation job id");
+    throw DapError(DapProblemType::InvalidMessage, task_id, "bad aggregation job id");
   }
   AggregationJobContinueReq req;
   try {
     req = decode_message<AggregationJobContinueReq>(request.body);
   } catch (const DecodeError& e) {
-    return problem_response(DapProblemType::InvalidMessage, task_id, e.what());
+    throw DapError(DapProblemType::InvalidMessage, task_id, e.what());
   }
   if (req.step == 0) {
-    return problem_response(DapProblemType::InvalidMessage, task_id, "step 0 is the init step");
+    throw DapError(DapProblemType::InvalidMessage, task_id, "step 0 is the init step");
   }
   const Bytes request_hash = sha256(request.body);
 
-  enum class Outcome { Ok, Unknown, Deleted, StepMismatch, Conflict, Invalid };
-  struct Result {
-    Outcome outcome = Outcome::Ok;
-    AggregationJobResp response;
-  };
-  Result result = datastore_.run_tx("aggregation_job_continue", [&](Transaction& tx) -> Result {
+  AggregationJobResp response = datastore_.run_tx("aggregation_job_continue", [&](Transaction& tx) {
     auto job = tx.get_aggregation_job(task_id, *job_id);
-    if (!job) return {Outcome::Unknown, {}};
-    if (job->state == AggregationJobState::Deleted) return {Outcome::Deleted, {}};
+    if (!job) throw DapError(DapProblemType::UnrecognizedAggregationJob, task_id);
+    if (job->state == AggregationJobState::Deleted) throw aggregation_job_deleted(task_id);
     std::vector<ReportAggregation> ras = tx.get_report_aggregations_for_job(task_id, *job_id);
     if (req.step == job->step) {
       // A retry of the step already taken: the same request gets the same answer.
-      if (job->last_request_hash != request_hash) return {Outcome::Conflict, {}};
-      return {Outcome::Ok, stored_response(ras)};
+      if (job->last_request_hash != request_hash) {
+        throw DapError::plain(409, "this step was taken with another request\n");
+      }
+      return stored_response(ras);
     }
     if (req.step != job->step + 1 || job->state != AggregationJobState::InProgress) {
-      return {Outcome::StepMismatch, {}};
+      throw DapError(DapProblemType::StepMismatch, task_id);
     }
     // The leader continues a subset of the waiting reports, in the job's order.
     std::map<ReportId, ReportAggregation*> waiting;
@@ -429,7 +419,8 @@ HttpResponse Aggregator::aggregation_job_continue(const HttpRequest& request,
       auto it = waiting.find(prepare_continue.report_id);
       if (it == waiting.end() || !continued.insert(prepare_continue.report_id).second ||
           (!first && it->second->ord <= last_ord)) {
-        return {Outcome::Invalid, {}};
+        throw DapError(DapProblemType::InvalidMessage, task_id,
+                       "prepare continues name unknown, repeated or misordered reports");
       }
       first = false;
       last_ord = it->second->ord;
@@ -486,42 +477,25 @@ HttpResponse Aggregator::aggregation_job_continue(const HttpRequest& request,
       tx.increment_task_aggregation_counter(task_id, random_below(config_.task_counter_shard_count),
                                             successes);
     }
-    Result ok;
+    AggregationJobResp ok;
     for (const ReportAggregation& ra : updates) {
       if (ra.last_prep_resp) {
-        ok.response.prepare_resps.push_back(decode_message<PrepareResp>(*ra.last_prep_resp));
+        ok.prepare_resps.push_back(decode_message<PrepareResp>(*ra.last_prep_resp));
       }
     }
     return ok;
   });
-  switch (result.outcome) {
-    case Outcome::Unknown:
-      return problem_response(DapProblemType::UnrecognizedAggregationJob, task_id);
-    case Outcome::Deleted:
-      return janus_problem_response(410, kAggregationJobDeletedType,
-                                    "The aggregation job has been deleted.", task_id);
-    case Outcome::StepMismatch:
-      return problem_response(DapProblemType::StepMismatch, task_id);
-    case Outcome::Conflict:
-      return HttpResponse::text(409, "this step was taken with another request\n");
-    case Outcome::Invalid:
-      return problem_response(DapProblemType::InvalidMessage, task_id,
-                              "prepare continues name unknown, repeated or misordered reports");
-    case Outcome::Ok:
-      break;
-  }
-  return aggregation_job_response(result.response);
+  return aggregation_job_response(response);
 }
 
 // ---- DELETE /tasks/{task_id}/aggregation_jobs/{aggregation_job_id} ---------------------
 
 HttpResponse Aggregator::aggregation_job_delete(const HttpRequest& request, const TaskId& task_id) {
-  std::shared_ptr<const CachedTask> cached;
-  if (auto refused = authorize_request(request, task_id, Role::Helper, cached)) return *refused;
+  std::shared_ptr<const CachedTask> cached = authorize_request(request, task_id, Role::Helper);
   auto job_id =
       AggregationJobId::from_base64url(request.path_param("aggregation_job_id").value_or(""));
   if (!job_id) {
-    return problem_response(DapProblemType::InvalidMessage, task_id, "bad aggregation job id");
+    throw DapError(DapProblemType::InvalidMessage, task_id, "bad aggregation job id");
   }
   const bool found = datastore_.run_tx("aggregation_job_delete", [&](Transaction& tx) {
     auto job = tx.get_aggregation_job(task_id, *job_id);
@@ -532,7 +506,7 @@ HttpResponse Aggregator::aggregation_job_delete(const HttpRequest& request, cons
     }
     return true;
   });
-  if (!found) return problem_response(DapProblemType::UnrecognizedAggregationJob, task_id);
+  if (!found) throw DapError(DapProblemType::UnrecognizedAggregationJob, task_id);
   return HttpResponse::empty(204);
 }
 
@@ -540,11 +514,10 @@ HttpResponse Aggregator::aggregation_job_delete(const HttpRequest& request, cons
 
 HttpResponse Aggregator::aggregate_share(const HttpRequest& request, const TaskId& task_id) {
   if (!has_content_type(request, media_type::kAggregateShareReq)) {
-    return bad_request_response(
+    throw DapError::bad_request(
         task_id, "expected Content-Type " + std::string(media_type::kAggregateShareReq));
   }
-  std::shared_ptr<const CachedTask> cached;
-  if (auto refused = authorize_request(request, task_id, Role::Helper, cached)) return *refused;
+  std::shared_ptr<const CachedTask> cached = authorize_request(request, task_id, Role::Helper);
   const AggregatorTask& task = cached->task;
   const Vdaf& vdaf = *cached->vdaf;
   AggregateShareReq req;
@@ -552,15 +525,15 @@ HttpResponse Aggregator::aggregate_share(const HttpRequest& request, const TaskI
     req = decode_message<AggregateShareReq>(request.body);
     vdaf.check_aggregation_parameter(req.aggregation_parameter);
   } catch (const std::exception& e) {
-    return problem_response(DapProblemType::InvalidMessage, task_id, e.what());
+    throw DapError(DapProblemType::InvalidMessage, task_id, e.what());
   }
   if (req.batch_selector.type != wire_query_type(task)) {
-    return problem_response(DapProblemType::InvalidMessage, task_id,
-                            "batch selector does not match the task's query type");
+    throw DapError(DapProblemType::InvalidMessage, task_id,
+                   "batch selector does not match the task's query type");
   }
   if (!task.collector_hpke_config) {
     if (logger_) logger_->error("task {} has no collector HPKE config", task_id.to_base64url());
-    return internal_error_response();
+    throw DapError::internal();
   }
   const HpkeConfig collector_config = decode_message<HpkeConfig>(*task.collector_hpke_config);
   BatchIdentifier batch;
@@ -569,33 +542,30 @@ HttpResponse Aggregator::aggregate_share(const HttpRequest& request, const TaskI
     const Duration precision = std::max<Duration>(task.time_precision, 1);
     if (interval.duration == 0 || interval.start % precision != 0 ||
         interval.duration % precision != 0) {
-      return problem_response(DapProblemType::BatchInvalid, task_id,
-                              "batch interval is not a multiple of the time precision");
+      throw DapError(DapProblemType::BatchInvalid, task_id,
+                     "batch interval is not a multiple of the time precision");
     }
     batch = interval;
   } else {
     batch = req.batch_selector.batch_id;
   }
 
-  enum class Outcome { Ok, Overlap, TooManyQueries, InvalidSize, Mismatch };
-  struct Result {
-    Outcome outcome = Outcome::Ok;
-    Bytes share;
-  };
   const Bytes request_checksum(req.checksum.begin(), req.checksum.end());
-  Result result = datastore_.run_tx("aggregate_share", [&](Transaction& tx) -> Result {
+  const Bytes share = datastore_.run_tx("aggregate_share", [&](Transaction& tx) -> Bytes {
     if (auto existing = tx.get_aggregate_share_job(task_id, batch, req.aggregation_parameter)) {
       if (existing->report_count != req.report_count || existing->checksum != request_checksum) {
-        return {Outcome::Mismatch, {}};
+        throw DapError(DapProblemType::BatchMismatch, task_id);
       }
-      return {Outcome::Ok, existing->helper_aggregate_share};
+      return existing->helper_aggregate_share;
     }
     std::vector<AggregateShareJob> others;
     std::vector<BatchAggregation> aggregations;
     if (const auto* interval = std::get_if<Interval>(&batch)) {
       others = tx.get_aggregate_share_jobs_intersecting_interval(task_id, *interval);
       for (const AggregateShareJob& other : others) {
-        if (std::get<Interval>(other.batch_identifier) != *interval) return {Outcome::Overlap, {}};
+        if (std::get<Interval>(other.batch_identifier) != *interval) {
+          throw DapError(DapProblemType::BatchOverlap, task_id);
+        }
       }
       aggregations =
           tx.get_batch_aggregations_in_interval(task_id, *interval, req.aggregation_parameter);
@@ -603,7 +573,9 @@ HttpResponse Aggregator::aggregate_share(const HttpRequest& request, const TaskI
       others = tx.get_aggregate_share_jobs_for_batch(task_id, batch);
       aggregations = tx.get_batch_aggregations_for_batch(task_id, batch, req.aggregation_parameter);
     }
-    if (others.size() >= task.max_batch_query_count) return {Outcome::TooManyQueries, {}};
+    if (others.size() >= task.max_batch_query_count) {
+      throw DapError(DapProblemType::BatchQueriedTooManyTimes, task_id);
+    }
     Bytes share = vdaf.empty_aggregate_share(req.aggregation_parameter);
     std::uint64_t report_count = 0;
     ReportIdChecksum checksum{};
@@ -617,10 +589,10 @@ HttpResponse Aggregator::aggregate_share(const HttpRequest& request, const TaskI
     }
     if (report_count < task.min_batch_size ||
         (task.query_type.max_batch_size && report_count > *task.query_type.max_batch_size)) {
-      return {Outcome::InvalidSize, {}};
+      throw DapError(DapProblemType::InvalidBatchSize, task_id);
     }
     if (report_count != req.report_count || checksum != req.checksum) {
-      return {Outcome::Mismatch, {}};
+      throw DapError(DapProblemType::BatchMismatch, task_id);
     }
     for (BatchAggregation aggregation : aggregations) {
       aggregation.state = BatchAggregationState::Collected;
@@ -629,24 +601,12 @@ HttpResponse Aggregator::aggregate_share(const HttpRequest& request, const TaskI
     tx.put_aggregate_share_job(AggregateShareJob{task_id, batch, req.aggregation_parameter, share,
                                                  report_count,
                                                  Bytes(checksum.begin(), checksum.end())});
-    return {Outcome::Ok, std::move(share)};
+    return share;
   });
-  switch (result.outcome) {
-    case Outcome::Overlap:
-      return problem_response(DapProblemType::BatchOverlap, task_id);
-    case Outcome::TooManyQueries:
-      return problem_response(DapProblemType::BatchQueriedTooManyTimes, task_id);
-    case Outcome::InvalidSize:
-      return problem_response(DapProblemType::InvalidBatchSize, task_id);
-    case Outcome::Mismatch:
-      return problem_response(DapProblemType::BatchMismatch, task_id);
-    case Outcome::Ok:
-      break;
-  }
   const Bytes aad =
       encode_message(AggregateShareAad{task_id, req.aggregation_parameter, req.batch_selector});
   AggregateShare response{
-      dap_seal(collector_config, dap_aggregate_share_info(Role::Helper), aad, result.share)};
+      dap_seal(collector_config, dap_aggregate_share_info(Role::Helper), aad, share)};
   return HttpResponse::bytes(200, std::string(media_type::kAggregateShare),
                              encode_message(response));
 }

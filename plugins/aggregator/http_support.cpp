@@ -5,41 +5,50 @@
 #include "janus/messages.h"
 
 namespace janus::aggregator {
-namespace {
-
-HttpResponse json_problem(int status, nlohmann::json document) {
-  std::string body = document.dump();
-  return HttpResponse::bytes(status, std::string(media_type::kProblemJson), to_bytes(body));
+DapError::DapError(DapProblemType type, std::optional<TaskId> task_id, std::string detail)
+    : DapError(problem_type_http_status(type), problem_type_uri(type),
+               std::string(problem_type_title(type)), std::move(task_id), std::move(detail)) {
+  problem_type_ = type;
 }
 
-}  // namespace
+DapError::DapError(int status, std::string type, std::string title, std::optional<TaskId> task_id,
+                   std::string detail)
+    : std::runtime_error("HTTP " + std::to_string(status) + (title.empty() ? "" : " " + title) +
+                         (detail.empty() ? "" : ": " + detail)),
+      status_(status),
+      type_(std::move(type)),
+      title_(std::move(title)),
+      task_id_(std::move(task_id)),
+      detail_(std::move(detail)) {}
 
-HttpResponse problem_response(DapProblemType type, const std::optional<TaskId>& task_id,
-                              std::string_view detail) {
-  const int status = problem_type_http_status(type);
-  nlohmann::json document = {
-      {"type", problem_type_uri(type)},
-      {"title", std::string(problem_type_title(type))},
-      {"status", status},
-  };
-  if (task_id) document["taskid"] = task_id->to_base64url();
-  if (!detail.empty()) document["detail"] = std::string(detail);
-  return json_problem(status, std::move(document));
+DapError DapError::janus(int status, std::string_view type, std::string_view title,
+                         std::optional<TaskId> task_id) {
+  return DapError(status, std::string(type), std::string(title), std::move(task_id), {});
 }
 
-HttpResponse janus_problem_response(int status, std::string_view type, std::string_view title,
-                                    const std::optional<TaskId>& task_id) {
-  nlohmann::json document = {
-      {"type", std::string(type)}, {"title", std::string(title)}, {"status", status}};
-  if (task_id) document["taskid"] = task_id->to_base64url();
-  return json_problem(status, std::move(document));
+DapError DapError::bad_request(std::optional<TaskId> task_id, std::string detail) {
+  return DapError(400, {}, "Bad Request", std::move(task_id), std::move(detail));
 }
 
-HttpResponse bad_request_response(const std::optional<TaskId>& task_id, std::string_view detail) {
-  nlohmann::json document = {{"title", "Bad Request"}, {"status", 400}};
-  if (task_id) document["taskid"] = task_id->to_base64url();
-  if (!detail.empty()) document["detail"] = std::string(detail);
-  return json_problem(400, std::move(document));
+DapError DapError::internal() { return DapError(500, {}, {}, std::nullopt, {}); }
+
+DapError DapError::plain(int status, std::string text) {
+  return DapError(status, {}, {}, std::nullopt, std::move(text));
+}
+
+HttpResponse DapError::to_response() const {
+  if (title_.empty()) {
+    return detail_.empty() ? HttpResponse::empty(status_) : HttpResponse::text(status_, detail_);
+  }
+  nlohmann::json document;
+  if (!type_.empty()) document["type"] = type_;
+  document["title"] = title_;
+  document["status"] = status_;
+  // @divviup/dap cannot parse a problem document without `taskid`.
+  if (task_id_) document["taskid"] = task_id_->to_base64url();
+  if (!detail_.empty()) document["detail"] = detail_;
+  return HttpResponse::bytes(status_, std::string(media_type::kProblemJson),
+                             to_bytes(document.dump()));
 }
 
 bool has_content_type(const HttpRequest& request, std::string_view media_type) {
@@ -48,7 +57,11 @@ bool has_content_type(const HttpRequest& request, std::string_view media_type) {
 }
 
 void add_cors_headers(const HttpRequest& request, HttpResponse& response) {
-  if (auto origin = request.headers.get("Origin")) {
+  add_cors_headers(request.headers.get("Origin"), response);
+}
+
+void add_cors_headers(const std::optional<std::string>& origin, HttpResponse& response) {
+  if (origin) {
     response.headers.set("Access-Control-Allow-Origin", *origin);
     response.headers.add("Vary", "Origin");
   }

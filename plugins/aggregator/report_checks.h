@@ -26,7 +26,4 @@ inline bool has_duplicate_extension(const std::vector<Extension>& extensions) {
   return false;
 }
 
-// Janus answers datastore, VDAF and other internal failures with an empty 500.
-inline HttpResponse internal_error_response() { return HttpResponse::empty(500); }
-
 }  // namespace janus::aggregator

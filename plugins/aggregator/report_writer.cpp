@@ -32,6 +32,7 @@ ReportWriteBatcher::ReportWriteBatcher(Datastore& datastore, ReportWriterOptions
     : datastore_(datastore), options_(options), logger_(std::move(logger)) {
   if (options_.max_batch_size == 0) options_.max_batch_size = 1;
   if (options_.counter_shard_count == 0) options_.counter_shard_count = 1;
+  if (options_.writers == 0) options_.writers = 1;
 }
 
 ReportWriteBatcher::~ReportWriteBatcher() { stop(); }
@@ -40,59 +41,53 @@ void ReportWriteBatcher::start() {
   std::lock_guard lock(mutex_);
   if (started_ || stopping_) return;
   started_ = true;
-  thread_ = std::thread([this] { loop(); });
+  for (std::size_t i = 0; i < options_.writers; ++i) threads_.emplace_back([this] { loop(); });
 }
 
 void ReportWriteBatcher::stop() {
   {
     std::lock_guard lock(mutex_);
+    if (stopping_ && threads_.empty() && queue_.empty()) return;
     stopping_ = true;
   }
   wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  for (std::thread& thread : threads_) thread.join();
+  threads_.clear();
+  flush_counters();
   // Anything queued without a running writer (never started) fails.
   std::deque<Pending> left;
   {
     std::lock_guard lock(mutex_);
     left.swap(queue_);
   }
-  for (Pending& pending : left) {
-    pending.outcome.set_exception(
-        std::make_exception_ptr(std::runtime_error("the report writer is not running")));
-  }
+  for (Pending& pending : left) pending.done(std::nullopt);
 }
 
-std::future<WriteOutcome> ReportWriteBatcher::write_report(
-    LeaderStoredReport report, std::optional<Duration> batch_time_precision) {
-  Pending pending;
-  pending.task_id = report.task_id;
-  pending.report = std::move(report);
-  pending.batch_time_precision = batch_time_precision;
-  return enqueue(std::move(pending));
-}
-
-std::future<WriteOutcome> ReportWriteBatcher::record_rejection(const TaskId& task_id,
-                                                               TaskUploadCounter delta) {
-  Pending pending;
-  pending.task_id = task_id;
-  pending.rejection = delta;
-  return enqueue(std::move(pending));
-}
-
-std::future<WriteOutcome> ReportWriteBatcher::enqueue(Pending pending) {
-  std::future<WriteOutcome> future = pending.outcome.get_future();
+void ReportWriteBatcher::write_report(LeaderStoredReport report,
+                                      std::optional<Duration> batch_time_precision,
+                                      WriteCallback done) {
   {
     std::lock_guard lock(mutex_);
-    if (stopping_ || !started_) {
-      pending.outcome.set_exception(
-          std::make_exception_ptr(std::runtime_error("the report writer is not running")));
-      return future;
+    if (!stopping_) {
+      queue_.push_back(Pending{std::move(report), batch_time_precision, std::move(done)});
+      done = nullptr;
     }
-    if (queue_.empty()) first_queued_at_ = std::chrono::steady_clock::now();
-    queue_.push_back(std::move(pending));
   }
-  wake_.notify_all();
-  return future;
+  if (done) {
+    if (logger_) logger_->warn("an upload arrived after the report writer stopped");
+    done(std::nullopt);
+    return;
+  }
+  wake_.notify_one();
+}
+
+void ReportWriteBatcher::record_rejection(const TaskId& task_id, const TaskUploadCounter& delta) {
+  {
+    std::lock_guard lock(mutex_);
+    if (counters_.empty()) counters_since_ = std::chrono::steady_clock::now();
+    add_counter(counters_[task_id], delta);
+  }
+  wake_.notify_one();
 }
 
 std::uint64_t ReportWriteBatcher::transactions() const {
@@ -100,38 +95,67 @@ std::uint64_t ReportWriteBatcher::transactions() const {
   return transactions_;
 }
 
+std::size_t ReportWriteBatcher::queued() const {
+  std::lock_guard lock(mutex_);
+  return queue_.size();
+}
+
+bool ReportWriteBatcher::counters_due(std::chrono::steady_clock::time_point now) const {
+  return !counters_.empty() &&
+         (stopping_ || now - counters_since_ >= options_.counter_flush_interval);
+}
+
 void ReportWriteBatcher::loop() {
   std::unique_lock lock(mutex_);
   for (;;) {
-    wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-    if (queue_.empty()) return;  // stopping with nothing left
-    // Wait for a full batch or the write delay, whichever comes first; when stopping,
-    // write at once.
-    wake_.wait_until(lock, first_queued_at_ + options_.max_batch_write_delay,
-                     [&] { return stopping_ || queue_.size() >= options_.max_batch_size; });
-    std::vector<Pending> batch;
-    while (!queue_.empty() && batch.size() < options_.max_batch_size) {
-      batch.push_back(std::move(queue_.front()));
-      queue_.pop_front();
+    auto ready = [&] {
+      return stopping_ || !queue_.empty() || counters_due(std::chrono::steady_clock::now());
+    };
+    if (counters_.empty()) {
+      wake_.wait(lock, ready);
+    } else {
+      wake_.wait_until(lock, counters_since_ + options_.counter_flush_interval, ready);
     }
-    if (!queue_.empty()) first_queued_at_ = std::chrono::steady_clock::now();
-    lock.unlock();
-    write_batch(batch);
-    lock.lock();
+    if (!queue_.empty()) {
+      // Group commit: whatever has queued, up to a batch, goes now.
+      std::vector<Pending> batch;
+      while (!queue_.empty() && batch.size() < options_.max_batch_size) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      lock.unlock();
+      write_batch(batch);
+      lock.lock();
+      continue;
+    }
+    if (counters_due(std::chrono::steady_clock::now())) {
+      lock.unlock();
+      flush_counters();
+      lock.lock();
+      continue;
+    }
+    if (stopping_) return;
   }
 }
 
 void ReportWriteBatcher::write_batch(std::vector<Pending>& batch) {
+  auto finish = [&](Pending& pending, std::optional<WriteOutcome> outcome) {
+    try {
+      pending.done(outcome);
+    } catch (const std::exception& e) {
+      if (logger_) logger_->error("an upload's completion failed: {}", e.what());
+    }
+  };
   std::vector<Pending*> all;
   for (Pending& pending : batch) all.push_back(&pending);
   try {
     std::vector<WriteOutcome> outcomes = write_in_transaction(all);
-    for (std::size_t i = 0; i < batch.size(); ++i) batch[i].outcome.set_value(outcomes[i]);
+    for (std::size_t i = 0; i < batch.size(); ++i) finish(batch[i], outcomes[i]);
     return;
   } catch (const std::exception& e) {
     if (batch.size() == 1) {
       if (logger_) logger_->error("writing an uploaded report failed: {}", e.what());
-      batch[0].outcome.set_exception(std::current_exception());
+      finish(batch[0], std::nullopt);
       return;
     }
     if (logger_) {
@@ -141,12 +165,13 @@ void ReportWriteBatcher::write_batch(std::vector<Pending>& batch) {
   }
   for (Pending& pending : batch) {
     std::vector<Pending*> one{&pending};
+    std::optional<WriteOutcome> outcome;
     try {
-      pending.outcome.set_value(write_in_transaction(one).at(0));
+      outcome = write_in_transaction(one).at(0);
     } catch (const std::exception& e) {
       if (logger_) logger_->error("writing an uploaded report failed: {}", e.what());
-      pending.outcome.set_exception(std::current_exception());
     }
+    finish(pending, outcome);
   }
 }
 
@@ -155,47 +180,73 @@ std::vector<WriteOutcome> ReportWriteBatcher::write_in_transaction(std::vector<P
     std::lock_guard lock(mutex_);
     ++transactions_;
   }
-  return datastore_.run_tx("upload_reports", [&](Transaction& tx) {
-    std::vector<WriteOutcome> outcomes(items.size(), WriteOutcome::CounterRecorded);
-    std::map<TaskId, TaskUploadCounter> counters;
+  std::vector<WriteOutcome> outcomes = datastore_.run_tx("upload_reports", [&](Transaction& tx) {
+    std::vector<WriteOutcome> result(items.size(), WriteOutcome::Stored);
+    // Reports of one batch mostly share a time_interval batch: ask once per batch.
+    std::map<std::pair<TaskId, Time>, bool> collected;
     std::vector<LeaderStoredReport> to_insert;
     std::vector<std::size_t> inserted_index;
     for (std::size_t i = 0; i < items.size(); ++i) {
       Pending& item = *items[i];
-      if (!item.report) {
-        add_counter(counters[item.task_id], item.rejection);
-        continue;
-      }
       if (item.batch_time_precision && *item.batch_time_precision > 0) {
         const Duration precision = *item.batch_time_precision;
-        const Time start = item.report->client_timestamp / precision * precision;
-        if (tx.is_batch_collected(item.task_id, Interval{start, precision})) {
-          outcomes[i] = WriteOutcome::IntervalCollected;
-          counters[item.task_id].interval_collected += 1;
+        const Time start = item.report.client_timestamp / precision * precision;
+        auto [it, fresh] = collected.try_emplace({item.report.task_id, start}, false);
+        if (fresh)
+          it->second = tx.is_batch_collected(item.report.task_id, Interval{start, precision});
+        if (it->second) {
+          result[i] = WriteOutcome::IntervalCollected;
           continue;
         }
       }
-      to_insert.push_back(*item.report);
+      to_insert.push_back(item.report);
       inserted_index.push_back(i);
     }
     if (!to_insert.empty()) {
       std::vector<bool> inserted = tx.put_client_reports(to_insert);
       for (std::size_t j = 0; j < inserted.size(); ++j) {
-        const std::size_t i = inserted_index[j];
-        if (inserted[j]) {
-          outcomes[i] = WriteOutcome::Stored;
-          counters[items[i]->task_id].report_success += 1;
-        } else {
-          outcomes[i] = WriteOutcome::Duplicate;
-        }
+        result[inserted_index[j]] = inserted[j] ? WriteOutcome::Stored : WriteOutcome::Duplicate;
       }
     }
-    for (const auto& [task_id, delta] : counters) {
-      if (delta == TaskUploadCounter{}) continue;
-      tx.increment_task_upload_counter(task_id, random_shard(options_.counter_shard_count), delta);
-    }
-    return outcomes;
+    return result;
   });
+  // Counted once the reports are committed, in the counters' own transaction.
+  std::lock_guard lock(mutex_);
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (outcomes[i] == WriteOutcome::Duplicate) continue;
+    if (counters_.empty()) counters_since_ = std::chrono::steady_clock::now();
+    TaskUploadCounter& counter = counters_[items[i]->report.task_id];
+    if (outcomes[i] == WriteOutcome::Stored) {
+      counter.report_success += 1;
+    } else {
+      counter.interval_collected += 1;
+    }
+  }
+  return outcomes;
+}
+
+void ReportWriteBatcher::flush_counters() {
+  std::lock_guard writing(counter_write_);
+  std::map<TaskId, TaskUploadCounter> pending;
+  {
+    std::lock_guard lock(mutex_);
+    pending.swap(counters_);
+  }
+  if (pending.empty()) return;
+  try {
+    datastore_.run_tx("increment_task_upload_counters", [&](Transaction& tx) {
+      for (const auto& [task_id, delta] : pending) {
+        tx.increment_task_upload_counter(task_id, random_shard(options_.counter_shard_count),
+                                         delta);
+      }
+    });
+  } catch (const std::exception& e) {
+    // Kept for the next flush rather than lost.
+    if (logger_) logger_->warn("writing upload counters failed (will retry): {}", e.what());
+    std::lock_guard lock(mutex_);
+    if (counters_.empty()) counters_since_ = std::chrono::steady_clock::now();
+    for (const auto& [task_id, delta] : pending) add_counter(counters_[task_id], delta);
+  }
 }
 
 }  // namespace janus::aggregator

@@ -61,6 +61,7 @@ TEST_P(ClientReportUpload, StoresTheDecryptedLeaderShare) {
               encode_message(report.helper_encrypted_input_share));
   }
   const auto reports = test_case.at("reports").size();
+  aggregator->report_writer().flush_counters();
   auto counter = datastore->run_tx(
       "count", [&](Transaction& tx) { return tx.get_task_upload_counter(task.task_id); });
   EXPECT_EQ(counter.report_success, reports);
@@ -68,6 +69,7 @@ TEST_P(ClientReportUpload, StoresTheDecryptedLeaderShare) {
   // Uploading the same report again is fine (200) and changes nothing.
   HttpResponse again = upload(task.task_id, hex_field(test_case.at("reports").at(0), "report"));
   EXPECT_EQ(again.status, 200);
+  aggregator->report_writer().flush_counters();
   counter = datastore->run_tx(
       "count", [&](Transaction& tx) { return tx.get_task_upload_counter(task.task_id); });
   EXPECT_EQ(counter.report_success, reports);
@@ -117,6 +119,8 @@ class UploadTest : public AggregatorFixture {
 
   std::string rows() { return database.query("SELECT count(*) FROM client_reports"); }
   TaskUploadCounter counter() {
+    // Counters are written in their own transaction, at most every second: write them now.
+    aggregator->report_writer().flush_counters();
     return datastore->run_tx(
         "count", [&](Transaction& tx) { return tx.get_task_upload_counter(task.task_id); });
   }
@@ -174,6 +178,8 @@ TEST_F(UploadTest, TruncatedOrTrailingBytesAreInvalidMessage) {
 
 TEST_F(UploadTest, UnknownTaskIsUnrecognized) {
   expect_problem(upload(task.task_id, encode_message(make_report())), "unrecognizedTask");
+  // Before the body is decoded, as Janus answers.
+  expect_problem(upload(task.task_id, Bytes{1, 2, 3}), "unrecognizedTask");
 }
 
 TEST_F(UploadTest, HelperTaskIsUnrecognized) {
@@ -330,52 +336,88 @@ TEST_F(UploadTest, CorsOriginIsEchoedAndPreflightAnswered) {
 }
 
 TEST_F(UploadTest, ConcurrentUploadsShareOneTransaction) {
-  // A write delay far longer than the test: only a full batch can trigger the write.
+  // Group commit: uploads that queue while the writer is busy (here: not yet started) are
+  // written together, in one transaction, as soon as it is free.
   AggregatorConfig config = testing::test_config();
   config.max_upload_batch_size = 4;
-  config.max_upload_batch_write_delay = std::chrono::minutes(10);
+  config.max_concurrent_upload_writes = 1;
   config.task_counter_shard_count = 1;
-  start(config);
+  aggregator->stop();
+  aggregator = std::make_unique<Aggregator>(config, *datastore, vdafs, clock, nullptr);
+  routes = std::make_unique<testing::RouterRegistrar>();
+  aggregator->register_routes(*routes);
   put_task(task);
   std::vector<Bytes> bodies;
-  for (int i = 0; i < 4; ++i) bodies.push_back(encode_message(make_report()));
+  for (int i = 0; i < 5; ++i) bodies.push_back(encode_message(make_report()));
   std::vector<std::future<HttpResponse>> responses;
   for (const Bytes& body : bodies) {
     responses.push_back(
         std::async(std::launch::async, [&, body] { return upload(task.task_id, body); }));
   }
+  // Every upload waits in the queue, holding no handler thread.
+  for (int i = 0; i < 2000 && aggregator->report_writer().queued() < bodies.size(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(aggregator->report_writer().queued(), bodies.size());
+  aggregator->start();
   for (auto& response : responses) EXPECT_EQ(response.get().status, 200);
-  EXPECT_EQ(aggregator->report_writer().transactions(), 1u);
-  EXPECT_EQ(rows(), "4");
-  EXPECT_EQ(counter().report_success, 4u);
+  // Five uploads, batches of at most four: two transactions.
+  EXPECT_EQ(aggregator->report_writer().transactions(), 2u);
+  EXPECT_EQ(rows(), "5");
+  EXPECT_EQ(counter().report_success, 5u);
   // Counter rows go to one of task_counter_shard_count shards (here the only one, ord 0).
   EXPECT_EQ(database.query("SELECT count(*) FROM task_upload_counters WHERE ord < 0 OR ord >= " +
                            std::to_string(config.task_counter_shard_count)),
             "0");
 }
 
+TEST_F(UploadTest, ALoneUploadIsWrittenAtOnce) {
+  // The write delay is a maximum, not a wait: with a delay far longer than the test, a
+  // single upload is still answered (group commit writes whatever has queued).
+  AggregatorConfig config = testing::test_config();
+  config.max_upload_batch_size = 100;
+  config.max_upload_batch_write_delay = std::chrono::minutes(10);
+  start(config);
+  put_task(task);
+  EXPECT_EQ(upload(task.task_id, encode_message(make_report())).status, 200);
+  EXPECT_EQ(rows(), "1");
+}
+
+TEST_F(UploadTest, RejectionsDoNotWaitForTheReportWriter) {
+  // A rejected upload is answered and counted without a report transaction.
+  AggregatorConfig config = testing::test_config();
+  aggregator->stop();
+  aggregator = std::make_unique<Aggregator>(config, *datastore, vdafs, clock, nullptr);
+  routes = std::make_unique<testing::RouterRegistrar>();
+  aggregator->register_routes(*routes);
+  put_task(task);
+  // The writer is not running: an accepted report would wait, a rejection must not.
+  HttpResponse response = upload(task.task_id, encode_message(make_report(kNow + 3600 * 24)));
+  expect_problem(response, "reportTooEarly");
+  EXPECT_EQ(aggregator->report_writer().transactions(), 0u);
+  EXPECT_EQ(counter().report_too_early, 1u);
+}
+
 TEST_F(UploadTest, OneBadReportDoesNotFailItsBatch) {
   // Two uploads in one batch, one of them for a task deleted after validation: the batch
   // is retried report by report and the good one is stored.
-  AggregatorConfig config = testing::test_config();
-  config.max_upload_batch_size = 2;
-  config.max_upload_batch_write_delay = std::chrono::minutes(10);
-  start(config);
   put_task(task);
   AggregatorTask other = task;
   other.task_id = TaskId::random();
   put_task(other);
 
-  ReportWriteBatcher writer(*datastore, {2, std::chrono::minutes(10), 4}, nullptr);
-  writer.start();
+  ReportWriteBatcher writer(*datastore, {.max_batch_size = 2, .writers = 1}, nullptr);
   LeaderStoredReport good{task.task_id, ReportId::random(), kReportTime, {0, 0}, {}, {1}, {2}};
   LeaderStoredReport gone{other.task_id, ReportId::random(), kReportTime, {0, 0}, {}, {1}, {2}};
   datastore->run_tx("delete", [&](Transaction& tx) { tx.delete_task(other.task_id); });
-  auto good_outcome = writer.write_report(good, std::nullopt);
-  auto gone_outcome = writer.write_report(gone, std::nullopt);
-  EXPECT_EQ(good_outcome.get(), WriteOutcome::Stored);
-  EXPECT_THROW(gone_outcome.get(), std::exception);
+  std::promise<std::optional<WriteOutcome>> good_outcome, gone_outcome;
+  writer.write_report(good, std::nullopt, [&](auto outcome) { good_outcome.set_value(outcome); });
+  writer.write_report(gone, std::nullopt, [&](auto outcome) { gone_outcome.set_value(outcome); });
+  writer.start();  // both are queued: one batch
+  EXPECT_EQ(good_outcome.get_future().get(), WriteOutcome::Stored);
+  EXPECT_EQ(gone_outcome.get_future().get(), std::nullopt);
   EXPECT_EQ(rows(), "1");
+  EXPECT_EQ(writer.transactions(), 3u);  // the batch, then each alone
 }
 
 }  // namespace

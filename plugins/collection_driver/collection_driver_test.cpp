@@ -20,9 +20,9 @@ using aggregator::testing::json;
 class ServerRegistrar final : public RouteRegistrar {
  public:
   explicit ServerRegistrar(HttpServer& server) : server_(server) {}
-  void add_route(const std::string&, HttpMethod method, std::string_view pattern,
-                 HttpHandler handler) override {
-    server_.router().add(method, pattern, std::move(handler));
+  void add_async_route(const std::string&, HttpMethod method, std::string_view pattern,
+                       AsyncHttpHandler handler) override {
+    server_.router().add_async(method, pattern, std::move(handler));
   }
 
  private:

@@ -52,9 +52,9 @@ StoredHpkeKeypair vector_keypair(const json& doc, const char* role) {
 // or answer otherwise.
 class RouterRegistrar final : public RouteRegistrar {
  public:
-  void add_route(const std::string&, HttpMethod method, std::string_view pattern,
-                 HttpHandler handler) override {
-    router.add(method, pattern, std::move(handler));
+  void add_async_route(const std::string&, HttpMethod method, std::string_view pattern,
+                       AsyncHttpHandler handler) override {
+    router.add_async(method, pattern, std::move(handler));
   }
   Router router;
 };

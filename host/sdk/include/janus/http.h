@@ -66,39 +66,60 @@ struct HttpResponse {
   static HttpResponse bytes(int status, std::string content_type, Bytes body);
 };
 
-using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+// Sends the answer to one request. Copyable and callable from any thread; the first call
+// sends, later calls are ignored, and if every copy is destroyed without a call the client
+// gets a 500 (so a handler that loses its responder cannot leave a client hanging).
+class HttpResponder {
+ public:
+  HttpResponder() = default;  // answers nothing (for tests and placeholders)
+  explicit HttpResponder(std::function<void(HttpResponse)> send);
+  void operator()(HttpResponse response) const;
+  // Whether the answer has been sent through any copy.
+  bool responded() const;
 
-// Matches a request to a route. Patterns are absolute paths whose segments are
-// literals or `{name}` parameters (one whole segment each), e.g.
-// `/tasks/{task_id}/reports`. When several patterns match, the one with more
-// literal segments wins. An unmatched path gives 404; a matched path without a
-// route for the method gives 405 with an Allow header; a HEAD request without
-// its own route runs the GET handler (the server sends no body for HEAD); a handler that
-// throws gives 500 (logged) and never takes the server down.
+ private:
+  struct State;
+  std::shared_ptr<State> state_;
+};
+
+// A handler that answers at once, on one of the server's handler threads (it may block,
+// e.g. on the database, but holds that thread meanwhile).
+using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+// A handler that answers through `respond`, now or later, from any thread: what it waits
+// for (e.g. a report batch being committed) holds no thread. `request` stays valid until
+// `respond` is called, not after. Exceptions it throws before responding give 500.
+using AsyncHttpHandler = std::function<void(const HttpRequest& request, HttpResponder respond)>;
+// The async form of a handler that answers at once.
+AsyncHttpHandler make_async_handler(HttpHandler handler);
+
 class Router {
  public:
   explicit Router(std::shared_ptr<spdlog::logger> logger = nullptr);
 
   // Throws std::invalid_argument on a malformed pattern or a duplicate route.
   void add(HttpMethod method, std::string_view pattern, HttpHandler handler);
-  // Fills request.path_params and request.query_params, then runs the handler.
-  // Records http_server_request_duration_seconds{http_request_method,
-  // http_route, http_response_status_code} in <janus/metrics.h>'s registry.
+  void add_async(HttpMethod method, std::string_view pattern, AsyncHttpHandler handler);
+  // Fills request.path_params and request.query_params, then runs the handler, which
+  // answers through `respond` (the request must outlive that answer). Records
+  // http_server_request_duration_seconds{http_request_method, http_route,
+  // http_response_status_code} in <janus/metrics.h>'s registry when the answer is sent.
+  void dispatch(HttpRequest& request, HttpResponder respond) const;
+  // Dispatches and waits for the answer (tests, and callers without an event loop).
   HttpResponse dispatch(HttpRequest& request) const;
   bool empty() const { return routes_.empty(); }
   // Drops every handler (the host does this before unloading plugins).
   void clear() { routes_.clear(); }
 
  private:
-  HttpResponse route(HttpRequest& request, std::string& route_label) const;
-
   struct Route {
     HttpMethod method;
     std::string pattern;
     std::vector<std::string> segments;  // "{name}" marks a parameter
     std::size_t literal_count = 0;
-    HttpHandler handler;
+    AsyncHttpHandler handler;
   };
+  // The route for the request (filling its parameters), or the answer when there is none.
+  const Route* match(HttpRequest& request, std::optional<HttpResponse>& answer) const;
   std::vector<Route> routes_;
   std::shared_ptr<spdlog::logger> logger_;
 };
@@ -108,11 +129,26 @@ std::vector<std::pair<std::string, std::string>> parse_query(std::string_view ra
 // Percent-decoding; nullopt on a malformed escape.
 std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space = false);
 
+// The listener's limits. The defaults hold thousands of idle or slow connections without
+// slowing anyone else down; every wait on a client is bounded.
 struct HttpServerOptions {
   std::string listen_address;  // "host:port", "[v6]:port"; port 0 picks a free port
   std::size_t max_request_body_bytes = 8 * 1024 * 1024;  // larger bodies get 413
+  // Threads that run handlers (which may block on the database); requests are read,
+  // parsed and answered on the event-loop threads, and waiting requests hold none.
   int max_threads = 16;
-  std::chrono::seconds keep_alive_timeout{15};
+  int io_threads = 0;  // event-loop threads; 0: one per core, at most 4
+  // Open connections beyond this are answered 503 and closed.
+  std::size_t max_connections = 10000;
+  std::size_t max_header_bytes = 16 * 1024;  // a larger request head gets 431
+  // A request head (from its first byte, or from the connection's opening) must arrive
+  // within header_timeout and its body within body_timeout, else 408 and the connection
+  // is closed; an idle keep-alive connection is closed after keep_alive_timeout; an answer
+  // the client does not read within write_timeout is abandoned.
+  std::chrono::milliseconds header_timeout{10'000};
+  std::chrono::milliseconds body_timeout{30'000};
+  std::chrono::milliseconds keep_alive_timeout{15'000};
+  std::chrono::milliseconds write_timeout{30'000};
 };
 
 // One listener serving one Router. The socket is bound when the server is
@@ -131,16 +167,18 @@ class HttpServer {
   std::uint16_t port() const;  // the bound port (useful with port 0)
 
   void start();
-  // Stops accepting, waits until in-flight requests finish or `drain` passes,
-  // then closes every connection. Returns false if requests were still
-  // running at the deadline. Idempotent.
+  // Stops accepting, closes idle connections, answers 503 to requests arriving on open
+  // ones, waits until in-flight requests are answered or `drain` passes, then closes every
+  // connection. Returns false if requests were still unanswered at the deadline (their
+  // handlers may still run: the caller must not unload their code). Idempotent.
   bool stop(std::chrono::milliseconds drain);
   std::size_t in_flight() const;
+  std::size_t open_connections() const;
 
-  struct Impl;  // implementation detail (keeps the server library out of this header)
+  struct Core;  // implementation detail (keeps the server library out of this header)
 
  private:
-  std::unique_ptr<Impl> impl_;
+  std::shared_ptr<Core> core_;
 };
 
 // What a plugin uses to serve HTTP: routes on a listen address. The host
@@ -152,8 +190,12 @@ class RouteRegistrar {
   // Only during Plugin::configure(). Throws std::runtime_error when the
   // address cannot be bound, std::invalid_argument for a bad pattern or a
   // duplicate route, std::logic_error once the listeners are serving.
-  virtual void add_route(const std::string& listen_address, HttpMethod method,
-                         std::string_view pattern, HttpHandler handler) = 0;
+  virtual void add_async_route(const std::string& listen_address, HttpMethod method,
+                               std::string_view pattern, AsyncHttpHandler handler) = 0;
+  void add_route(const std::string& listen_address, HttpMethod method, std::string_view pattern,
+                 HttpHandler handler) {
+    add_async_route(listen_address, method, pattern, make_async_handler(std::move(handler)));
+  }
 };
 
 }  // namespace janus

@@ -31,7 +31,8 @@ namespace janus {
 // Bumped whenever a header under <janus/...> changes in a way that breaks
 // binary compatibility with already-built plugins.
 // 2: PluginContext::commands() (command-line subcommands).
-inline constexpr std::uint32_t kPluginAbiVersion = 2;
+// 3: asynchronous HTTP handlers (RouteRegistrar::add_async_route, HttpResponder).
+inline constexpr std::uint32_t kPluginAbiVersion = 3;
 
 class RouteRegistrar;   // <janus/http.h>: HTTP routes on a listener
 class WorkerRegistrar;  // <janus/worker.h>: periodic and lease-based workers

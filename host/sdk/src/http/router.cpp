@@ -1,6 +1,8 @@
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <chrono>
+#include <future>
 #include <stdexcept>
 
 #include <spdlog/spdlog.h>
@@ -175,7 +177,44 @@ std::vector<std::pair<std::string, std::string>> parse_query(std::string_view ra
 
 Router::Router(std::shared_ptr<spdlog::logger> logger) : logger_(std::move(logger)) {}
 
+struct HttpResponder::State {
+  explicit State(std::function<void(HttpResponse)> s) : send(std::move(s)) {}
+  ~State() {
+    // Nobody answered: the client must not hang.
+    if (!done.exchange(true)) {
+      try {
+        send(HttpResponse::empty(500));
+      } catch (...) {
+      }
+    }
+  }
+  std::function<void(HttpResponse)> send;
+  std::atomic<bool> done{false};
+};
+
+HttpResponder::HttpResponder(std::function<void(HttpResponse)> send)
+    : state_(std::make_shared<State>(std::move(send))) {}
+
+void HttpResponder::operator()(HttpResponse response) const {
+  if (!state_ || state_->done.exchange(true)) return;
+  state_->send(std::move(response));
+}
+
+bool HttpResponder::responded() const { return state_ && state_->done.load(); }
+
+AsyncHttpHandler make_async_handler(HttpHandler handler) {
+  if (!handler) return nullptr;
+  return [handler = std::move(handler)](const HttpRequest& request, HttpResponder respond) {
+    respond(handler(request));
+  };
+}
+
 void Router::add(HttpMethod method, std::string_view pattern, HttpHandler handler) {
+  if (!handler) throw std::invalid_argument("route " + std::string(pattern) + " has no handler");
+  add_async(method, pattern, make_async_handler(std::move(handler)));
+}
+
+void Router::add_async(HttpMethod method, std::string_view pattern, AsyncHttpHandler handler) {
   if (pattern.empty() || pattern.front() != '/') {
     throw std::invalid_argument("route pattern '" + std::string(pattern) + "' must start with '/'");
   }
@@ -205,22 +244,58 @@ void Router::add(HttpMethod method, std::string_view pattern, HttpHandler handle
   routes_.push_back(std::move(route));
 }
 
-HttpResponse Router::dispatch(HttpRequest& request) const {
-  const auto started = std::chrono::steady_clock::now();
-  std::string route_label = "unmatched";
-  HttpResponse response = route(request, route_label);
-  // OpenTelemetry's HTTP server metric, as Janus exports it to Prometheus.
-  metrics::registry()
-      .histogram("http_server_request_duration_seconds", "Duration of HTTP server requests.",
-                 metrics::duration_buckets(),
-                 {{"http_request_method", std::string(to_string(request.method))},
-                  {"http_route", route_label},
-                  {"http_response_status_code", std::to_string(response.status)}})
-      .observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-  return response;
+void Router::dispatch(HttpRequest& request, HttpResponder respond) const {
+  std::optional<HttpResponse> answer;
+  const Route* route = match(request, answer);
+  // OpenTelemetry's HTTP server metric, as Janus exports it to Prometheus, recorded when
+  // the answer is sent (an asynchronous handler answers later, from another thread).
+  HttpResponder recorded([respond, started = std::chrono::steady_clock::now(),
+                          method = request.method,
+                          route_label = route ? route->pattern
+                                              : std::string("unmatched")](HttpResponse response) {
+    metrics::registry()
+        .histogram("http_server_request_duration_seconds", "Duration of HTTP server requests.",
+                   metrics::duration_buckets(),
+                   {{"http_request_method", std::string(to_string(method))},
+                    {"http_route", route_label},
+                    {"http_response_status_code", std::to_string(response.status)}})
+        .observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    respond(std::move(response));
+  });
+  if (!route) {
+    recorded(std::move(*answer));
+    return;
+  }
+  try {
+    // For HEAD the server sends the GET handler's headers (Content-Length
+    // included) without the body.
+    route->handler(request, recorded);
+    return;
+  } catch (const std::exception& e) {
+    if (logger_) {
+      logger_->error("handler for {} {} failed: {}", to_string(request.method), route->pattern,
+                     e.what());
+    }
+  } catch (...) {
+    if (logger_) {
+      logger_->error("handler for {} {} failed with a non-standard exception",
+                     to_string(request.method), route->pattern);
+    }
+  }
+  recorded(HttpResponse::empty(500));  // ignored if the handler answered before throwing
 }
 
-HttpResponse Router::route(HttpRequest& request, std::string& route_label) const {
+HttpResponse Router::dispatch(HttpRequest& request) const {
+  auto promise = std::make_shared<std::promise<HttpResponse>>();
+  std::future<HttpResponse> answer = promise->get_future();
+  dispatch(request, HttpResponder([promise](HttpResponse response) {
+             promise->set_value(std::move(response));
+           }));
+  return answer.get();
+}
+
+const Router::Route* Router::match(HttpRequest& request,
+                                   std::optional<HttpResponse>& answer) const {
   std::vector<std::string_view> parts = split_path(request.path);
   const Route* best = nullptr;
   std::map<std::string, std::string> best_params;
@@ -261,35 +336,22 @@ HttpResponse Router::route(HttpRequest& request, std::string& route_label) const
     }
   }
   if (!best) {
-    if (allowed.empty()) return HttpResponse::empty(404);
-    HttpResponse response = HttpResponse::empty(405);
+    if (allowed.empty()) {
+      answer = HttpResponse::empty(404);
+      return nullptr;
+    }
+    answer = HttpResponse::empty(405);
     std::string allow;
     for (HttpMethod method : allowed) {
       if (!allow.empty()) allow += ", ";
       allow += to_string(method);
     }
-    response.headers.set("Allow", allow);
-    return response;
+    answer->headers.set("Allow", allow);
+    return nullptr;
   }
-  route_label = best->pattern;
   request.path_params = std::move(best_params);
   request.query_params = parse_query(request.raw_query);
-  try {
-    // For HEAD the server sends the GET handler's headers (Content-Length
-    // included) without the body.
-    return best->handler(request);
-  } catch (const std::exception& e) {
-    if (logger_) {
-      logger_->error("handler for {} {} failed: {}", to_string(request.method), best->pattern,
-                     e.what());
-    }
-  } catch (...) {
-    if (logger_) {
-      logger_->error("handler for {} {} failed with a non-standard exception",
-                     to_string(request.method), best->pattern);
-    }
-  }
-  return HttpResponse::empty(500);
+  return best;
 }
 
 }  // namespace janus

@@ -1,6 +1,12 @@
 // HttpServer over real loopback sockets.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <future>
 #include <thread>
 
@@ -39,6 +45,55 @@ Reply call(std::uint16_t port, const std::string& method, const std::string& uri
   reply.status = reply.response.getStatus();
   return reply;
 }
+
+// A raw loopback connection, for what an HTTP client library will not do (send half a
+// request, stall, omit Content-Length).
+class RawConnection {
+ public:
+  explicit RawConnection(std::uint16_t port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+      ::close(fd_);
+      fd_ = -1;
+    }
+  }
+  ~RawConnection() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  bool connected() const { return fd_ >= 0; }
+  bool send(const std::string& text) {
+    return ::send(fd_, text.data(), text.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(text.size());
+  }
+  // What arrives until the peer closes, `wanted` bytes of it have come, or `timeout` passes.
+  std::string receive(std::chrono::milliseconds timeout, std::size_t wanted = SIZE_MAX) {
+    std::string out;
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (out.size() < wanted) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) break;
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
+      char buffer[4096];
+      ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
+      if (n <= 0) {
+        closed_ = true;
+        break;
+      }
+      out.append(buffer, static_cast<std::size_t>(n));
+    }
+    return out;
+  }
+  bool closed() const { return closed_; }
+
+ private:
+  int fd_ = -1;
+  bool closed_ = false;
+};
 
 TEST(HttpServer, ServesRoutesWithBodiesHeadersAndPeer) {
   HttpServer server({"127.0.0.1:0", 1024});
@@ -117,6 +172,207 @@ TEST(HttpServer, StopDrainsInFlightRequests) {
   Reply reply = pending.get();
   EXPECT_EQ(reply.status, 200);
   EXPECT_EQ(reply.body, "done");
+}
+
+TEST(HttpServer, RequestWithoutContentLengthHasNoBodyAndIsAnsweredAtOnce) {
+  // A browser's CORS preflight: OPTIONS with neither Content-Length nor a body. The server
+  // must not wait for a body that is not coming.
+  HttpServer server({"127.0.0.1:0"});
+  server.router().add(HttpMethod::Options, "/tasks/{task_id}/reports", [](const HttpRequest& r) {
+    return HttpResponse::text(200, r.body.empty() ? "none" : "body");
+  });
+  server.router().add(HttpMethod::Get, "/hpke_config",
+                      [](const HttpRequest&) { return HttpResponse::text(200, "config"); });
+  server.start();
+  RawConnection connection(server.port());
+  ASSERT_TRUE(connection.connected());
+  ASSERT_TRUE(connection.send(
+      "OPTIONS /tasks/abc/reports HTTP/1.1\r\nHost: x\r\nOrigin: http://page.example\r\n"
+      "Access-Control-Request-Method: PUT\r\n\r\n"));
+  // Answered well before any body or idle timeout (both are seconds): the answer is
+  // complete once its 4-byte body has arrived.
+  std::string answer = connection.receive(2s);
+  EXPECT_EQ(answer.rfind("HTTP/1.1 200", 0), 0u) << answer;
+  EXPECT_NE(answer.find("\r\n\r\nnone"), std::string::npos) << answer;
+  // The connection stays open for the next request (a GET has no body either).
+  ASSERT_TRUE(connection.send("GET /hpke_config HTTP/1.1\r\nHost: x\r\n\r\n"));
+  answer = connection.receive(2s);
+  EXPECT_NE(answer.find("\r\n\r\nconfig"), std::string::npos) << answer;
+  server.stop(1s);
+}
+
+TEST(HttpServer, SlowClientsTimeOutWithoutBlockingOthers) {
+  HttpServerOptions options{"127.0.0.1:0"};
+  options.max_threads = 1;  // even one handler thread is enough: slow clients hold none
+  options.io_threads = 1;
+  options.header_timeout = 300ms;
+  options.body_timeout = 300ms;
+  options.keep_alive_timeout = 300ms;
+  HttpServer server(options);
+  server.router().add(HttpMethod::Get, "/ok",
+                      [](const HttpRequest&) { return HttpResponse::text(200, "ok"); });
+  server.router().add(HttpMethod::Put, "/ok",
+                      [](const HttpRequest&) { return HttpResponse::text(200, "ok"); });
+  server.start();
+  // Slow header (slowloris), slow body, silent new connection, idle keep-alive connection.
+  std::vector<std::unique_ptr<RawConnection>> slow;
+  for (int i = 0; i < 20; ++i) {
+    slow.push_back(std::make_unique<RawConnection>(server.port()));
+    ASSERT_TRUE(slow.back()->send("GET /ok HTTP/1.1\r\nHost: x\r\n"));
+  }
+  RawConnection slow_body(server.port());
+  ASSERT_TRUE(slow_body.send("PUT /ok HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc"));
+  RawConnection silent(server.port());
+  RawConnection idle(server.port());
+  ASSERT_TRUE(idle.send("GET /ok HTTP/1.1\r\nHost: x\r\n\r\n"));
+  EXPECT_NE(idle.receive(2s, 1).find("HTTP/1.1 200"), std::string::npos);
+  // Meanwhile everyone else is served.
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(call(server.port(), "GET", "/ok").body, "ok");
+  // Each slow or idle connection is closed once its timeout passes (10 s bounds the test).
+  for (auto& connection : slow) {
+    connection->receive(10s);
+    EXPECT_TRUE(connection->closed());
+  }
+  slow_body.receive(10s);
+  EXPECT_TRUE(slow_body.closed());
+  silent.receive(10s);
+  EXPECT_TRUE(silent.closed());
+  idle.receive(10s);
+  EXPECT_TRUE(idle.closed());
+  EXPECT_EQ(call(server.port(), "GET", "/ok").body, "ok");
+  server.stop(1s);
+}
+
+TEST(HttpServer, ConnectionLimitAnswers503) {
+  HttpServerOptions options{"127.0.0.1:0"};
+  options.max_connections = 3;
+  HttpServer server(options);
+  server.router().add(HttpMethod::Get, "/ok",
+                      [](const HttpRequest&) { return HttpResponse::text(200, "ok"); });
+  server.start();
+  std::vector<std::unique_ptr<RawConnection>> held;
+  for (int i = 0; i < 3; ++i) {
+    held.push_back(std::make_unique<RawConnection>(server.port()));
+    ASSERT_TRUE(held.back()->send("GET /ok HTTP/1.1\r\nHost: x\r\n\r\n"));
+    EXPECT_NE(held.back()->receive(2s, 1).find("200"), std::string::npos);
+  }
+  EXPECT_EQ(server.open_connections(), 3u);
+  RawConnection extra(server.port());
+  ASSERT_TRUE(extra.connected());
+  extra.send("GET /ok HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string answer = extra.receive(5s);
+  EXPECT_EQ(answer.rfind("HTTP/1.1 503", 0), 0u) << answer;
+  EXPECT_NE(answer.find("Connection: close"), std::string::npos) << answer;
+  // A freed slot serves again.
+  held.pop_back();
+  std::string served;
+  for (int attempt = 0; attempt < 100 && served.find(" 200 ") == std::string::npos; ++attempt) {
+    RawConnection next(server.port());
+    next.send("GET /ok HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    served = next.receive(2s);
+    if (served.find(" 200 ") == std::string::npos) std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_NE(served.find(" 200 "), std::string::npos) << served;
+  server.stop(1s);
+}
+
+TEST(HttpServer, AsyncHandlersHoldNoThreadWhileTheyWait) {
+  // One handler thread, eight requests whose answers come later from another thread: all
+  // eight are dispatched (none waits for a thread), then answered.
+  HttpServerOptions options{"127.0.0.1:0"};
+  options.max_threads = 1;
+  HttpServer server(options);
+  std::mutex mutex;
+  std::vector<HttpResponder> waiting;
+  server.router().add_async(
+      HttpMethod::Get, "/later/{n}", [&](const HttpRequest& r, HttpResponder respond) {
+        std::string n = *r.path_param("n");
+        std::lock_guard lock(mutex);
+        waiting.push_back(
+            HttpResponder([respond, n](HttpResponse) { respond(HttpResponse::text(200, n)); }));
+      });
+  server.start();
+  std::vector<std::future<Reply>> replies;
+  for (int i = 0; i < 8; ++i) {
+    replies.push_back(std::async(std::launch::async, [&, i] {
+      return call(server.port(), "GET", "/later/" + std::to_string(i));
+    }));
+  }
+  for (int i = 0; i < 500; ++i) {
+    {
+      std::lock_guard lock(mutex);
+      if (waiting.size() == 8) break;
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(server.in_flight(), 8u);
+  std::thread answerer([&] {
+    std::lock_guard lock(mutex);
+    for (auto& respond : waiting) respond(HttpResponse::empty(200));
+    waiting.clear();
+  });
+  answerer.join();
+  for (int i = 0; i < 8; ++i) EXPECT_EQ(replies[i].get().body, std::to_string(i));
+  server.stop(1s);
+}
+
+TEST(HttpServer, ALostResponderAnswers500) {
+  HttpServer server({"127.0.0.1:0"});
+  server.router().add_async(HttpMethod::Get, "/lost", [](const HttpRequest&, HttpResponder) {});
+  server.start();
+  EXPECT_EQ(call(server.port(), "GET", "/lost").status, 500);
+  server.stop(1s);
+}
+
+TEST(HttpServer, HeadGetsTheLengthWithoutTheBody) {
+  HttpServer server({"127.0.0.1:0"});
+  server.router().add(HttpMethod::Get, "/thing",
+                      [](const HttpRequest&) { return HttpResponse::text(200, "twelve bytes"); });
+  server.start();
+  RawConnection connection(server.port());
+  ASSERT_TRUE(connection.send("HEAD /thing HTTP/1.1\r\nHost: x\r\n\r\n"));
+  std::string answer = connection.receive(1s);
+  EXPECT_NE(answer.find("Content-Length: 12\r\n"), std::string::npos) << answer;
+  EXPECT_EQ(answer.substr(answer.size() - 4), "\r\n\r\n") << answer;
+  server.stop(1s);
+}
+
+TEST(HttpServer, ExpectContinueIsHonoured) {
+  HttpServer server({"127.0.0.1:0"});
+  server.router().add(HttpMethod::Put, "/echo", [](const HttpRequest& r) {
+    return HttpResponse::bytes(200, "application/octet-stream", r.body);
+  });
+  server.start();
+  RawConnection connection(server.port());
+  ASSERT_TRUE(connection.send(
+      "PUT /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"));
+  EXPECT_EQ(connection.receive(2s, 25).rfind("HTTP/1.1 100 Continue\r\n\r\n", 0), 0u);
+  ASSERT_TRUE(connection.send("hello"));
+  std::string answer = connection.receive(2s);
+  EXPECT_NE(answer.find("\r\n\r\nhello"), std::string::npos) << answer;
+  server.stop(1s);
+}
+
+TEST(HttpServer, MalformedRequestsGet400AndTheServerLives) {
+  HttpServer server({"127.0.0.1:0"});
+  server.router().add(HttpMethod::Get, "/ok",
+                      [](const HttpRequest&) { return HttpResponse::text(200, "ok"); });
+  server.start();
+  for (const std::string& garbage :
+       {std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n"),
+        std::string("GET /ok HTTP/1.1\r\nContent-Length: nope\r\n\r\n"),
+        std::string("GET /ok HTTP/9.9\r\n\r\n"), std::string("GET ok HTTP/1.1\r\n\r\n"),
+        std::string("PUT /ok HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")}) {
+    RawConnection connection(server.port());
+    ASSERT_TRUE(connection.send(garbage));
+    std::string answer = connection.receive(2s);
+    EXPECT_EQ(answer.rfind("HTTP/1.1 400", 0), 0u) << garbage << " -> " << answer;
+  }
+  RawConnection huge(server.port());
+  huge.send("GET /ok HTTP/1.1\r\nX-Big: " + std::string(64 * 1024, 'a') + "\r\n\r\n");
+  EXPECT_EQ(huge.receive(2s).rfind("HTTP/1.1 431", 0), 0u);
+  EXPECT_EQ(call(server.port(), "GET", "/ok").body, "ok");
+  server.stop(1s);
 }
 
 }  // namespace
