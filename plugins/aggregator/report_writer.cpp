@@ -69,7 +69,8 @@ void ReportWriteBatcher::write_report(LeaderStoredReport report,
   {
     std::lock_guard lock(mutex_);
     if (!stopping_) {
-      queue_.push_back(Pending{std::move(report), batch_time_precision, std::move(done)});
+      queue_.push_back(Pending{std::move(report), batch_time_precision, std::move(done),
+                               std::chrono::steady_clock::now()});
       done = nullptr;
     }
   }
@@ -105,36 +106,54 @@ bool ReportWriteBatcher::counters_due(std::chrono::steady_clock::time_point now)
          (stopping_ || now - counters_since_ >= options_.counter_flush_interval);
 }
 
+bool ReportWriteBatcher::batch_ready(std::chrono::steady_clock::time_point now) const {
+  if (queue_.empty()) return false;
+  // The first free writer takes whatever has queued at once. Further writers join in only
+  // for a full batch, or for reports that have waited max_batch_write_delay: concurrent
+  // small transactions would cost the database more per report than one larger one.
+  return busy_writers_ == 0 || stopping_ || queue_.size() >= options_.max_batch_size ||
+         now - queue_.front().queued_at >= options_.max_batch_write_delay;
+}
+
 void ReportWriteBatcher::loop() {
+  using Clock = std::chrono::steady_clock;
   std::unique_lock lock(mutex_);
   for (;;) {
-    auto ready = [&] {
-      return stopping_ || !queue_.empty() || counters_due(std::chrono::steady_clock::now());
-    };
-    if (counters_.empty()) {
-      wake_.wait(lock, ready);
-    } else {
-      wake_.wait_until(lock, counters_since_ + options_.counter_flush_interval, ready);
-    }
-    if (!queue_.empty()) {
-      // Group commit: whatever has queued, up to a batch, goes now.
+    const auto now = Clock::now();
+    if (batch_ready(now)) {
       std::vector<Pending> batch;
       while (!queue_.empty() && batch.size() < options_.max_batch_size) {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
+      ++busy_writers_;
       lock.unlock();
       write_batch(batch);
       lock.lock();
+      --busy_writers_;
+      // A writer is free again: a waiting partial batch may go now.
+      wake_.notify_all();
       continue;
     }
-    if (counters_due(std::chrono::steady_clock::now())) {
+    if (counters_due(now)) {
       lock.unlock();
       flush_counters();
       lock.lock();
       continue;
     }
-    if (stopping_) return;
+    if (stopping_ && queue_.empty()) return;
+    // Sleep until something changes or a deadline (counters due, a report's delay) passes;
+    // every wake-up re-checks from the top.
+    Clock::time_point wake_at = Clock::time_point::max();
+    if (!counters_.empty()) wake_at = counters_since_ + options_.counter_flush_interval;
+    if (!queue_.empty()) {
+      wake_at = std::min(wake_at, queue_.front().queued_at + options_.max_batch_write_delay);
+    }
+    if (wake_at == Clock::time_point::max()) {
+      wake_.wait(lock);
+    } else {
+      wake_.wait_until(lock, wake_at);
+    }
   }
 }
 

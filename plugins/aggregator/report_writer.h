@@ -1,9 +1,10 @@
 // The leader's upload writer (Janus's ReportWriteBatcher, with group commit): uploads queue
-// their report with a completion callback and hold no thread while they wait. A free writer
-// takes whatever has queued (up to max_batch_size) and commits it in one transaction with
-// one batched insert, so batches are as small as the load allows (a lone upload is written
-// at once) and grow under load while the writers are busy: max_upload_batch_write_delay is
-// a maximum that this always meets while the database keeps up, not a wait.
+// their report with a completion callback and hold no thread while they wait. When no
+// writer is busy, one takes whatever has queued (up to max_batch_size) and commits it in
+// one transaction with one batched insert, so a lone upload is written at once and batches
+// grow under load while that transaction runs. More writers (up to `writers`) join in for
+// a full batch, or for reports that have waited max_batch_write_delay: the delay is a
+// maximum that this meets while the database keeps up, not a wait.
 //
 // Upload counters (successes and rejections) are summed in memory and written in their own
 // transaction (as Janus does), at most every counter_flush_interval: a rejection never waits
@@ -80,8 +81,11 @@ class ReportWriteBatcher {
     LeaderStoredReport report;
     std::optional<Duration> batch_time_precision;
     WriteCallback done;
+    std::chrono::steady_clock::time_point queued_at;
   };
   void loop();
+  // Whether a free writer should take a batch now (under the lock).
+  bool batch_ready(std::chrono::steady_clock::time_point now) const;
   // Writes `batch` in one transaction, or, if that fails, each alone (so one bad report
   // cannot fail the others); calls every callback.
   void write_batch(std::vector<Pending>& batch);
@@ -97,6 +101,7 @@ class ReportWriteBatcher {
   std::map<TaskId, TaskUploadCounter> counters_;  // not yet written
   std::chrono::steady_clock::time_point counters_since_;
   std::mutex counter_write_;  // one counter transaction at a time
+  std::size_t busy_writers_ = 0;
   bool started_ = false;
   bool stopping_ = false;
   std::uint64_t transactions_ = 0;

@@ -398,6 +398,56 @@ TEST_F(UploadTest, RejectionsDoNotWaitForTheReportWriter) {
   EXPECT_EQ(counter().report_too_early, 1u);
 }
 
+TEST_F(UploadTest, ASecondWriterTakesReportsThatWaitedTheDelay) {
+  // One writer is stuck (its task's row is locked by another transaction); a report of
+  // another task is not a full batch, yet once it has waited max_batch_write_delay a second
+  // writer commits it: the delay is a bound on waiting for a free writer.
+  put_task(task);
+  AggregatorTask other = task;
+  other.task_id = TaskId::random();
+  put_task(other);
+  std::promise<void> locked, release;
+  std::shared_future<void> released = release.get_future().share();
+  std::thread holder([&] {
+    try {
+      datastore->run_tx("hold", [&](Transaction& tx) {
+        tx.delete_task(task.task_id);  // locks the task's row until this transaction ends
+        locked.set_value();
+        released.wait();
+        throw std::runtime_error("roll back");
+      });
+    } catch (const std::runtime_error&) {
+    }
+  });
+  locked.get_future().wait();
+  ReportWriteBatcher writer(*datastore,
+                            {.max_batch_size = 100,
+                             .max_batch_write_delay = std::chrono::milliseconds(50),
+                             .writers = 2},
+                            nullptr);
+  writer.start();
+  std::promise<std::optional<WriteOutcome>> stuck_outcome, other_outcome;
+  writer.write_report({task.task_id, ReportId::random(), kReportTime, {0, 0}, {}, {1}, {2}},
+                      std::nullopt, [&](auto outcome) { stuck_outcome.set_value(outcome); });
+  // Let the first writer take it (and block) before the second report arrives.
+  for (int i = 0; i < 500 && writer.queued() > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  writer.write_report({other.task_id, ReportId::random(), kReportTime, {0, 0}, {}, {1}, {2}},
+                      std::nullopt, [&](auto outcome) { other_outcome.set_value(outcome); });
+  auto other_future = other_outcome.get_future();
+  auto stuck_future = stuck_outcome.get_future();
+  // Bounded by the test's own deadline, not a timing assertion: it must come while the
+  // first writer is still stuck.
+  ASSERT_EQ(other_future.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  EXPECT_EQ(other_future.get(), WriteOutcome::Stored);
+  EXPECT_EQ(stuck_future.wait_for(std::chrono::milliseconds(0)), std::future_status::timeout);
+  release.set_value();
+  holder.join();
+  EXPECT_EQ(stuck_future.get(), WriteOutcome::Stored);
+  EXPECT_EQ(rows(), "2");
+}
+
 TEST_F(UploadTest, OneBadReportDoesNotFailItsBatch) {
   // Two uploads in one batch, one of them for a task deleted after validation: the batch
   // is retried report by report and the good one is stored.
