@@ -653,9 +653,20 @@ HpkeContext HpkeContext::setup_base_receiver(const HpkeSuite& suite, const HpkeK
   aead_info(suite.aead);
   kdf_info(suite.kdf);
   if (recipient.kem() != suite.kem) fail("recipient key is for another KEM");
-  PkeyPtr sender = deserialize_public_key(suite.kem, enc);
   SecretBytes dh(32);
-  diffie_hellman(recipient.impl().key.get(), sender.get(), dh, /*long_lived=*/true);
+  if (suite.kem == HpkeKemId::X25519HkdfSha256) {
+    // One peer key object per thread, its public key replaced for each message: making a
+    // new EVP_PKEY per message costs a tenth of the DH under load (type lookups and locks).
+    if (enc.size() != kem.public_size) fail("public key has the wrong length");
+    thread_local PkeyPtr peer = deserialize_public_key(suite.kem, enc);
+    check(EVP_PKEY_set_octet_string_param(peer.get(), OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
+                                          enc.data(), enc.size()) == 1,
+          "invalid X25519 public key");
+    diffie_hellman(recipient.impl().key.get(), peer.get(), dh, /*long_lived=*/true);
+  } else {
+    PkeyPtr sender = deserialize_public_key(suite.kem, enc);
+    diffie_hellman(recipient.impl().key.get(), sender.get(), dh, /*long_lived=*/true);
+  }
   Bytes shared = extract_and_expand(kem, dh.bytes, enc, recipient.public_key());
   return HpkeContext(suite, std::move(shared), info);
 }
