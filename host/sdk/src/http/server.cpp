@@ -198,6 +198,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(options().max_header_bytes));
     parser_->body_limit(options().max_request_body_bytes);
+    // Mostly the whole head came with the first read: parse it here rather than through
+    // another trip around the event loop. (The parser takes a head only whole, so on
+    // need_more nothing was consumed and the asynchronous read starts afresh.)
+    beast::error_code ec;
+    parser_->eager(false);
+    const std::size_t used = parser_->put(buffer_.data(), ec);
+    if (ec != bhttp::error::need_more) {
+      buffer_.consume(used);
+      if (ec) return on_read_error(ec);
+      if (parser_->is_header_done()) return on_header({});
+    }
     stream_.expires_after(options().header_timeout);
     bhttp::async_read_header(
         stream_, buffer_, *parser_,
@@ -227,6 +238,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void read_body() {
+    // Likewise for the part of the body already buffered; the asynchronous read continues
+    // with the same parser where this one stopped.
+    parser_->eager(true);
+    while (buffer_.size() > 0 && !parser_->is_done()) {
+      beast::error_code ec;
+      const std::size_t used = parser_->put(buffer_.data(), ec);
+      buffer_.consume(used);
+      if (ec == bhttp::error::need_more) break;
+      if (ec) return on_read_error(ec);
+      if (used == 0) break;
+    }
+    if (parser_->is_done()) return dispatch();
     stream_.expires_after(options().body_timeout);
     bhttp::async_read(stream_, buffer_, *parser_,
                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
