@@ -25,47 +25,20 @@ fi
 reports=10
 bound_ms=5000
 
-state="$(mktemp -d)"
-# Five distinct free ports (held together while chosen): DAP and health for leader and helper,
-# and the page's server.
-read -r leader_port helper_port leader_health helper_health page_port < <(python3 -c '
-import socket
-sockets = [socket.socket() for _ in range(5)]
-for s in sockets: s.bind(("127.0.0.1", 0))
-print(*(s.getsockname()[1] for s in sockets))')
-export JANUS_RUN_DIR="$state/run" JANUS_RUN_BUILD_DIR="$build_dir" \
-  JANUS_RUN_LEADER_PORT="$leader_port" JANUS_RUN_HELPER_PORT="$helper_port" \
-  JANUS_RUN_LEADER_HEALTH_PORT="$leader_health" JANUS_RUN_HELPER_HEALTH_PORT="$helper_health" \
-  JANUS_RUN_DB_PREFIX="janus_browser_$$"
-scripts/run --no-build >"$state/run.out" 2>&1 &
-run_pid=$!
 page_pid=""
 cleanup() {
-  [ -z "$page_pid" ] || kill -TERM "$page_pid" 2>/dev/null || true
-  kill -TERM "$run_pid" 2>/dev/null || true
-  [ -z "$page_pid" ] || wait "$page_pid" 2>/dev/null || true
-  wait "$run_pid" 2>/dev/null || true
-  url="$(scripts/pg url)"
-  for role in leader helper; do
-    psql -q "${url%/*}/postgres" -c "DROP DATABASE IF EXISTS ${JANUS_RUN_DB_PREFIX}_${role}" \
-      >/dev/null 2>&1 || true
-  done
-  rm -rf "$state"
+  if [ -n "$page_pid" ]; then
+    kill -TERM "$page_pid" 2>/dev/null || true
+    wait "$page_pid" 2>/dev/null || true
+  fi
+  deployment_stop
 }
+# shellcheck source=../e2e/deployment.sh
+. tests/e2e/deployment.sh
 trap cleanup EXIT
-
-for _ in $(seq 600); do
-  grep -q "Ctrl-C stops both" "$state/run.out" 2>/dev/null && break
-  kill -0 "$run_pid" 2>/dev/null || break
-  sleep 0.1
-done
-grep -q "Ctrl-C stops both" "$state/run.out" || {
-  echo "scripts/run did not come up:" >&2
-  cat "$state/run.out" >&2
-  exit 1
-}
-# shellcheck disable=SC1091
-. "$JANUS_RUN_DIR/task.env"
+# One more free port, for the page's server (another origin than the leader's).
+deployment_start browser "$build_dir" 1
+page_port=${extra_ports[0]}
 
 # The page: index.html and the client bundled for the browser.
 mkdir -p "$state/page"

@@ -22,19 +22,6 @@ min_acks=100
 # its upload batches.
 kill_after=$((min_acks + RANDOM % 200))
 
-state="$(mktemp -d)"
-# Four distinct free ports (held together while chosen): DAP and health, leader and helper.
-read -r leader_port helper_port leader_health helper_health < <(python3 -c '
-import socket
-sockets = [socket.socket() for _ in range(4)]
-for s in sockets: s.bind(("127.0.0.1", 0))
-print(*(s.getsockname()[1] for s in sockets))')
-export JANUS_RUN_DIR="$state/run" JANUS_RUN_BUILD_DIR="$build_dir" \
-  JANUS_RUN_LEADER_PORT="$leader_port" JANUS_RUN_HELPER_PORT="$helper_port" \
-  JANUS_RUN_LEADER_HEALTH_PORT="$leader_health" JANUS_RUN_HELPER_HEALTH_PORT="$helper_health" \
-  JANUS_RUN_DB_PREFIX="janus_crash_$$"
-scripts/run --no-build >"$state/run.out" 2>&1 &
-run_pid=$!
 uploader_pid=""
 cleanup() {
   if [ -n "$uploader_pid" ]; then
@@ -42,33 +29,16 @@ cleanup() {
     wait "$uploader_pid" 2>/dev/null || true
   fi
   # scripts/run stops what is left of the deployment (the helper; the leader is dead).
-  kill -TERM "$run_pid" 2>/dev/null || true
-  wait "$run_pid" 2>/dev/null || true
-  url="$(scripts/pg url)"
-  for role in leader helper; do
-    psql -q "${url%/*}/postgres" -c "DROP DATABASE IF EXISTS ${JANUS_RUN_DB_PREFIX}_${role}" \
-      >/dev/null 2>&1 || true
-  done
-  rm -rf "$state"
+  deployment_stop
 }
-trap cleanup EXIT
 leader_log() {
   echo "--- leader log" >&2
   tail -n 30 "$JANUS_RUN_DIR/leader.log" >&2 || true
 }
-
-for _ in $(seq 600); do
-  grep -q "Ctrl-C stops both" "$state/run.out" 2>/dev/null && break
-  kill -0 "$run_pid" 2>/dev/null || break
-  sleep 0.1
-done
-grep -q "Ctrl-C stops both" "$state/run.out" || {
-  echo "scripts/run did not come up:" >&2
-  cat "$state/run.out" >&2
-  exit 1
-}
-# shellcheck disable=SC1091
-. "$JANUS_RUN_DIR/task.env"
+# shellcheck source=../e2e/deployment.sh
+. tests/e2e/deployment.sh
+trap cleanup EXIT
+deployment_start crash "$build_dir"
 
 # scripts/run starts the leader as `janus --config-file $JANUS_RUN_DIR/leader.yaml` and records
 # no pid; that command line names this test's private state folder, so it matches only our

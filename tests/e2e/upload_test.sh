@@ -6,50 +6,18 @@
 # the collection job driver. Run by ctest as E2E.RealClientUploadsToScriptsRun.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-build_dir="${1:?usage: upload_test.sh BUILD_DIR}"
+# Absolute: scripts/run writes it into configs that are read relative to their own folder.
+build_dir="$(cd "${1:?usage: upload_test.sh BUILD_DIR}" && pwd)"
 cd "$root"
 [ -d tests/e2e/node_modules/@divviup/dap ] || {
   echo "tests/e2e/node_modules is missing: run 'npm ci' in tests/e2e (scripts/test does)" >&2
   exit 1
 }
 
-state="$(mktemp -d)"
-# Four distinct free ports (held together while chosen): DAP and health, leader and helper.
-read -r leader_port helper_port leader_health helper_health < <(python3 -c '
-import socket
-sockets = [socket.socket() for _ in range(4)]
-for s in sockets: s.bind(("127.0.0.1", 0))
-print(*(s.getsockname()[1] for s in sockets))')
-export JANUS_RUN_DIR="$state/run" JANUS_RUN_BUILD_DIR="$build_dir" \
-  JANUS_RUN_LEADER_PORT="$leader_port" JANUS_RUN_HELPER_PORT="$helper_port" \
-  JANUS_RUN_LEADER_HEALTH_PORT="$leader_health" JANUS_RUN_HELPER_HEALTH_PORT="$helper_health" \
-  JANUS_RUN_DB_PREFIX="janus_e2e_$$"
-scripts/run --no-build >"$state/run.out" 2>&1 &
-run_pid=$!
-cleanup() {
-  kill -TERM "$run_pid" 2>/dev/null || true
-  wait "$run_pid" 2>/dev/null || true
-  url="$(scripts/pg url)"
-  for role in leader helper; do
-    psql -q "${url%/*}/postgres" -c "DROP DATABASE IF EXISTS ${JANUS_RUN_DB_PREFIX}_${role}" \
-      >/dev/null 2>&1 || true
-  done
-  rm -rf "$state"
-}
-trap cleanup EXIT
-
-for _ in $(seq 600); do
-  grep -q "Ctrl-C stops both" "$state/run.out" 2>/dev/null && break
-  kill -0 "$run_pid" 2>/dev/null || break
-  sleep 0.1
-done
-grep -q "Ctrl-C stops both" "$state/run.out" || {
-  echo "scripts/run did not come up:" >&2
-  cat "$state/run.out" >&2
-  exit 1
-}
-# shellcheck disable=SC1091
-. "$JANUS_RUN_DIR/task.env"
+# shellcheck source=deployment.sh
+. tests/e2e/deployment.sh
+trap deployment_stop EXIT
+deployment_start e2e "$build_dir"
 
 reports=6
 node tests/e2e/upload.mjs "http://127.0.0.1:$leader_port/" "http://127.0.0.1:$helper_port/" \
