@@ -6,7 +6,8 @@
 #
 # The test also proves it did not pass vacuously: at least 100 reports were acknowledged,
 # no upload failed before the kill, uploads failed after it, and at least one of those failures
-# was a request the kill cut off mid-flight.
+# was a request the kill cut off mid-flight (uploads are held in flight for the kill by a lock
+# on the task's row, so this does not depend on the machine's pace).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 # Absolute, because scripts/run writes the plugin folder into configs read from elsewhere.
@@ -28,6 +29,7 @@ cleanup() {
     kill -TERM "$uploader_pid" 2>/dev/null || true
     wait "$uploader_pid" 2>/dev/null || true
   fi
+  [ -z "${lock_pid:-}" ] || kill -TERM "$lock_pid" 2>/dev/null || true
   # scripts/run stops what is left of the deployment (the helper; the leader is dead).
   deployment_stop
 }
@@ -81,8 +83,27 @@ fi
   leader_log
   exit 1
 }
-kill_ms=$(date +%s%3N)
+# Make sure uploads are in flight when the kill lands, whatever the machine's pace: another
+# transaction locks the task's row, so the leader's report transactions wait (the insert's
+# foreign-key check) with their uploads unanswered; the lock ends by itself after 5 s.
+leader_db="$(scripts/pg url)"
+leader_db="${leader_db%/*}/${JANUS_RUN_DB_PREFIX}_leader"
+psql -q "$leader_db" -c "BEGIN" -c "SELECT 1 FROM tasks FOR UPDATE" -c "SELECT pg_sleep(5)" \
+  -c "COMMIT" >/dev/null 2>&1 &
+lock_pid=$!
+# Bounded: until the lock is held (its backend is sleeping), then a moment for uploads to pile up.
+for _ in $(seq 50); do
+  [ "$(psql -tA "$leader_db" -c "SELECT count(*) FROM pg_stat_activity \
+    WHERE query = 'SELECT pg_sleep(5)' AND state = 'active'")" = 1 ] && break
+  sleep 0.1
+done
+sleep 0.5
 kill -KILL "$leader_pid"
+# Read right after the signal is sent, without a fork (a `date` under load can lag by tens of
+# milliseconds, and requests that start meanwhile would not count as cut off): a request that
+# started before this was sent to a live leader.
+now_us=${EPOCHREALTIME//[!0-9]/}
+kill_ms=$((now_us / 1000))
 echo "killed the leader (pid $leader_pid) after $acks_at_kill acks"
 for _ in $(seq 100); do
   kill -0 "$leader_pid" 2>/dev/null || break
@@ -128,6 +149,7 @@ if [ "$failed_before" != 0 ] || [ "$failed_after" = 0 ] || [ "$cut_off" = 0 ]; t
 fi
 
 # --- Every acked report is committed -------------------------------------------------------------
+wait "$lock_pid" 2>/dev/null || true
 url="$(scripts/pg url)"
 sort "$acked" >"$state/acked.sorted"
 psql -tA "${url%/*}/${JANUS_RUN_DB_PREFIX}_leader" \

@@ -47,7 +47,8 @@ print(*(s.getsockname()[1] for s in sockets))' "$extra")
   . "$JANUS_RUN_DIR/task.env"
 }
 
-# Stops what is left of the deployment, drops its databases and removes its state.
+# Stops what is left of the deployment, drops its databases (ending any session a test left
+# on them) and removes its state.
 deployment_stop() {
   if [ -n "$run_pid" ]; then
     kill -TERM "$run_pid" 2>/dev/null || true
@@ -57,7 +58,7 @@ deployment_stop() {
     local url role
     url="$(scripts/pg url)"
     for role in leader helper; do
-      psql -q "${url%/*}/postgres" -c "DROP DATABASE IF EXISTS ${JANUS_RUN_DB_PREFIX}_${role}" \
+      psql -q "${url%/*}/postgres" -c "DROP DATABASE IF EXISTS ${JANUS_RUN_DB_PREFIX}_${role} WITH (FORCE)" \
         >/dev/null 2>&1 || true
     done
   fi
