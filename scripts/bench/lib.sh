@@ -200,6 +200,10 @@ synchronous_commit = on
 full_page_writes = on
 log_min_messages = warning
 EOF
+  # Extra settings of the caller (e.g. a profiling run's pg_stat_statements), one a line.
+  if [ -n "${bench_pg_extra_conf:-}" ]; then
+    printf '%s\n' "$bench_pg_extra_conf" | as_pg tee -a "$pgdata/postgresql.conf" >/dev/null
+  fi
   as_pg "$pg_bin/pg_ctl" start -D "$pgdata" -w -t 60 -l "$pgdata/server.log" >/dev/null || {
     tail -n 20 "$pgdata/server.log" >&2 || true
     die "PostgreSQL did not start"
