@@ -61,6 +61,7 @@ DatabaseConfig parse_database(ConfigMap map) {
       map.get<std::uint32_t>("connection_pool_max_size", db.connection_pool_max_size);
   db.check_schema_version = map.get<bool>("check_schema_version", db.check_schema_version);
   db.tls_trust_store_path = map.optional<std::string>("tls_trust_store_path");
+  db.statement_timeout_ms = map.get<std::uint64_t>("statement_timeout_ms", db.statement_timeout_ms);
   map.finish();
   return db;
 }

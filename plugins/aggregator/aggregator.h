@@ -9,6 +9,7 @@
 
 #include "aggregator_config.h"
 #include "http_support.h"
+#include "janus/aggregation.h"
 #include "janus/clock.h"
 #include "janus/datastore.h"
 #include "janus/http.h"
@@ -75,6 +76,9 @@ class Aggregator {
                                                       const TaskId& task_id, Role role);
   // Throws DapError::internal() (logged) when the task's VDAF is not loaded.
   void require_vdaf(const CachedTask& task) const;
+  AggregationJobWriterOptions writer_options() const {
+    return {config_.batch_aggregation_shard_count, config_.task_counter_shard_count};
+  }
   HttpResponse aggregation_job_init(const HttpRequest& request, const TaskId& task_id);
   HttpResponse aggregation_job_continue(const HttpRequest& request, const TaskId& task_id);
   HttpResponse aggregation_job_delete(const HttpRequest& request, const TaskId& task_id);

@@ -3,15 +3,14 @@
 #include <openssl/sha.h>
 
 #include <algorithm>
-#include <limits>
 #include <map>
-#include <random>
 #include <set>
 
 #include <spdlog/spdlog.h>
 
 #include "aggregator.h"
 #include "http_support.h"
+#include "janus/aggregation.h"
 #include "janus/auth.h"
 #include "janus/codec.h"
 #include "janus/hpke.h"
@@ -27,19 +26,6 @@ Bytes sha256(ByteSpan data) {
   Bytes digest(SHA256_DIGEST_LENGTH);
   SHA256(data.data(), data.size(), digest.data());
   return digest;
-}
-
-std::uint64_t random_below(std::uint64_t bound) {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  return std::uniform_int_distribution<std::uint64_t>(0, bound - 1)(rng);
-}
-
-// The smallest interval holding both (an empty interval is replaced).
-Interval span(const Interval& a, const Interval& b) {
-  if (a.duration == 0 && a.start == 0) return b;
-  const Time start = std::min(a.start, b.start);
-  const Time end = std::max(a.start + a.duration, b.start + b.duration);
-  return {start, end - start};
 }
 
 QueryType wire_query_type(const AggregatorTask& task) {
@@ -74,77 +60,6 @@ AggregationJobResp stored_response(const std::vector<ReportAggregation>& report_
     }
   }
   return response;
-}
-
-// The batch a report of `job` belongs to: the job's batch id (fixed_size), else the
-// time_precision-aligned interval holding the report's time.
-BatchIdentifier batch_of(const AggregatorTask& task, const AggregationJob& job, Time time) {
-  if (job.batch_id) return *job.batch_id;
-  const Duration precision = std::max<Duration>(task.time_precision, 1);
-  return Interval{time / precision * precision, precision};
-}
-
-// Adds finished reports' output shares to their batch's aggregation (one random shard).
-void accumulate_into_batches(Transaction& tx, const Vdaf& vdaf, const AggregatorTask& task,
-                             const AggregationJob& job, std::uint64_t shard_count,
-                             const std::vector<std::pair<ReportMetadata, Bytes>>& outputs,
-                             bool job_finished) {
-  struct Batch {
-    BatchIdentifier identifier;
-    std::vector<const std::pair<ReportMetadata, Bytes>*> outputs;
-  };
-  std::map<Bytes, Batch> batches;
-  for (const auto& output : outputs) {
-    const BatchIdentifier identifier = batch_of(task, job, output.first.time);
-    Batch& batch = batches[encode_batch_identifier(identifier)];
-    batch.identifier = identifier;
-    batch.outputs.push_back(&output);
-  }
-  for (auto& [key, batch] : batches) {
-    const std::uint64_t ord = random_below(shard_count);
-    auto existing =
-        tx.get_batch_aggregation(task.task_id, batch.identifier, job.aggregation_parameter, ord);
-    BatchAggregation aggregation;
-    if (existing) {
-      aggregation = std::move(*existing);
-    } else {
-      aggregation.task_id = task.task_id;
-      aggregation.batch_identifier = batch.identifier;
-      aggregation.aggregation_parameter = job.aggregation_parameter;
-      aggregation.ord = ord;
-      aggregation.checksum = Bytes(32, 0);
-    }
-    Bytes share = aggregation.aggregate_share
-                      ? *aggregation.aggregate_share
-                      : vdaf.empty_aggregate_share(job.aggregation_parameter);
-    ReportIdChecksum checksum{};
-    std::copy_n(aggregation.checksum.begin(),
-                std::min<std::size_t>(32, aggregation.checksum.size()), checksum.begin());
-    for (const auto* output : batch.outputs) {
-      vdaf.accumulate(share, output->second);
-      update_report_id_checksum(checksum, output->first.id);
-      aggregation.report_count += 1;
-      aggregation.client_timestamp_interval =
-          span(aggregation.client_timestamp_interval, Interval{output->first.time, 1});
-    }
-    aggregation.aggregate_share = std::move(share);
-    aggregation.checksum = Bytes(checksum.begin(), checksum.end());
-    aggregation.aggregation_jobs_created += 1;
-    if (job_finished) aggregation.aggregation_jobs_terminated += 1;
-    if (existing) {
-      tx.update_batch_aggregation(aggregation);
-    } else {
-      tx.put_batch_aggregation(aggregation);
-    }
-  }
-}
-
-// Janus's janus_step_failures{type}: reports the helper could not aggregate, by reason.
-void count_step_failure(PrepareError error) {
-  metrics::registry()
-      .counter("janus_step_failures", "Reports that failed a preparation step, by reason.",
-               {{"type", std::string(prepare_error_name(error))}})
-      .increment();
 }
 
 }  // namespace
@@ -276,7 +191,7 @@ HttpResponse Aggregator::aggregation_job_init(const HttpRequest& request, const 
   }
   for (const PreparedReport& report : prepared) {
     job.client_timestamp_interval =
-        span(job.client_timestamp_interval, Interval{report.metadata.time, 1});
+        extend_interval(job.client_timestamp_interval, report.metadata.time);
   }
   job.step = 0;
   job.last_request_hash = request_hash;
@@ -289,73 +204,62 @@ HttpResponse Aggregator::aggregation_job_init(const HttpRequest& request, const 
       }
       return stored_response(tx.get_report_aggregations_for_job(task_id, *job_id));
     }
-    std::vector<ReportAggregation> report_aggregations;
-    std::vector<std::pair<ReportMetadata, Bytes>> outputs;
-    AggregationJobResp response;
-    bool all_terminal = true;
-    std::uint64_t successes = 0;
+    // Replays, checked for the whole job in two statements: a report in another job, or
+    // one whose id this helper has seen before.
+    std::vector<ReportId> candidates;
+    std::vector<ReportMetadata> first_sightings;
+    for (const PreparedReport& report : prepared) {
+      if (!report.error) candidates.push_back(report.metadata.id);
+    }
+    const std::set<ReportId> in_other_jobs =
+        tx.get_report_ids_in_other_aggregation_jobs(task_id, candidates, *job_id);
+    for (const PreparedReport& report : prepared) {
+      if (!report.error && !in_other_jobs.contains(report.metadata.id)) {
+        first_sightings.push_back(report.metadata);
+      }
+    }
+    const std::set<ReportId> recorded = tx.put_scrubbed_reports(task_id, first_sightings);
+
+    AggregationJobWriter writer(task, &vdaf, writer_options());
     for (std::size_t ord = 0; ord < prepared.size(); ++ord) {
       const PreparedReport& report = prepared[ord];
       std::optional<PrepareError> error = report.error;
-      if (!error) {
-        const BatchIdentifier batch = batch_of(task, job, report.metadata.time);
-        if (tx.check_other_report_aggregation_exists(task_id, report.metadata.id, *job_id)) {
-          error = PrepareError::ReportReplayed;
-        } else if (tx.is_batch_collected(task_id, batch)) {
-          error = PrepareError::BatchCollected;
-        } else if (!tx.put_scrubbed_report(task_id, report.metadata.id, report.metadata.time)) {
-          error = PrepareError::ReportReplayed;
-        }
-      }
+      if (!error && !recorded.contains(report.metadata.id)) error = PrepareError::ReportReplayed;
       ReportAggregation ra;
       ra.task_id = task_id;
       ra.aggregation_job_id = *job_id;
       ra.report_id = report.metadata.id;
       ra.client_timestamp = report.metadata.time;
       ra.ord = ord;
-      PrepareResp resp;
+      std::optional<Bytes> output;
       if (error) {
-        resp = PrepareResp::reject(report.metadata.id, *error);
         ra.state = ReportAggregationState::Failed;
         ra.error_code = static_cast<std::uint8_t>(*error);
+        ra.last_prep_resp = encode_message(PrepareResp::reject(report.metadata.id, *error));
       } else {
-        resp = report.outbound ? PrepareResp::continue_with(report.metadata.id, *report.outbound)
-                               : PrepareResp::finished(report.metadata.id);
+        ra.last_prep_resp = encode_message(
+            report.outbound ? PrepareResp::continue_with(report.metadata.id, *report.outbound)
+                            : PrepareResp::finished(report.metadata.id));
         if (report.state.finished()) {
           ra.state = ReportAggregationState::Finished;
-          outputs.emplace_back(report.metadata, report.state.output_share);
-          ++successes;
+          output = report.state.output_share;
         } else {
           ra.state = ReportAggregationState::WaitingHelper;
           ra.helper_prep_state = report.state.prep_state;
-          all_terminal = false;
         }
       }
-      ra.last_prep_resp = encode_message(resp);
-      response.prepare_resps.push_back(std::move(resp));
-      report_aggregations.push_back(std::move(ra));
+      writer.add(std::move(ra), /*changed=*/true, std::move(output));
     }
     AggregationJob stored_job = job;
-    stored_job.state =
-        all_terminal ? AggregationJobState::Finished : AggregationJobState::InProgress;
-    tx.put_aggregation_job(stored_job);
-    if (!report_aggregations.empty()) tx.put_report_aggregations(report_aggregations);
-    if (!outputs.empty()) {
-      accumulate_into_batches(tx, vdaf, task, stored_job, config_.batch_aggregation_shard_count,
-                              outputs, all_terminal);
-    }
-    if (successes > 0) {
-      tx.increment_task_aggregation_counter(task_id, random_below(config_.task_counter_shard_count),
-                                            successes);
-    }
-    return response;
+    stored_job.state = AggregationJobState::InProgress;
+    return stored_response(writer.write(tx, stored_job, /*new_job=*/true).report_aggregations);
   };
   AggregationJobResp response;
   try {
-    response = datastore_.run_tx("aggregation_job_init", write_job);
+    response = datastore_.run_tx("aggregation_job_init", Isolation::ReadCommitted, write_job);
   } catch (const MutationTargetAlreadyExists&) {
     // A concurrent request created the job first: answer as for a retry of it.
-    response = datastore_.run_tx("aggregation_job_init", write_job);
+    response = datastore_.run_tx("aggregation_job_init", Isolation::ReadCommitted, write_job);
   }
   for (const PrepareResp& resp : response.prepare_resps) {
     if (resp.state == PrepareResp::State::Reject) count_step_failure(resp.error);
@@ -389,102 +293,96 @@ HttpResponse Aggregator::aggregation_job_continue(const HttpRequest& request,
   }
   const Bytes request_hash = sha256(request.body);
 
-  AggregationJobResp response = datastore_.run_tx("aggregation_job_continue", [&](Transaction& tx) {
-    auto job = tx.get_aggregation_job(task_id, *job_id);
-    if (!job) throw DapError(DapProblemType::UnrecognizedAggregationJob, task_id);
-    if (job->state == AggregationJobState::Deleted) throw aggregation_job_deleted(task_id);
-    std::vector<ReportAggregation> ras = tx.get_report_aggregations_for_job(task_id, *job_id);
-    if (req.step == job->step) {
-      // A retry of the step already taken: the same request gets the same answer.
-      if (job->last_request_hash != request_hash) {
-        throw DapError::plain(409, "this step was taken with another request\n");
-      }
-      return stored_response(ras);
-    }
-    if (req.step != job->step + 1 || job->state != AggregationJobState::InProgress) {
-      throw DapError(DapProblemType::StepMismatch, task_id);
-    }
-    // The leader continues a subset of the waiting reports, in the job's order.
-    std::map<ReportId, ReportAggregation*> waiting;
-    for (ReportAggregation& ra : ras) {
-      if (ra.state == ReportAggregationState::WaitingHelper) waiting[ra.report_id] = &ra;
-    }
-    std::set<ReportId> continued;
-    std::vector<ReportAggregation> updates;
-    std::vector<std::pair<ReportMetadata, Bytes>> outputs;
-    std::uint64_t successes = 0;
-    std::size_t last_ord = 0;
-    bool first = true;
-    for (const PrepareContinue& prepare_continue : req.prepare_continues) {
-      auto it = waiting.find(prepare_continue.report_id);
-      if (it == waiting.end() || !continued.insert(prepare_continue.report_id).second ||
-          (!first && it->second->ord <= last_ord)) {
-        throw DapError(DapProblemType::InvalidMessage, task_id,
-                       "prepare continues name unknown, repeated or misordered reports");
-      }
-      first = false;
-      last_ord = it->second->ord;
-      ReportAggregation& ra = *it->second;
-      PrepareResp resp;
-      try {
-        PingPongState state;
-        state.prep_state = ra.helper_prep_state.value_or(Bytes{});
-        PingPongTransition transition = ping_pong_helper_continued(vdaf, job->aggregation_parameter,
-                                                                   state, prepare_continue.message);
-        resp = transition.outbound ? PrepareResp::continue_with(ra.report_id, *transition.outbound)
-                                   : PrepareResp::finished(ra.report_id);
-        if (transition.state.finished()) {
-          ra.state = ReportAggregationState::Finished;
-          ra.helper_prep_state.reset();
-          outputs.emplace_back(ReportMetadata{ra.report_id, ra.client_timestamp},
-                               transition.state.output_share);
-          ++successes;
-        } else {
-          ra.helper_prep_state = transition.state.prep_state;
+  AggregationJobResp response =
+      datastore_.run_tx("aggregation_job_continue", Isolation::ReadCommitted, [&](Transaction& tx) {
+        auto job = tx.get_aggregation_job(task_id, *job_id);
+        if (!job) throw DapError(DapProblemType::UnrecognizedAggregationJob, task_id);
+        if (job->state == AggregationJobState::Deleted) throw aggregation_job_deleted(task_id);
+        std::vector<ReportAggregation> ras = tx.get_report_aggregations_for_job(task_id, *job_id);
+        if (req.step == job->step) {
+          // A retry of the step already taken: the same request gets the same answer.
+          if (job->last_request_hash != request_hash) {
+            throw DapError::plain(409, "this step was taken with another request\n");
+          }
+          return stored_response(ras);
         }
-      } catch (const VdafError&) {
-        resp = PrepareResp::reject(ra.report_id, PrepareError::VdafPrepError);
-        ra.state = ReportAggregationState::Failed;
-        ra.error_code = static_cast<std::uint8_t>(PrepareError::VdafPrepError);
-        ra.helper_prep_state.reset();
-      }
-      ra.last_prep_resp = encode_message(resp);
-      updates.push_back(ra);
-    }
-    // Waiting reports the leader left out were dropped by it.
-    for (auto& [id, ra] : waiting) {
-      if (continued.contains(id)) continue;
-      ra->state = ReportAggregationState::Failed;
-      ra->error_code = static_cast<std::uint8_t>(PrepareError::ReportDropped);
-      ra->helper_prep_state.reset();
-      ra->last_prep_resp.reset();
-      updates.push_back(*ra);
-    }
-    bool all_terminal = std::all_of(ras.begin(), ras.end(), [](const ReportAggregation& ra) {
-      return ra.state == ReportAggregationState::Finished ||
-             ra.state == ReportAggregationState::Failed;
-    });
-    job->step = req.step;
-    job->last_request_hash = request_hash;
-    if (all_terminal) job->state = AggregationJobState::Finished;
-    tx.update_aggregation_job(*job);
-    if (!updates.empty()) tx.update_report_aggregations(updates);
-    if (!outputs.empty()) {
-      accumulate_into_batches(tx, vdaf, cached->task, *job, config_.batch_aggregation_shard_count,
-                              outputs, all_terminal);
-    }
-    if (successes > 0) {
-      tx.increment_task_aggregation_counter(task_id, random_below(config_.task_counter_shard_count),
-                                            successes);
-    }
-    AggregationJobResp ok;
-    for (const ReportAggregation& ra : updates) {
-      if (ra.last_prep_resp) {
-        ok.prepare_resps.push_back(decode_message<PrepareResp>(*ra.last_prep_resp));
-      }
-    }
-    return ok;
-  });
+        if (req.step != job->step + 1 || job->state != AggregationJobState::InProgress) {
+          throw DapError(DapProblemType::StepMismatch, task_id);
+        }
+        // The leader continues a subset of the waiting reports, in the job's order.
+        std::map<ReportId, std::size_t> waiting;  // index into ras
+        for (std::size_t i = 0; i < ras.size(); ++i) {
+          if (ras[i].state == ReportAggregationState::WaitingHelper) waiting[ras[i].report_id] = i;
+        }
+        std::set<ReportId> continued;
+        std::vector<std::optional<Bytes>> outputs(ras.size());
+        std::vector<bool> changed(ras.size(), false);
+        std::size_t last_ord = 0;
+        bool first = true;
+        for (const PrepareContinue& prepare_continue : req.prepare_continues) {
+          auto it = waiting.find(prepare_continue.report_id);
+          if (it == waiting.end() || !continued.insert(prepare_continue.report_id).second ||
+              (!first && ras[it->second].ord <= last_ord)) {
+            throw DapError(DapProblemType::InvalidMessage, task_id,
+                           "prepare continues name unknown, repeated or misordered reports");
+          }
+          first = false;
+          const std::size_t index = it->second;
+          ReportAggregation& ra = ras[index];
+          last_ord = ra.ord;
+          changed[index] = true;
+          PrepareResp resp;
+          try {
+            PingPongState state;
+            state.prep_state = ra.helper_prep_state.value_or(Bytes{});
+            PingPongTransition transition = ping_pong_helper_continued(
+                vdaf, job->aggregation_parameter, state, prepare_continue.message);
+            resp = transition.outbound
+                       ? PrepareResp::continue_with(ra.report_id, *transition.outbound)
+                       : PrepareResp::finished(ra.report_id);
+            if (transition.state.finished()) {
+              ra.state = ReportAggregationState::Finished;
+              ra.helper_prep_state.reset();
+              outputs[index] = std::move(transition.state.output_share);
+            } else {
+              ra.helper_prep_state = transition.state.prep_state;
+            }
+          } catch (const VdafError&) {
+            resp = PrepareResp::reject(ra.report_id, PrepareError::VdafPrepError);
+            ra.state = ReportAggregationState::Failed;
+            ra.error_code = static_cast<std::uint8_t>(PrepareError::VdafPrepError);
+            ra.helper_prep_state.reset();
+          }
+          ra.last_prep_resp = encode_message(resp);
+        }
+        // Waiting reports the leader left out were dropped by it.
+        for (auto& [id, index] : waiting) {
+          if (continued.contains(id)) continue;
+          ReportAggregation& ra = ras[index];
+          ra.state = ReportAggregationState::Failed;
+          ra.error_code = static_cast<std::uint8_t>(PrepareError::ReportDropped);
+          ra.helper_prep_state.reset();
+          ra.last_prep_resp.reset();
+          changed[index] = true;
+        }
+        job->step = req.step;
+        job->last_request_hash = request_hash;
+        AggregationJobWriter writer(cached->task, &vdaf, writer_options());
+        for (std::size_t i = 0; i < ras.size(); ++i) {
+          writer.add(std::move(ras[i]), changed[i], std::move(outputs[i]));
+        }
+        // The answer covers the reports this step continued, in the request's order (the
+        // job's order), as written.
+        AggregationJobWriter::Written written = writer.write(tx, *job, /*new_job=*/false);
+        AggregationJobResp ok;
+        for (std::size_t i = 0; i < written.report_aggregations.size(); ++i) {
+          const ReportAggregation& ra = written.report_aggregations[i];
+          if (changed[i] && ra.last_prep_resp) {
+            ok.prepare_resps.push_back(decode_message<PrepareResp>(*ra.last_prep_resp));
+          }
+        }
+        return ok;
+      });
   return aggregation_job_response(response);
 }
 
@@ -576,32 +474,23 @@ HttpResponse Aggregator::aggregate_share(const HttpRequest& request, const TaskI
     if (others.size() >= task.max_batch_query_count) {
       throw DapError(DapProblemType::BatchQueriedTooManyTimes, task_id);
     }
-    Bytes share = vdaf.empty_aggregate_share(req.aggregation_parameter);
-    std::uint64_t report_count = 0;
-    ReportIdChecksum checksum{};
-    for (const BatchAggregation& aggregation : aggregations) {
-      if (aggregation.aggregate_share) vdaf.merge(share, *aggregation.aggregate_share);
-      report_count += aggregation.report_count;
-      ReportIdChecksum part{};
-      std::copy_n(aggregation.checksum.begin(),
-                  std::min<std::size_t>(32, aggregation.checksum.size()), part.begin());
-      combine_report_id_checksums(checksum, part);
-    }
-    if (report_count < task.min_batch_size ||
-        (task.query_type.max_batch_size && report_count > *task.query_type.max_batch_size)) {
+    MergedBatchAggregation merged =
+        merge_batch_aggregations(vdaf, req.aggregation_parameter, aggregations);
+    if (merged.report_count < task.min_batch_size ||
+        (task.query_type.max_batch_size && merged.report_count > *task.query_type.max_batch_size)) {
       throw DapError(DapProblemType::InvalidBatchSize, task_id);
     }
-    if (report_count != req.report_count || checksum != req.checksum) {
+    if (merged.report_count != req.report_count || merged.checksum != req.checksum) {
       throw DapError(DapProblemType::BatchMismatch, task_id);
     }
     for (BatchAggregation aggregation : aggregations) {
       aggregation.state = BatchAggregationState::Collected;
       tx.update_batch_aggregation(aggregation);
     }
-    tx.put_aggregate_share_job(AggregateShareJob{task_id, batch, req.aggregation_parameter, share,
-                                                 report_count,
-                                                 Bytes(checksum.begin(), checksum.end())});
-    return share;
+    tx.put_aggregate_share_job(AggregateShareJob{
+        task_id, batch, req.aggregation_parameter, merged.aggregate_share, merged.report_count,
+        Bytes(merged.checksum.begin(), merged.checksum.end())});
+    return merged.aggregate_share;
   });
   const Bytes aad =
       encode_message(AggregateShareAad{task_id, req.aggregation_parameter, req.batch_selector});

@@ -1,10 +1,11 @@
 #include "report_writer.h"
 
 #include <map>
-#include <random>
 #include <stdexcept>
 
 #include <spdlog/spdlog.h>
+
+#include "janus/aggregation.h"
 
 namespace janus::aggregator {
 namespace {
@@ -18,11 +19,6 @@ void add_counter(TaskUploadCounter& total, const TaskUploadCounter& delta) {
   total.report_success += delta.report_success;
   total.report_too_early += delta.report_too_early;
   total.task_expired += delta.task_expired;
-}
-
-std::uint64_t random_shard(std::uint64_t shard_count) {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  return std::uniform_int_distribution<std::uint64_t>(0, shard_count - 1)(rng);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "collection_driver.h"
 
+#include <janus/aggregation.h>
 #include <janus/codec.h>
 #include <janus/hpke.h>
 #include <janus/messages.h>
@@ -27,14 +28,11 @@ struct Plan {
 
 Time interval_end(const Interval& interval) { return interval.start + interval.duration; }
 
-// The smallest time_precision-aligned interval holding both (an empty one is ignored).
-Interval span_aligned(const Interval& a, const Interval& b, Duration precision) {
-  if (b.duration == 0) return a;
-  const Time start = b.start / precision * precision;
-  const Time end = (interval_end(b) + precision - 1) / precision * precision;
-  if (a.duration == 0) return Interval{start, end - start};
-  const Time lo = std::min(a.start, start), hi = std::max(interval_end(a), end);
-  return Interval{lo, hi - lo};
+// The smallest time_precision-aligned interval holding `interval`.
+Interval aligned(const Interval& interval, Duration precision) {
+  const Time start = interval.start / precision * precision;
+  const Time end = (interval_end(interval) + precision - 1) / precision * precision;
+  return Interval{start, end - start};
 }
 
 // Every batch identifier whose shards make up the collection job's batch: the
@@ -164,28 +162,17 @@ void CollectionDriver::step(const Lease<AcquiredCollectionJob>& lease, const Ste
     }
     // Summed over the shards, as Janus merges them: the job creator and the job driver each
     // count on a shard of their own choosing, so one shard's two counters need not agree.
-    std::uint64_t jobs_created = 0, jobs_terminated = 0;
-    for (const BatchAggregation& shard : shards) {
-      jobs_created += shard.aggregation_jobs_created;
-      jobs_terminated += shard.aggregation_jobs_terminated;
-    }
-    if (jobs_created != jobs_terminated) {
+    MergedBatchAggregation merged = merge_batch_aggregations(*vdaf, parameter, shards);
+    if (merged.aggregation_jobs_created != merged.aggregation_jobs_terminated) {
       plan.kind = Plan::Kind::NotReady;
       return plan;
     }
-    const Duration precision = std::max<Duration>(plan.task.time_precision, 1);
-    plan.leader_share = vdaf->empty_aggregate_share(parameter);
-    for (const BatchAggregation& shard : shards) {
-      if (shard.aggregate_share) vdaf->merge(plan.leader_share, *shard.aggregate_share);
-      plan.report_count += shard.report_count;
-      ReportIdChecksum part{};
-      std::copy_n(shard.checksum.begin(), std::min<std::size_t>(32, shard.checksum.size()),
-                  part.begin());
-      combine_report_id_checksums(plan.checksum, part);
-      if (shard.report_count > 0) {
-        plan.client_timestamp_interval = span_aligned(plan.client_timestamp_interval,
-                                                      shard.client_timestamp_interval, precision);
-      }
+    plan.leader_share = std::move(merged.aggregate_share);
+    plan.report_count = merged.report_count;
+    plan.checksum = merged.checksum;
+    if (merged.client_timestamp_interval) {
+      plan.client_timestamp_interval = aligned(*merged.client_timestamp_interval,
+                                               std::max<Duration>(plan.task.time_precision, 1));
     }
     if (plan.report_count < plan.task.min_batch_size) {
       plan.kind = Plan::Kind::TooSmall;
@@ -193,26 +180,8 @@ void CollectionDriver::step(const Lease<AcquiredCollectionJob>& lease, const Ste
     }
     // COLLECTED on every shard, the empty ones too, so that no aggregation job adds to the
     // batch any more (its reports then fail with BatchCollected).
-    for (const BatchIdentifier& batch : batches_of(plan.task, plan.job)) {
-      for (std::uint64_t ord = 0; ord < config_.batch_aggregation_shard_count; ++ord) {
-        auto shard = tx.get_batch_aggregation(acquired.task_id, batch, parameter, ord);
-        if (shard) {
-          if (shard->state == BatchAggregationState::Aggregating) {
-            shard->state = BatchAggregationState::Collected;
-            tx.update_batch_aggregation(*shard);
-          }
-        } else {
-          BatchAggregation empty;
-          empty.task_id = acquired.task_id;
-          empty.batch_identifier = batch;
-          empty.aggregation_parameter = parameter;
-          empty.ord = ord;
-          empty.state = BatchAggregationState::Collected;
-          empty.checksum = Bytes(32, 0);
-          tx.put_batch_aggregation(empty);
-        }
-      }
-    }
+    tx.mark_batch_aggregations_collected(acquired.task_id, batches_of(plan.task, plan.job),
+                                         parameter, config_.batch_aggregation_shard_count);
     plan.kind = Plan::Kind::Ready;
     return plan;
   });

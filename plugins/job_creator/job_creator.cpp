@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <limits>
 #include <map>
-#include <random>
+#include <span>
 
 #include <spdlog/spdlog.h>
+
+#include "janus/aggregation.h"
 
 namespace janus::job_creator {
 namespace {
@@ -19,73 +21,38 @@ std::uint64_t positive(ConfigMap& map, const std::string& key) {
   return value;
 }
 
-std::uint64_t random_below(std::uint64_t bound) {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  return std::uniform_int_distribution<std::uint64_t>(0, bound - 1)(rng);
-}
-
 Time saturating_add(Time a, Duration b) {
   return a > std::numeric_limits<Time>::max() - b ? std::numeric_limits<Time>::max() : a + b;
 }
 
-Interval span(const Interval& a, Time time) {
-  if (a.duration == 0 && a.start == 0) return {time, 1};
-  const Time start = std::min(a.start, time);
-  const Time end = std::max(a.start + a.duration, time + 1);
-  return {start, end - start};
-}
-
-// Counts one more job created in the batch, on a random shard (as the helper and driver
-// spread their writes).
-void count_job_created(Transaction& tx, const TaskId& task_id, const BatchIdentifier& batch,
-                       std::uint64_t shard_count) {
-  const std::uint64_t ord = random_below(shard_count);
-  if (auto existing = tx.get_batch_aggregation(task_id, batch, {}, ord)) {
-    existing->aggregation_jobs_created += 1;
-    tx.update_batch_aggregation(*existing);
-    return;
-  }
-  BatchAggregation aggregation;
-  aggregation.task_id = task_id;
-  aggregation.batch_identifier = batch;
-  aggregation.ord = ord;
-  aggregation.checksum = Bytes(32, 0);
-  aggregation.aggregation_jobs_created = 1;
-  tx.put_batch_aggregation(aggregation);
-}
-
-// Writes one job of `reports` (StartLeader report aggregations), scrubs the reports and
-// counts the job in its batch.
-void write_job(Transaction& tx, const TaskId& task_id, const std::optional<BatchId>& batch_id,
-               const BatchIdentifier& batch, const std::vector<const LeaderStoredReport*>& reports,
-               std::uint64_t shard_count) {
+// Writes one job of `reports`: the job, counted as created in its batch, and its
+// START_LEADER report aggregations, which take over the reports' shares inside the
+// database (the reports are scrubbed and marked started).
+void write_job(Transaction& tx, const AggregatorTask& task, const std::optional<BatchId>& batch_id,
+               std::span<const ReportMetadata> reports, std::uint64_t shard_count) {
   AggregationJob job;
-  job.task_id = task_id;
+  job.task_id = task.task_id;
   job.aggregation_job_id = AggregationJobId::random();
   job.batch_id = batch_id;
   job.state = AggregationJobState::InProgress;
   job.step = 0;
-  std::vector<ReportAggregation> report_aggregations;
-  for (const LeaderStoredReport* report : reports) {
-    job.client_timestamp_interval = span(job.client_timestamp_interval, report->client_timestamp);
+  AggregationJobWriter writer(task, nullptr, {shard_count, 1});
+  std::vector<ReportId> report_ids;
+  for (const ReportMetadata& report : reports) {
+    job.client_timestamp_interval = extend_interval(job.client_timestamp_interval, report.time);
     ReportAggregation ra;
-    ra.task_id = task_id;
+    ra.task_id = task.task_id;
     ra.aggregation_job_id = job.aggregation_job_id;
-    ra.report_id = report->report_id;
-    ra.client_timestamp = report->client_timestamp;
-    ra.ord = report_aggregations.size();
+    ra.report_id = report.id;
+    ra.client_timestamp = report.time;
+    ra.ord = report_ids.size();
     ra.state = ReportAggregationState::StartLeader;
-    ra.public_share = report->public_share;
-    ra.leader_extensions = report->extensions;
-    ra.leader_input_share = report->leader_input_share;
-    ra.helper_encrypted_input_share = report->helper_encrypted_input_share;
-    report_aggregations.push_back(std::move(ra));
+    // Not written by the writer (changed = false): only placed in its batch.
+    writer.add(std::move(ra), /*changed=*/false);
+    report_ids.push_back(report.id);
   }
-  tx.put_aggregation_job(job);
-  tx.put_report_aggregations(report_aggregations);
-  for (const LeaderStoredReport* report : reports)
-    tx.scrub_client_report(task_id, report->report_id);
-  count_job_created(tx, task_id, batch, shard_count);
+  writer.write(tx, job, /*new_job=*/true);
+  tx.start_aggregation_of_client_reports(task.task_id, job.aggregation_job_id, report_ids);
 }
 
 }  // namespace
@@ -153,68 +120,81 @@ std::size_t JobCreator::run_once() {
 }
 
 std::size_t JobCreator::create_jobs_for_task(const AggregatorTask& task) {
+  // A pass takes at most aggregation_job_creation_report_window reports; while passes
+  // find a full window and make jobs of it, another follows at once instead of after the
+  // creation interval (bounded, so that a stop request is heard).
+  constexpr int kMaxPassesPerRun = 20;
+  std::size_t jobs = 0;
+  for (int pass = 0; pass < kMaxPassesPerRun; ++pass) {
+    const CreationPass result = create_jobs_pass(task);
+    jobs += result.jobs;
+    if (!result.full_window || result.jobs == 0) break;
+  }
+  return jobs;
+}
+
+JobCreator::CreationPass JobCreator::create_jobs_pass(const AggregatorTask& task) {
+  // READ COMMITTED: the job counts go to batch shards the drivers write at the same time.
   if (task.query_type.kind == TaskQueryType::Kind::FixedSize) {
-    return datastore_.run_tx("aggregation_job_creator_fixed_size",
+    return datastore_.run_tx("aggregation_job_creator_fixed_size", Isolation::ReadCommitted,
                              [&](Transaction& tx) { return create_fixed_size_jobs(tx, task); });
   }
   const Duration precision = std::max<Duration>(task.time_precision, 1);
-  return datastore_.run_tx("aggregation_job_creator", [&](Transaction& tx) -> std::size_t {
-    std::vector<LeaderStoredReport> reports = tx.claim_unaggregated_client_reports(
-        task.task_id, config_.aggregation_job_creation_report_window);
-    // Janus works batch by batch: a job holds reports of one time_interval batch.
-    std::map<Time, std::vector<const LeaderStoredReport*>> by_batch;
-    for (const LeaderStoredReport& report : reports) {
-      by_batch[report.client_timestamp / precision * precision].push_back(&report);
-    }
-    std::vector<ReportId> unused;
-    std::size_t jobs = 0;
-    for (auto& [batch_start, batch_reports] : by_batch) {
-      const Interval batch{batch_start, precision};
-      // A batch still open for late reports waits until it has a job's minimum; once
-      // the grace period is over its remainder goes out in a smaller job.
-      const bool batch_closed =
-          saturating_add(batch_start + precision, config_.late_report_grace_period) <= tx.now();
-      for (std::size_t begin = 0; begin < batch_reports.size();
-           begin += config_.max_aggregation_job_size) {
-        const std::size_t end =
-            std::min<std::size_t>(batch_reports.size(), begin + config_.max_aggregation_job_size);
-        if (end - begin < std::max<std::uint64_t>(config_.min_aggregation_job_size, 1) &&
-            !batch_closed) {
-          for (std::size_t i = begin; i < end; ++i) unused.push_back(batch_reports[i]->report_id);
-          continue;
+  return datastore_.run_tx(
+      "aggregation_job_creator", Isolation::ReadCommitted, [&](Transaction& tx) -> CreationPass {
+        // Reports left out (too few for a job) are released at commit.
+        const std::vector<ReportMetadata> reports = tx.lock_unaggregated_client_reports(
+            task.task_id, config_.aggregation_job_creation_report_window);
+        // Janus works batch by batch: a job holds reports of one time_interval batch.
+        std::map<Time, std::vector<ReportMetadata>> by_batch;
+        for (const ReportMetadata& report : reports) {
+          by_batch[report.time / precision * precision].push_back(report);
         }
-        write_job(tx, task.task_id, std::nullopt, batch,
-                  std::vector<const LeaderStoredReport*>(
-                      batch_reports.begin() + static_cast<std::ptrdiff_t>(begin),
-                      batch_reports.begin() + static_cast<std::ptrdiff_t>(end)),
-                  config_.batch_aggregation_shard_count);
-        ++jobs;
-      }
-    }
-    if (!unused.empty()) tx.mark_reports_unaggregated(task.task_id, unused);
-    return jobs;
-  });
+        std::size_t jobs = 0;
+        for (auto& [batch_start, batch_reports] : by_batch) {
+          // A batch still open for late reports waits until it has a job's minimum; once
+          // the grace period is over its remainder goes out in a smaller job.
+          const bool batch_closed =
+              saturating_add(batch_start + precision, config_.late_report_grace_period) <= tx.now();
+          for (std::size_t begin = 0; begin < batch_reports.size();
+               begin += config_.max_aggregation_job_size) {
+            const std::size_t end = std::min<std::size_t>(batch_reports.size(),
+                                                          begin + config_.max_aggregation_job_size);
+            if (end - begin < std::max<std::uint64_t>(config_.min_aggregation_job_size, 1) &&
+                !batch_closed) {
+              continue;
+            }
+            write_job(tx, task, std::nullopt,
+                      std::span<const ReportMetadata>(batch_reports).subspan(begin, end - begin),
+                      config_.batch_aggregation_shard_count);
+            ++jobs;
+          }
+        }
+        return CreationPass{jobs, reports.size() >= config_.aggregation_job_creation_report_window};
+      });
 }
 
 // fixed_size: reports fill the task's FILLING outstanding batches (per time bucket when the
 // task has a batch_time_window_size) up to max_batch_size (min_batch_size when the task
 // has no maximum), then new batches; a full batch is marked FILLED. A job smaller than
 // min_aggregation_job_size is only written when it completes its batch.
-std::size_t JobCreator::create_fixed_size_jobs(Transaction& tx, const AggregatorTask& task) {
+JobCreator::CreationPass JobCreator::create_fixed_size_jobs(Transaction& tx,
+                                                            const AggregatorTask& task) {
   const std::uint64_t batch_limit =
       std::max<std::uint64_t>(task.query_type.max_batch_size.value_or(task.min_batch_size), 1);
   const std::uint64_t min_job = std::max<std::uint64_t>(config_.min_aggregation_job_size, 1);
-  std::vector<LeaderStoredReport> reports = tx.claim_unaggregated_client_reports(
+  // Reports left out are released at commit.
+  const std::vector<ReportMetadata> reports = tx.lock_unaggregated_client_reports(
       task.task_id, config_.aggregation_job_creation_report_window);
-  if (reports.empty()) return 0;
-  std::map<std::optional<Time>, std::vector<const LeaderStoredReport*>> by_bucket;
-  for (const LeaderStoredReport& report : reports) {
+  if (reports.empty()) return {};
+  std::map<std::optional<Time>, std::vector<ReportMetadata>> by_bucket;
+  for (const ReportMetadata& report : reports) {
     std::optional<Time> bucket;
     if (task.query_type.batch_time_window_size && *task.query_type.batch_time_window_size > 0) {
       const Duration window = *task.query_type.batch_time_window_size;
-      bucket = report.client_timestamp / window * window;
+      bucket = report.time / window * window;
     }
-    by_bucket[bucket].push_back(&report);
+    by_bucket[bucket].push_back(report);
   }
   // Reports already placed in each FILLING batch (the datastore keeps no size per batch:
   // count the non-failed report aggregations of the task's jobs in those batches).
@@ -232,7 +212,6 @@ std::size_t JobCreator::create_fixed_size_jobs(Transaction& tx, const Aggregator
       }
     }
   }
-  std::vector<ReportId> unused;
   std::size_t jobs = 0;
   for (auto& [bucket, bucket_reports] : by_bucket) {
     std::size_t next = 0;
@@ -245,10 +224,8 @@ std::size_t JobCreator::create_fixed_size_jobs(Transaction& tx, const Aggregator
         const std::uint64_t n = std::min<std::uint64_t>(
             {room, config_.max_aggregation_job_size, bucket_reports.size() - next});
         if (n < min_job && n < room) return false;
-        std::vector<const LeaderStoredReport*> job_reports(
-            bucket_reports.begin() + static_cast<std::ptrdiff_t>(next),
-            bucket_reports.begin() + static_cast<std::ptrdiff_t>(next + n));
-        write_job(tx, task.task_id, batch_id, batch_id, job_reports,
+        write_job(tx, task, batch_id,
+                  std::span<const ReportMetadata>(bucket_reports).subspan(next, n),
                   config_.batch_aggregation_shard_count);
         next += n;
         size += n;
@@ -269,10 +246,8 @@ std::size_t JobCreator::create_fixed_size_jobs(Transaction& tx, const Aggregator
       tx.put_outstanding_batch(batch);
       progress = fill(batch.batch_id);
     }
-    for (; next < bucket_reports.size(); ++next) unused.push_back(bucket_reports[next]->report_id);
   }
-  if (!unused.empty()) tx.mark_reports_unaggregated(task.task_id, unused);
-  return jobs;
+  return CreationPass{jobs, reports.size() >= config_.aggregation_job_creation_report_window};
 }
 
 }  // namespace janus::job_creator

@@ -42,12 +42,18 @@ class JobCreator {
 
   // One pass over every leader task. Returns the number of jobs written.
   std::size_t run_once();
-  // The jobs for one task (one transaction). Returns the number of jobs written.
+  // The jobs for one task: one transaction per window of reports, another at once while a
+  // window was full. Returns the number of jobs written.
   std::size_t create_jobs_for_task(const AggregatorTask& task);
 
  private:
+  struct CreationPass {
+    std::size_t jobs = 0;
+    bool full_window = false;  // the pass found a whole window of reports
+  };
   std::vector<AggregatorTask> leader_tasks();
-  std::size_t create_fixed_size_jobs(Transaction& tx, const AggregatorTask& task);
+  CreationPass create_jobs_pass(const AggregatorTask& task);
+  CreationPass create_fixed_size_jobs(Transaction& tx, const AggregatorTask& task);
 
   JobCreatorConfig config_;
   Datastore& datastore_;

@@ -125,6 +125,19 @@ TEST_F(JobCreatorTest, OpenBatchWaitsForMinimumThenFlushesAfterGracePeriod) {
   EXPECT_EQ(creator.run_once(), 0u);
 }
 
+// A pass takes one window of reports; while windows are full the next pass follows in the
+// same run instead of a creation interval later.
+TEST_F(JobCreatorTest, FullWindowsAreFollowedByAnotherPassAtOnce) {
+  const std::vector<ReportId> ids = upload(35, kBatchStart + 10);
+  JobCreatorConfig config = test_config();
+  config.aggregation_job_creation_report_window = 10;
+  JobCreator creator(config, *datastore, nullptr);
+  EXPECT_EQ(creator.run_once(), 3u);  // 10 + 10 + 10; the last 5 are too few for a job
+  std::vector<AggregationJob> jobs;
+  EXPECT_EQ(reports_in_jobs(jobs).size(), 30u);
+  EXPECT_EQ(jobs_created_in_batch(), 3u);
+}
+
 TEST_F(JobCreatorTest, ReportsOfDifferentBatchesGoToDifferentJobs) {
   clock.set(kBatchStart + 10 * kPrecision);
   upload(3, kBatchStart + 5);

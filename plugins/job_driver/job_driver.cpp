@@ -1,34 +1,20 @@
 #include "job_driver.h"
 
 #include <algorithm>
-#include <limits>
 #include <map>
-#include <random>
 #include <set>
 #include <stdexcept>
 
 #include <spdlog/spdlog.h>
 
+#include "janus/aggregation.h"
 #include "janus/codec.h"
 #include "janus/messages.h"
-#include "janus/metrics.h"
 #include "janus/ping_pong.h"
 #include "janus/vdaf.h"
 
 namespace janus::job_driver {
 namespace {
-
-std::uint64_t random_below(std::uint64_t bound) {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  return std::uniform_int_distribution<std::uint64_t>(0, bound - 1)(rng);
-}
-
-Interval span(const Interval& a, Time time) {
-  if (a.duration == 0 && a.start == 0) return {time, 1};
-  const Time start = std::min(a.start, time);
-  const Time end = std::max(a.start + a.duration, time + 1);
-  return {start, end - start};
-}
 
 // A step failure worth retrying on a later lease (the runner logs it; the lease expires).
 class StepError : public std::runtime_error {
@@ -59,67 +45,12 @@ PingPongTransition decode_waiting(ByteSpan data) {
   return transition;
 }
 
-// A report that failed a preparation step (Janus's janus_step_failures{type}, the same
-// series the helper side counts).
+// A report that failed a preparation step.
 void fail(ReportAggregation& ra, PrepareError error) {
-  metrics::registry()
-      .counter("janus_step_failures", "Reports that failed a preparation step, by reason.",
-               {{"type", std::string(prepare_error_name(error))}})
-      .increment();
+  count_step_failure(error);
   ra.state = ReportAggregationState::Failed;
   ra.error_code = static_cast<std::uint8_t>(error);
   ra.leader_prep_transition.reset();
-}
-
-using OutputShare = std::pair<ReportMetadata, Bytes>;
-
-// Adds output shares (and, when the job is over, one terminated job) to shard `ord` of a
-// batch's aggregation. `vdaf` may be null when there are no outputs.
-void add_to_batch_aggregation(Transaction& tx, const Vdaf* vdaf, const TaskId& task_id,
-                              const BatchIdentifier& identifier, const Bytes& aggregation_parameter,
-                              std::uint64_t ord, const std::vector<const OutputShare*>& outputs,
-                              bool job_terminated) {
-  auto existing = tx.get_batch_aggregation(task_id, identifier, aggregation_parameter, ord);
-  BatchAggregation aggregation;
-  if (existing) {
-    aggregation = std::move(*existing);
-  } else {
-    aggregation.task_id = task_id;
-    aggregation.batch_identifier = identifier;
-    aggregation.aggregation_parameter = aggregation_parameter;
-    aggregation.ord = ord;
-    aggregation.checksum = Bytes(32, 0);
-  }
-  if (!outputs.empty()) {
-    Bytes share = aggregation.aggregate_share ? *aggregation.aggregate_share
-                                              : vdaf->empty_aggregate_share(aggregation_parameter);
-    ReportIdChecksum checksum{};
-    std::copy_n(aggregation.checksum.begin(),
-                std::min<std::size_t>(32, aggregation.checksum.size()), checksum.begin());
-    for (const OutputShare* output : outputs) {
-      vdaf->accumulate(share, output->second);
-      update_report_id_checksum(checksum, output->first.id);
-      aggregation.report_count += 1;
-      aggregation.client_timestamp_interval =
-          span(aggregation.client_timestamp_interval, output->first.time);
-    }
-    aggregation.aggregate_share = std::move(share);
-    aggregation.checksum = Bytes(checksum.begin(), checksum.end());
-  }
-  if (job_terminated) aggregation.aggregation_jobs_terminated += 1;
-  if (existing) {
-    tx.update_batch_aggregation(aggregation);
-  } else {
-    tx.put_batch_aggregation(aggregation);
-  }
-}
-
-// The batch a report of `job` belongs to: the job's batch id (fixed_size), else the
-// time_precision interval holding the report's time.
-BatchIdentifier batch_of(const AggregatorTask& task, const AggregationJob& job, Time time) {
-  if (job.batch_id) return *job.batch_id;
-  const Duration precision = std::max<Duration>(task.time_precision, 1);
-  return Interval{time / precision * precision, precision};
 }
 
 }  // namespace
@@ -197,27 +128,24 @@ RetryPolicy JobDriver::retry_policy(const StepContext& context) const {
 
 void JobDriver::abandon(const Lease<AcquiredAggregationJob>& lease, const StepContext& context) {
   const AcquiredAggregationJob& acquired = lease.leased;
-  auto task = datastore_.run_tx("abandon_aggregation_job", [&](Transaction& tx) {
-    auto task = tx.get_aggregator_task(acquired.task_id);
-    auto job = tx.get_aggregation_job(acquired.task_id, acquired.aggregation_job_id);
-    if (task && job && job->state == AggregationJobState::InProgress) {
-      // An abandoned job is over too: its batches count it as terminated, so that
-      // collection does not wait for it forever.
-      std::map<Bytes, BatchIdentifier> batches;
-      for (const ReportAggregation& ra :
-           tx.get_report_aggregations_for_job(acquired.task_id, acquired.aggregation_job_id)) {
-        BatchIdentifier identifier = batch_of(*task, *job, ra.client_timestamp);
-        batches.emplace(encode_batch_identifier(identifier), identifier);
-      }
-      for (const auto& [key, identifier] : batches) {
-        add_to_batch_aggregation(tx, nullptr, acquired.task_id, identifier,
-                                 job->aggregation_parameter,
-                                 random_below(config_.batch_aggregation_shard_count), {}, true);
-      }
-    }
-    tx.abandon_aggregation_job(lease);
-    return task;
-  });
+  auto task =
+      datastore_.run_tx("abandon_aggregation_job", Isolation::ReadCommitted, [&](Transaction& tx) {
+        auto task = tx.get_aggregator_task(acquired.task_id);
+        auto job = tx.get_aggregation_job(acquired.task_id, acquired.aggregation_job_id);
+        if (task && job && job->state == AggregationJobState::InProgress) {
+          // An abandoned job is over too: its batches count it as terminated, so that
+          // collection does not wait for it forever.
+          AggregationJobWriter writer(*task, nullptr, writer_options());
+          for (ReportAggregation& ra :
+               tx.get_report_aggregations_for_job(acquired.task_id, acquired.aggregation_job_id)) {
+            writer.add(std::move(ra), /*changed=*/false);
+          }
+          job->state = AggregationJobState::Abandoned;
+          writer.write(tx, *job, /*new_job=*/false);
+        }
+        tx.abandon_aggregation_job(lease);
+        return task;
+      });
   if (logger_) {
     logger_->error("aggregation job {} of task {} abandoned after {} attempts",
                    acquired.aggregation_job_id.to_base64url(), acquired.task_id.to_base64url(),
@@ -236,40 +164,223 @@ void JobDriver::abandon(const Lease<AcquiredAggregationJob>& lease, const StepCo
   }
 }
 
-void JobDriver::step(const Lease<AcquiredAggregationJob>& lease, const StepContext& context) {
-  const AcquiredAggregationJob& acquired = lease.leased;
-  const TaskId& task_id = acquired.task_id;
-  const AggregationJobId& job_id = acquired.aggregation_job_id;
-  // Janus counts acquisitions: the one that exceeds the limit abandons the job.
-  if (lease.attempts > config_.maximum_attempts_before_failure) {
-    abandon(lease, context);
-    return;
-  }
+AggregationJobWriterOptions JobDriver::writer_options() const {
+  return {config_.batch_aggregation_shard_count, config_.task_counter_shard_count};
+}
 
-  struct Loaded {
-    std::optional<AggregatorTask> task;
-    std::optional<AggregationJob> job;
-    std::vector<ReportAggregation> report_aggregations;
-    std::set<Bytes> collected_batches;  // encoded identifiers of collected batches
+// ---- one step: load, request, response, write ----------------------------------------
+
+// What the step reads first.
+struct JobDriver::Loaded {
+  std::optional<AggregatorTask> task;
+  std::optional<AggregationJob> job;
+  std::vector<ReportAggregation> report_aggregations;
+  std::set<Bytes> collected_batches;  // encoded identifiers of collected batches
+};
+
+// The request of one step and the reports it carries.
+struct JobDriver::Request {
+  HttpMethod method = HttpMethod::Put;
+  std::string content_type;
+  Bytes body;
+  struct Pending {
+    std::size_t index;  // into Loaded::report_aggregations
+    PingPongState state;
   };
-  Loaded loaded = datastore_.run_tx("step_aggregation_job_read", [&](Transaction& tx) {
+  std::vector<Pending> pending;
+  std::vector<bool> changed;  // per report aggregation: this step writes it
+};
+
+JobDriver::Loaded JobDriver::load(const AcquiredAggregationJob& acquired) {
+  return datastore_.run_tx("step_aggregation_job_read", [&](Transaction& tx) {
     Loaded l;
-    l.task = tx.get_aggregator_task(task_id);
-    l.job = tx.get_aggregation_job(task_id, job_id);
+    l.task = tx.get_aggregator_task(acquired.task_id);
+    l.job = tx.get_aggregation_job(acquired.task_id, acquired.aggregation_job_id);
     if (!l.task || !l.job) return l;
-    l.report_aggregations = tx.get_report_aggregations_for_job(task_id, job_id);
+    l.report_aggregations =
+        tx.get_report_aggregations_for_job(acquired.task_id, acquired.aggregation_job_id);
     // Reports not yet sent whose batch was collected meanwhile are failed here (as Janus
     // does), not sent to the helper.
     std::set<Bytes> checked;
     for (const ReportAggregation& ra : l.report_aggregations) {
       if (ra.state != ReportAggregationState::StartLeader) continue;
-      const BatchIdentifier batch = batch_of(*l.task, *l.job, ra.client_timestamp);
+      const BatchIdentifier batch = batch_of_report(*l.task, *l.job, ra.client_timestamp);
       Bytes key = encode_batch_identifier(batch);
       if (!checked.insert(key).second) continue;
-      if (tx.is_batch_collected(task_id, batch)) l.collected_batches.insert(std::move(key));
+      if (tx.is_batch_collected(acquired.task_id, batch))
+        l.collected_batches.insert(std::move(key));
     }
     return l;
   });
+}
+
+// The init request (reports in START_LEADER) or the continue request (WAITING_LEADER);
+// reports that cannot be sent fail here. Advances job.step for a continue.
+JobDriver::Request JobDriver::build_request(const AggregatorTask& task, AggregationJob& job,
+                                            const Vdaf& vdaf, Loaded& loaded) {
+  Request request;
+  std::vector<ReportAggregation>& ras = loaded.report_aggregations;
+  request.changed.assign(ras.size(), false);
+  const bool init = std::any_of(ras.begin(), ras.end(), [](const ReportAggregation& ra) {
+    return ra.state == ReportAggregationState::StartLeader;
+  });
+  if (init) {
+    AggregationJobInitReq init_req;
+    init_req.aggregation_parameter = job.aggregation_parameter;
+    init_req.partial_batch_selector = job.batch_id ? PartialBatchSelector::fixed_size(*job.batch_id)
+                                                   : PartialBatchSelector::time_interval();
+    for (std::size_t i = 0; i < ras.size(); ++i) {
+      ReportAggregation& ra = ras[i];
+      if (ra.state != ReportAggregationState::StartLeader) continue;
+      request.changed[i] = true;
+      if (loaded.collected_batches.contains(
+              encode_batch_identifier(batch_of_report(task, job, ra.client_timestamp)))) {
+        fail(ra, PrepareError::BatchCollected);
+        continue;
+      }
+      try {
+        PingPongTransition transition = ping_pong_leader_initialized(
+            vdaf, task.vdaf_verify_key, job.aggregation_parameter, ra.report_id.span(),
+            ra.public_share.value_or(Bytes{}), ra.leader_input_share.value_or(Bytes{}));
+        PrepareInit prepare_init;
+        prepare_init.report_share.metadata = ReportMetadata{ra.report_id, ra.client_timestamp};
+        prepare_init.report_share.public_share = ra.public_share.value_or(Bytes{});
+        prepare_init.report_share.encrypted_input_share =
+            decode_message<HpkeCiphertext>(ra.helper_encrypted_input_share.value_or(Bytes{}));
+        prepare_init.message = std::move(*transition.outbound);
+        init_req.prepare_inits.push_back(std::move(prepare_init));
+        request.pending.push_back({i, std::move(transition.state)});
+      } catch (const std::exception&) {
+        // The leader's own share does not prepare (or the stored report is damaged).
+        fail(ra, PrepareError::VdafPrepError);
+      }
+    }
+    request.content_type = std::string(media_type::kAggregationJobInitReq);
+    request.body = encode_message(init_req);
+    return request;
+  }
+  AggregationJobContinueReq continue_req;
+  continue_req.step = static_cast<std::uint16_t>(job.step + 1);
+  for (std::size_t i = 0; i < ras.size(); ++i) {
+    ReportAggregation& ra = ras[i];
+    if (ra.state != ReportAggregationState::WaitingLeader) continue;
+    request.changed[i] = true;
+    try {
+      PingPongTransition transition = decode_waiting(ra.leader_prep_transition.value_or(Bytes{}));
+      continue_req.prepare_continues.push_back({ra.report_id, *transition.outbound});
+      request.pending.push_back({i, std::move(transition.state)});
+    } catch (const DecodeError&) {
+      fail(ra, PrepareError::VdafPrepError);
+    }
+  }
+  request.method = HttpMethod::Post;
+  request.content_type = std::string(media_type::kAggregationJobContinueReq);
+  request.body = encode_message(continue_req);
+  job.step = continue_req.step;
+  return request;
+}
+
+AggregationJobResp JobDriver::send(const AggregatorTask& task, const AggregationJobId& job_id,
+                                   const Request& request, const StepContext& context) {
+  HttpHeaders headers;
+  headers.add("Content-Type", request.content_type);
+  auto [auth_name, auth_value] = task.aggregator_auth_token->request_header();
+  headers.add(auth_name, auth_value);
+  HttpClientResponse response;
+  try {
+    response = send_with_retry(http_, request.method, job_url(task, job_id), headers, request.body,
+                               retry_policy(context), [&] { return context.cancelled(); });
+  } catch (const HttpClientError& e) {
+    throw StepError(std::string("request to the helper failed: ") + e.what());
+  }
+  if (response.status < 200 || response.status >= 300) {
+    throw StepError(
+        "helper answered " + std::to_string(response.status) + ": " +
+        std::string(response.body.begin(),
+                    response.body.begin() + std::min<std::size_t>(response.body.size(), 300)));
+  }
+  AggregationJobResp resp;
+  try {
+    resp = decode_message<AggregationJobResp>(response.body);
+  } catch (const DecodeError& e) {
+    throw StepError(std::string("helper's AggregationJobResp does not decode: ") + e.what());
+  }
+  // DAP-09: one PrepareResp per report sent, in the same order.
+  if (resp.prepare_resps.size() != request.pending.size()) {
+    throw StepError("helper answered " + std::to_string(resp.prepare_resps.size()) +
+                    " prepare responses for " + std::to_string(request.pending.size()) +
+                    " reports");
+  }
+  return resp;
+}
+
+// Applies the helper's answers to the reports sent; returns the output share of each
+// report aggregation that finished (indexed like Loaded::report_aggregations).
+std::vector<std::optional<Bytes>> JobDriver::apply_response(const AggregationJob& job,
+                                                            const Vdaf& vdaf, Request& request,
+                                                            const AggregationJobResp& resp,
+                                                            Loaded& loaded) {
+  std::vector<ReportAggregation>& ras = loaded.report_aggregations;
+  for (std::size_t i = 0; i < request.pending.size(); ++i) {
+    if (resp.prepare_resps[i].report_id != ras[request.pending[i].index].report_id) {
+      throw StepError("helper's prepare responses are not in the request's order");
+    }
+  }
+  std::vector<std::optional<Bytes>> outputs(ras.size());
+  for (std::size_t i = 0; i < request.pending.size(); ++i) {
+    const std::size_t index = request.pending[i].index;
+    ReportAggregation& ra = ras[index];
+    PingPongState& state = request.pending[i].state;
+    const PrepareResp& prep = resp.prepare_resps[i];
+    ra.public_share.reset();
+    ra.leader_extensions.reset();
+    ra.leader_input_share.reset();
+    ra.helper_encrypted_input_share.reset();
+    ra.leader_prep_transition.reset();
+    switch (prep.state) {
+      case PrepareResp::State::Reject:
+        fail(ra, prep.error);
+        break;
+      case PrepareResp::State::Finished:
+        // The helper is done; so must the leader be.
+        if (state.finished()) {
+          ra.state = ReportAggregationState::Finished;
+          outputs[index] = std::move(state.output_share);
+        } else {
+          fail(ra, PrepareError::VdafPrepError);
+        }
+        break;
+      case PrepareResp::State::Continue:
+        try {
+          if (state.finished()) throw PingPongError("helper continues a finished preparation");
+          PingPongTransition transition =
+              ping_pong_leader_continued(vdaf, job.aggregation_parameter, state, prep.message);
+          if (transition.outbound) {
+            ra.state = ReportAggregationState::WaitingLeader;
+            ra.leader_prep_transition = encode_waiting(transition);
+          } else if (transition.state.finished()) {
+            ra.state = ReportAggregationState::Finished;
+            outputs[index] = std::move(transition.state.output_share);
+          } else {
+            fail(ra, PrepareError::VdafPrepError);
+          }
+        } catch (const VdafError&) {
+          fail(ra, PrepareError::VdafPrepError);
+        }
+        break;
+    }
+  }
+  return outputs;
+}
+
+void JobDriver::step(const Lease<AcquiredAggregationJob>& lease, const StepContext& context) {
+  const AcquiredAggregationJob& acquired = lease.leased;
+  // Janus counts acquisitions: the one that exceeds the limit abandons the job.
+  if (lease.attempts > config_.maximum_attempts_before_failure) {
+    abandon(lease, context);
+    return;
+  }
+  Loaded loaded = load(acquired);
   if (!loaded.task || !loaded.job || loaded.job->state != AggregationJobState::InProgress) {
     // Nothing left to do (task deleted, job finished elsewhere): give the lease back.
     datastore_.run_tx("release_aggregation_job",
@@ -279,204 +390,28 @@ void JobDriver::step(const Lease<AcquiredAggregationJob>& lease, const StepConte
   const AggregatorTask& task = *loaded.task;
   AggregationJob job = *loaded.job;
   if (!task.aggregator_auth_token) {
-    throw StepError("task " + task_id.to_base64url() + " has no aggregator_auth_token");
+    throw StepError("task " + acquired.task_id.to_base64url() + " has no aggregator_auth_token");
   }
   std::shared_ptr<const Vdaf> vdaf = vdafs_.create(acquired.vdaf);
 
-  // The reports this step sends, with the leader's state after it.
-  struct Pending {
-    ReportAggregation* ra;
-    PingPongState state;
-  };
-  std::vector<Pending> pending;
-  std::vector<ReportAggregation*> changed;
-  const bool init = std::any_of(
-      loaded.report_aggregations.begin(), loaded.report_aggregations.end(),
-      [](const ReportAggregation& ra) { return ra.state == ReportAggregationState::StartLeader; });
-  HttpMethod method = HttpMethod::Put;
-  std::string content_type;
-  Bytes body;
-  if (init) {
-    AggregationJobInitReq request;
-    request.aggregation_parameter = job.aggregation_parameter;
-    request.partial_batch_selector = job.batch_id ? PartialBatchSelector::fixed_size(*job.batch_id)
-                                                  : PartialBatchSelector::time_interval();
-    for (ReportAggregation& ra : loaded.report_aggregations) {
-      if (ra.state != ReportAggregationState::StartLeader) continue;
-      changed.push_back(&ra);
-      if (loaded.collected_batches.contains(
-              encode_batch_identifier(batch_of(task, job, ra.client_timestamp)))) {
-        fail(ra, PrepareError::BatchCollected);
-        continue;
-      }
-      try {
-        PingPongTransition transition = ping_pong_leader_initialized(
-            *vdaf, task.vdaf_verify_key, job.aggregation_parameter, ra.report_id.span(),
-            ra.public_share.value_or(Bytes{}), ra.leader_input_share.value_or(Bytes{}));
-        PrepareInit prepare_init;
-        prepare_init.report_share.metadata = ReportMetadata{ra.report_id, ra.client_timestamp};
-        prepare_init.report_share.public_share = ra.public_share.value_or(Bytes{});
-        prepare_init.report_share.encrypted_input_share =
-            decode_message<HpkeCiphertext>(ra.helper_encrypted_input_share.value_or(Bytes{}));
-        prepare_init.message = std::move(*transition.outbound);
-        request.prepare_inits.push_back(std::move(prepare_init));
-        pending.push_back({&ra, std::move(transition.state)});
-      } catch (const std::exception&) {
-        // The leader's own share does not prepare (or the stored report is damaged).
-        fail(ra, PrepareError::VdafPrepError);
-      }
-    }
-    content_type = std::string(media_type::kAggregationJobInitReq);
-    body = encode_message(request);
-  } else {
-    AggregationJobContinueReq request;
-    request.step = static_cast<std::uint16_t>(job.step + 1);
-    std::vector<std::pair<ReportAggregation*, PingPongTransition>> waiting;
-    for (ReportAggregation& ra : loaded.report_aggregations) {
-      if (ra.state != ReportAggregationState::WaitingLeader) continue;
-      changed.push_back(&ra);
-      try {
-        PingPongTransition transition = decode_waiting(ra.leader_prep_transition.value_or(Bytes{}));
-        request.prepare_continues.push_back({ra.report_id, *transition.outbound});
-        pending.push_back({&ra, std::move(transition.state)});
-      } catch (const DecodeError&) {
-        fail(ra, PrepareError::VdafPrepError);
-      }
-    }
-    method = HttpMethod::Post;
-    content_type = std::string(media_type::kAggregationJobContinueReq);
-    body = encode_message(request);
-    job.step = request.step;
+  Request request = build_request(task, job, *vdaf, loaded);
+  std::vector<std::optional<Bytes>> outputs(loaded.report_aggregations.size());
+  if (!request.pending.empty()) {
+    const AggregationJobResp resp = send(task, acquired.aggregation_job_id, request, context);
+    outputs = apply_response(job, *vdaf, request, resp, loaded);
   }
 
-  std::vector<std::pair<ReportMetadata, Bytes>> outputs;
-  if (!pending.empty()) {
-    HttpHeaders headers;
-    headers.add("Content-Type", content_type);
-    auto [auth_name, auth_value] = task.aggregator_auth_token->request_header();
-    headers.add(auth_name, auth_value);
-    HttpClientResponse response;
-    try {
-      response = send_with_retry(http_, method, job_url(task, job_id), headers, body,
-                                 retry_policy(context), [&] { return context.cancelled(); });
-    } catch (const HttpClientError& e) {
-      throw StepError(std::string("request to the helper failed: ") + e.what());
-    }
-    if (response.status < 200 || response.status >= 300) {
-      throw StepError(
-          "helper answered " + std::to_string(response.status) + ": " +
-          std::string(response.body.begin(),
-                      response.body.begin() + std::min<std::size_t>(response.body.size(), 300)));
-    }
-    AggregationJobResp resp;
-    try {
-      resp = decode_message<AggregationJobResp>(response.body);
-    } catch (const DecodeError& e) {
-      throw StepError(std::string("helper's AggregationJobResp does not decode: ") + e.what());
-    }
-    // DAP-09: one PrepareResp per report sent, in the same order.
-    if (resp.prepare_resps.size() != pending.size()) {
-      throw StepError("helper answered " + std::to_string(resp.prepare_resps.size()) +
-                      " prepare responses for " + std::to_string(pending.size()) + " reports");
-    }
-    for (std::size_t i = 0; i < pending.size(); ++i) {
-      if (resp.prepare_resps[i].report_id != pending[i].ra->report_id) {
-        throw StepError("helper's prepare responses are not in the request's order");
-      }
-    }
-    for (std::size_t i = 0; i < pending.size(); ++i) {
-      ReportAggregation& ra = *pending[i].ra;
-      const PingPongState& state = pending[i].state;
-      const PrepareResp& prep = resp.prepare_resps[i];
-      ra.public_share.reset();
-      ra.leader_extensions.reset();
-      ra.leader_input_share.reset();
-      ra.helper_encrypted_input_share.reset();
-      ra.leader_prep_transition.reset();
-      switch (prep.state) {
-        case PrepareResp::State::Reject:
-          fail(ra, prep.error);
-          break;
-        case PrepareResp::State::Finished:
-          // The helper is done; so must the leader be.
-          if (state.finished()) {
-            ra.state = ReportAggregationState::Finished;
-            outputs.emplace_back(ReportMetadata{ra.report_id, ra.client_timestamp},
-                                 state.output_share);
-          } else {
-            fail(ra, PrepareError::VdafPrepError);
-          }
-          break;
-        case PrepareResp::State::Continue:
-          try {
-            if (state.finished()) throw PingPongError("helper continues a finished preparation");
-            PingPongTransition transition =
-                ping_pong_leader_continued(*vdaf, job.aggregation_parameter, state, prep.message);
-            if (transition.outbound) {
-              ra.state = ReportAggregationState::WaitingLeader;
-              ra.leader_prep_transition = encode_waiting(transition);
-            } else if (transition.state.finished()) {
-              ra.state = ReportAggregationState::Finished;
-              outputs.emplace_back(ReportMetadata{ra.report_id, ra.client_timestamp},
-                                   std::move(transition.state.output_share));
-            } else {
-              fail(ra, PrepareError::VdafPrepError);
-            }
-          } catch (const VdafError&) {
-            fail(ra, PrepareError::VdafPrepError);
-          }
-          break;
-      }
-    }
+  AggregationJobWriter writer(task, vdaf.get(), writer_options());
+  for (std::size_t i = 0; i < loaded.report_aggregations.size(); ++i) {
+    writer.add(loaded.report_aggregations[i], request.changed[i], std::move(outputs[i]));
   }
-
-  const bool all_terminal =
-      std::all_of(loaded.report_aggregations.begin(), loaded.report_aggregations.end(),
-                  [](const ReportAggregation& ra) {
-                    return ra.state == ReportAggregationState::Finished ||
-                           ra.state == ReportAggregationState::Failed;
-                  });
-  if (all_terminal) job.state = AggregationJobState::Finished;
-  std::vector<ReportAggregation> updates;
-  for (ReportAggregation* ra : changed) updates.push_back(*ra);
-
-  // The batches the job's reports belong to: each gets the outputs of its reports, and
-  // once the job is over, one more terminated job.
-  struct BatchWork {
-    BatchIdentifier identifier;
-    std::vector<const OutputShare*> outputs;
-  };
-  std::map<Bytes, BatchWork> batches;
-  if (all_terminal) {
-    for (const ReportAggregation& ra : loaded.report_aggregations) {
-      BatchIdentifier identifier = batch_of(task, job, ra.client_timestamp);
-      batches[encode_batch_identifier(identifier)].identifier = identifier;
-    }
-  }
-  for (const auto& output : outputs) {
-    BatchIdentifier identifier = batch_of(task, job, output.first.time);
-    BatchWork& work = batches[encode_batch_identifier(identifier)];
-    work.identifier = identifier;
-    work.outputs.push_back(&output);
-  }
-
-  datastore_.run_tx("step_aggregation_job_write", [&](Transaction& tx) {
+  datastore_.run_tx("step_aggregation_job_write", Isolation::ReadCommitted, [&](Transaction& tx) {
     // The lease must still be ours: a step that outlived it must not write.
-    auto current = tx.get_aggregation_job(task_id, job_id);
+    auto current = tx.get_aggregation_job(acquired.task_id, acquired.aggregation_job_id);
     if (!current || current->state != AggregationJobState::InProgress) {
       throw StepError("aggregation job changed while it was being stepped");
     }
-    tx.update_aggregation_job(job);
-    if (!updates.empty()) tx.update_report_aggregations(updates);
-    for (auto& [key, work] : batches) {
-      add_to_batch_aggregation(tx, vdaf.get(), task_id, work.identifier, job.aggregation_parameter,
-                               random_below(config_.batch_aggregation_shard_count), work.outputs,
-                               all_terminal);
-    }
-    if (!outputs.empty()) {
-      tx.increment_task_aggregation_counter(task_id, random_below(config_.task_counter_shard_count),
-                                            outputs.size());
-    }
+    writer.write(tx, job, /*new_job=*/false);
     tx.release_aggregation_job(lease);
   });
 }

@@ -11,10 +11,12 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "janus/aggregation.h"
 #include "janus/config.h"
 #include "janus/datastore.h"
 #include "janus/http_client.h"
 #include "janus/job_driver_config.h"
+#include "janus/messages.h"
 #include "janus/vdaf_registry.h"
 #include "janus/worker.h"
 
@@ -50,7 +52,17 @@ class JobDriver {
   void step(const Lease<AcquiredAggregationJob>& lease, const StepContext& context);
 
  private:
-  struct StepOutcome;
+  struct Loaded;
+  struct Request;
+  Loaded load(const AcquiredAggregationJob& acquired);
+  Request build_request(const AggregatorTask& task, AggregationJob& job, const Vdaf& vdaf,
+                        Loaded& loaded);
+  AggregationJobResp send(const AggregatorTask& task, const AggregationJobId& job_id,
+                          const Request& request, const StepContext& context);
+  std::vector<std::optional<Bytes>> apply_response(const AggregationJob& job, const Vdaf& vdaf,
+                                                   Request& request, const AggregationJobResp& resp,
+                                                   Loaded& loaded);
+  AggregationJobWriterOptions writer_options() const;
   void abandon(const Lease<AcquiredAggregationJob>& lease, const StepContext& context);
   std::string job_url(const AggregatorTask& task, const AggregationJobId& job_id) const;
   RetryPolicy retry_policy(const StepContext& context) const;

@@ -17,6 +17,10 @@ struct DatabaseConfig {
   std::uint64_t connection_pool_timeouts_s = 60;
   bool check_schema_version = true;
   std::optional<std::string> tls_trust_store_path;
+  // Our addition: every statement is cancelled after this long (PostgreSQL's
+  // statement_timeout; 0: none), so that a stuck query cannot hold a job's lease past its
+  // deadline. Connections also send TCP keepalives, so a dead server is noticed.
+  std::uint64_t statement_timeout_ms = 30'000;
   // Top-level `max_transaction_retries` in Janus's config.
   std::uint64_t max_transaction_retries = 1000;
 };

@@ -1,8 +1,8 @@
 // The datastore: the only way to the database. Every statement runs inside
-// Datastore::run_tx(name, body), at REPEATABLE READ; the transaction commits when the body
-// returns and rolls back when it throws. Serialization failures and deadlocks are retried
-// (up to `max_transaction_retries`), so a body may run more than once and must not have
-// side effects outside the transaction.
+// Datastore::run_tx(name, body), at REPEATABLE READ unless the caller asks for READ
+// COMMITTED; the transaction commits when the body returns and rolls back when it throws.
+// Serialization failures and deadlocks are retried (up to `max_transaction_retries`), so a body may
+// run more than once and must not have side effects outside the transaction.
 //
 //   auto task = datastore.run_tx("get_task", [&](janus::Transaction& tx) {
 //     return tx.get_aggregator_task(task_id);
@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -23,6 +24,7 @@
 #include "janus/datastore/errors.h"
 #include "janus/datastore/keys.h"
 #include "janus/datastore/records.h"
+#include "janus/messages.h"
 
 namespace janus {
 
@@ -31,6 +33,11 @@ class Connection;
 }
 
 class Transaction;
+
+// READ COMMITTED suits transactions that write rows other transactions write at the same
+// time (the aggregation writers' batch shards and counters): they lock what they
+// read-modify-write, so a concurrent commit makes them wait, not fail and start over.
+enum class Isolation { RepeatableRead, ReadCommitted };
 
 class Datastore {
  public:
@@ -46,12 +53,17 @@ class Datastore {
 
   template <typename Body>
   auto run_tx(std::string_view name, Body&& body) -> std::invoke_result_t<Body&, Transaction&> {
+    return run_tx(name, Isolation::RepeatableRead, std::forward<Body>(body));
+  }
+  template <typename Body>
+  auto run_tx(std::string_view name, Isolation isolation, Body&& body)
+      -> std::invoke_result_t<Body&, Transaction&> {
     using Result = std::invoke_result_t<Body&, Transaction&>;
     if constexpr (std::is_void_v<Result>) {
-      run_tx_erased(name, [&](Transaction& tx) { body(tx); });
+      run_tx_erased(name, isolation, [&](Transaction& tx) { body(tx); });
     } else {
       std::optional<Result> result;
-      run_tx_erased(name, [&](Transaction& tx) { result.emplace(body(tx)); });
+      run_tx_erased(name, isolation, [&](Transaction& tx) { result.emplace(body(tx)); });
       return std::move(*result);
     }
   }
@@ -63,7 +75,8 @@ class Datastore {
  private:
   struct Impl;
   explicit Datastore(std::unique_ptr<Impl> impl);
-  void run_tx_erased(std::string_view name, const std::function<void(Transaction&)>& body);
+  void run_tx_erased(std::string_view name, Isolation isolation,
+                     const std::function<void(Transaction&)>& body);
   std::unique_ptr<Impl> impl_;
 };
 
@@ -105,18 +118,30 @@ class Transaction {
   // nullopt when absent or scrubbed.
   std::optional<LeaderStoredReport> get_client_report(const TaskId& task_id,
                                                       const ReportId& report_id);
-  // Helper: records that a report id was seen, without its contents (replay protection).
-  // Returns false if it was already recorded.
-  bool put_scrubbed_report(const TaskId& task_id, const ReportId& report_id, Time client_timestamp);
+  // Helper: records that report ids were seen, without their contents (replay
+  // protection), in one statement. Returns the ids recorded now: an id missing from the
+  // answer was recorded before (a replay).
+  std::set<ReportId> put_scrubbed_reports(const TaskId& task_id,
+                                          const std::vector<ReportMetadata>& reports);
   // Job creator: claims up to `limit` unaggregated reports of a task, oldest first, and
   // marks them aggregation_started (one statement). Rows locked by another transaction
   // are skipped, so concurrent creators never claim the same report.
   std::vector<LeaderStoredReport> claim_unaggregated_client_reports(const TaskId& task_id,
                                                                     std::uint64_t limit);
+  // Job creator: locks up to `limit` unaggregated reports of a task, oldest first, skipping
+  // rows another transaction holds, and returns their ids and times (not their shares).
+  // Reports not passed to start_aggregation_of_client_reports go back at commit.
+  std::vector<ReportMetadata> lock_unaggregated_client_reports(const TaskId& task_id,
+                                                               std::uint64_t limit);
+  // Job creator: the START_LEADER report aggregations of `job_id` (an aggregation job
+  // already put), ord = position in `report_ids`, with the reports' shares copied inside
+  // the database; then the reports are marked aggregation_started and scrubbed. Two
+  // statements. Throws MutationTargetNotFound (rolling back) if a report is missing,
+  // already started or scrubbed.
+  void start_aggregation_of_client_reports(const TaskId& task_id, const AggregationJobId& job_id,
+                                           const std::vector<ReportId>& report_ids);
   // Returns claimed reports to the pool (e.g. not enough for a job).
   void mark_reports_unaggregated(const TaskId& task_id, const std::vector<ReportId>& report_ids);
-  // Removes the shares of aggregated reports, keeping the row for replay detection.
-  void scrub_client_report(const TaskId& task_id, const ReportId& report_id);
   std::uint64_t count_client_reports_in_interval(const TaskId& task_id, const Interval& interval);
   // Collection driver: whether a report in `interval` has not been claimed by an aggregation
   // job yet (the batch is not ready to collect while one remains).
@@ -147,9 +172,11 @@ class Transaction {
   // Updates state and state data of existing rows (matched by job and ord), in one
   // statement; throws MutationTargetNotFound (rolling back) if any row is missing.
   void update_report_aggregations(const std::vector<ReportAggregation>& report_aggregations);
-  // Helper replay check: whether the report id appears in another aggregation job.
-  bool check_other_report_aggregation_exists(const TaskId& task_id, const ReportId& report_id,
-                                             const AggregationJobId& excluding_job_id);
+  // Helper replay check, one statement: the ids among `report_ids` that appear in an
+  // aggregation job other than `excluding_job_id`.
+  std::set<ReportId> get_report_ids_in_other_aggregation_jobs(
+      const TaskId& task_id, const std::vector<ReportId>& report_ids,
+      const AggregationJobId& excluding_job_id);
 
   // ---- batch aggregations ----
   void put_batch_aggregation(const BatchAggregation& batch_aggregation);
@@ -158,6 +185,16 @@ class Transaction {
                                                         const BatchIdentifier& batch_identifier,
                                                         ByteSpan aggregation_parameter,
                                                         std::uint64_t ord);
+  // Aggregation writers: one shard of the batch, locked until the transaction ends, for a
+  // read-modify-write. An existing shard no other transaction holds is preferred (so that
+  // concurrent writers take different shards without waiting); when every one is held
+  // or none exists yet, a random shard below `shard_count` is created if missing and
+  // waited for. Run it at READ COMMITTED (at REPEATABLE READ a concurrent commit to the
+  // shard is a serialization failure).
+  BatchAggregation lock_batch_aggregation_shard(const TaskId& task_id,
+                                                const BatchIdentifier& batch_identifier,
+                                                ByteSpan aggregation_parameter,
+                                                std::uint64_t shard_count);
   // Every shard of one batch.
   std::vector<BatchAggregation> get_batch_aggregations_for_batch(
       const TaskId& task_id, const BatchIdentifier& batch_identifier,
@@ -166,6 +203,13 @@ class Transaction {
   std::vector<BatchAggregation> get_batch_aggregations_in_interval(const TaskId& task_id,
                                                                    const Interval& interval,
                                                                    ByteSpan aggregation_parameter);
+
+  // Collection: marks shards 0 … shard_count-1 of each batch COLLECTED in one statement,
+  // writing empty COLLECTED shards where none exist yet, so that no aggregation job adds
+  // to the batches any more.
+  void mark_batch_aggregations_collected(const TaskId& task_id,
+                                         const std::vector<BatchIdentifier>& batches,
+                                         ByteSpan aggregation_parameter, std::uint64_t shard_count);
 
   // Whether any shard of the batch (under any aggregation parameter) is COLLECTED or
   // SCRUBBED: uploads into it are rejected (IntervalCollected), and new report

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "janus/datastore/schema.h"
+#include "janus/metrics.h"
 #include "pg.h"
 
 namespace janus {
@@ -14,12 +15,24 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
+// A new connection with the session settings every statement runs under.
+std::unique_ptr<pg::Connection> open_connection(
+    const std::vector<std::pair<std::string, std::string>>& keywords,
+    std::uint64_t connect_timeout_s, std::uint64_t statement_timeout_ms) {
+  auto connection = std::make_unique<pg::Connection>(keywords, connect_timeout_s);
+  connection->exec_script("SET statement_timeout = " + std::to_string(statement_timeout_ms));
+  return connection;
+}
+
 // Up to max_size connections, made on demand; a caller waits up to `timeout` for one.
 class ConnectionPool {
  public:
   ConnectionPool(std::vector<std::pair<std::string, std::string>> keywords, std::size_t max_size,
-                 std::chrono::seconds timeout)
-      : keywords_(std::move(keywords)), max_size_(max_size), timeout_(timeout) {}
+                 std::chrono::seconds timeout, std::uint64_t statement_timeout_ms)
+      : keywords_(std::move(keywords)),
+        max_size_(max_size),
+        timeout_(timeout),
+        statement_timeout_ms_(statement_timeout_ms) {}
 
   void add_idle(std::unique_ptr<pg::Connection> connection) {
     std::lock_guard lock(mutex_);
@@ -45,7 +58,8 @@ class ConnectionPool {
       ++open_;
     }
     try {
-      return std::make_unique<pg::Connection>(keywords_, timeout_.count());
+      return open_connection(keywords_, static_cast<std::uint64_t>(timeout_.count()),
+                             statement_timeout_ms_);
     } catch (...) {
       std::lock_guard lock(mutex_);
       --open_;
@@ -68,6 +82,7 @@ class ConnectionPool {
   std::vector<std::pair<std::string, std::string>> keywords_;
   std::size_t max_size_;
   std::chrono::seconds timeout_;
+  std::uint64_t statement_timeout_ms_;
   std::mutex mutex_;
   std::condition_variable changed_;
   std::vector<std::unique_ptr<pg::Connection>> idle_;
@@ -98,7 +113,7 @@ std::unique_ptr<pg::Connection> connect_with_backoff(
       std::clamp<std::uint64_t>(config.connection_pool_timeouts_s, 1, 10);
   while (true) {
     try {
-      return std::make_unique<pg::Connection>(keywords, connect_timeout_s);
+      return open_connection(keywords, connect_timeout_s, config.statement_timeout_ms);
     } catch (const pg::PgError& error) {
       auto now = SteadyClock::now();
       if (now >= deadline) {
@@ -145,7 +160,8 @@ struct Datastore::Impl {
         pool(pg::connection_keywords(config),
              config.connection_pool_max_size > 0 ? config.connection_pool_max_size
                                                  : default_pool_size(),
-             std::chrono::seconds(config.connection_pool_timeouts_s)) {}
+             std::chrono::seconds(config.connection_pool_timeouts_s), config.statement_timeout_ms) {
+  }
 
   DatabaseConfig config;
   Crypter crypter;
@@ -170,13 +186,45 @@ const Clock& Datastore::clock() const { return impl_->clock; }
 
 std::uint64_t Datastore::transaction_retries() const { return impl_->retries.load(); }
 
-void Datastore::run_tx_erased(std::string_view name,
+namespace {
+
+// Janus's run_tx metrics, by transaction name: outcomes, retries, and the time from the
+// first BEGIN to the last COMMIT or ROLLBACK (retries included).
+void record_transaction(std::string_view name, bool committed, std::uint64_t retries,
+                        SteadyClock::duration elapsed) {
+  auto& registry = metrics::registry();
+  const std::string tx(name);
+  registry
+      .counter("janus_database_transactions", "Database transactions run, by name and outcome.",
+               {{"tx", tx}, {"outcome", committed ? "committed" : "failed"}})
+      .increment();
+  if (retries > 0) {
+    registry
+        .counter("janus_database_transaction_retries",
+                 "Database transactions retried after a serialization failure or deadlock.",
+                 {{"tx", tx}})
+        .increment(static_cast<double>(retries));
+  }
+  registry
+      .histogram("janus_database_transaction_duration",
+                 "Seconds a database transaction took, retries included.",
+                 metrics::duration_buckets(), {{"tx", tx}})
+      .observe(std::chrono::duration<double>(elapsed).count());
+}
+
+}  // namespace
+
+void Datastore::run_tx_erased(std::string_view name, Isolation isolation,
                               const std::function<void(Transaction&)>& body) {
+  const char* begin = isolation == Isolation::ReadCommitted
+                          ? "BEGIN ISOLATION LEVEL READ COMMITTED"
+                          : "BEGIN ISOLATION LEVEL REPEATABLE READ";
+  const auto started = SteadyClock::now();
   for (std::uint64_t attempt = 0;; ++attempt) {
     PooledConnection connection(impl_->pool);
     try {
       connection->clear_last_error();
-      connection->exec_script("BEGIN ISOLATION LEVEL REPEATABLE READ");
+      connection->exec_script(begin);
       Transaction tx(*connection, impl_->crypter, std::string(name), impl_->clock.now());
       body(tx);
       // COMMIT of a transaction that an earlier error aborted answers ROLLBACK (the body
@@ -186,6 +234,7 @@ void Datastore::run_tx_erased(std::string_view name,
                              " was rolled back after a failed statement (SQLSTATE " +
                              connection->last_error_sqlstate() + ")");
       }
+      record_transaction(name, true, attempt, SteadyClock::now() - started);
       return;
     } catch (...) {
       // Classified by the SQLSTATE the connection saw, so that a retryable failure counts
@@ -196,7 +245,10 @@ void Datastore::run_tx_erased(std::string_view name,
       } catch (const DatastoreError&) {
         // The connection is broken; the pool drops it.
       }
-      if (!retryable || attempt >= impl_->config.max_transaction_retries) throw;
+      if (!retryable || attempt >= impl_->config.max_transaction_retries) {
+        record_transaction(name, false, attempt, SteadyClock::now() - started);
+        throw;
+      }
     }
     impl_->retries.fetch_add(1);
   }

@@ -285,6 +285,12 @@ std::vector<std::pair<std::string, std::string>> connection_keywords(const Datab
   std::vector<std::pair<std::string, std::string>> keywords{
       {"dbname", config.url},
       {"fallback_application_name", "janus"},
+      // A server that vanished (host down, network cut) is noticed within about a minute
+      // instead of a blocked call waiting for the kernel's two-hour default.
+      {"keepalives", "1"},
+      {"keepalives_idle", "30"},
+      {"keepalives_interval", "10"},
+      {"keepalives_count", "3"},
   };
   std::optional<std::string> password = config.password;
   if (!password) {

@@ -1,5 +1,6 @@
 // Transaction methods: batch aggregations (sharded), aggregate share jobs, outstanding
 // batches.
+#include "janus/aggregation.h"
 #include "tx_util.h"
 
 namespace janus {
@@ -126,6 +127,58 @@ std::optional<BatchAggregation> Transaction::get_batch_aggregation(
   return read_batch_aggregation(task_id, r, 0);
 }
 
+BatchAggregation Transaction::lock_batch_aggregation_shard(const TaskId& task_id,
+                                                           const BatchIdentifier& batch_identifier,
+                                                           ByteSpan aggregation_parameter,
+                                                           std::uint64_t shard_count) {
+  if (shard_count == 0) throw DatastoreError("lock_batch_aggregation_shard: no shards");
+  const Bytes identifier = encode_batch_identifier(batch_identifier);
+  // A free existing shard, in random order so that writers spread over the shards.
+  auto free = connection_.exec(
+      "SELECT " + std::string(kBatchAggregationColumns) +
+          " FROM batch_aggregations WHERE task_id = (SELECT id FROM tasks WHERE task_id = $1) "
+          "AND batch_identifier = $2 AND aggregation_param = $3 AND ord < $4 "
+          "ORDER BY random() LIMIT 1 FOR UPDATE SKIP LOCKED",
+      pg::Params()
+          .bytea(task_id.span())
+          .bytea(identifier)
+          .bytea(aggregation_parameter)
+          .uint8(shard_count));
+  if (free.rows() > 0) return read_batch_aggregation(task_id, free, 0);
+  // Every shard is held (or none exists yet): make sure a random one exists, then wait
+  // for it.
+  BatchAggregation empty;
+  empty.task_id = task_id;
+  empty.batch_identifier = batch_identifier;
+  empty.aggregation_parameter = Bytes(aggregation_parameter.begin(), aggregation_parameter.end());
+  empty.ord = random_shard(shard_count);
+  empty.checksum = Bytes(32, 0);
+  pg::Params params;
+  params.bytea(task_id.span()).bytea(identifier);
+  bind_batch_interval(params, batch_identifier);
+  params.bytea(aggregation_parameter).uint8(empty.ord).text(name_);
+  connection_.exec(
+      "INSERT INTO batch_aggregations (task_id, batch_identifier, batch_interval_start, "
+      "batch_interval_end, aggregation_param, ord, state, report_count, checksum, "
+      "client_timestamp_start, client_timestamp_end, aggregation_jobs_created, "
+      "aggregation_jobs_terminated, updated_by) "
+      "SELECT id, $2, $3, $4, $5, $6, 'AGGREGATING', 0, decode(repeat('00', 32), 'hex'), 0, 0, "
+      "0, 0, $7 FROM tasks WHERE task_id = $1 "
+      "ON CONFLICT (task_id, batch_identifier, aggregation_param, ord) DO NOTHING",
+      params);
+  auto locked = connection_.exec(
+      "SELECT " + std::string(kBatchAggregationColumns) +
+          " FROM batch_aggregations WHERE task_id = (SELECT id FROM tasks WHERE task_id = $1) "
+          "AND batch_identifier = $2 AND aggregation_param = $3 AND ord = $4 FOR UPDATE",
+      pg::Params()
+          .bytea(task_id.span())
+          .bytea(identifier)
+          .bytea(aggregation_parameter)
+          .uint8(empty.ord));
+  if (locked.rows() == 0) throw_task_not_found(task_id);
+  return read_batch_aggregation(task_id, locked, 0);
+}
+
 std::vector<BatchAggregation> Transaction::get_batch_aggregations_for_batch(
     const TaskId& task_id, const BatchIdentifier& batch_identifier,
     ByteSpan aggregation_parameter) {
@@ -153,6 +206,52 @@ std::vector<BatchAggregation> Transaction::get_batch_aggregations_in_interval(
           .uint8(interval_end(interval))
           .bytea(aggregation_parameter));
   return read_batch_aggregations(task_id, r);
+}
+
+void Transaction::mark_batch_aggregations_collected(const TaskId& task_id,
+                                                    const std::vector<BatchIdentifier>& batches,
+                                                    ByteSpan aggregation_parameter,
+                                                    std::uint64_t shard_count) {
+  if (batches.empty() || shard_count == 0) return;
+  std::vector<Bytes> encoded;
+  std::vector<std::int64_t> starts, ends;  // -1: fixed_size (NULL)
+  for (const BatchIdentifier& batch : batches) {
+    encoded.push_back(encode_batch_identifier(batch));
+    if (const auto* interval = std::get_if<Interval>(&batch)) {
+      const std::uint64_t end = interval_end(*interval);
+      if (end > static_cast<std::uint64_t>(INT64_MAX)) {
+        throw DatastoreError("batch interval out of range");
+      }
+      starts.push_back(static_cast<std::int64_t>(interval->start));
+      ends.push_back(static_cast<std::int64_t>(end));
+    } else {
+      starts.push_back(-1);
+      ends.push_back(-1);
+    }
+  }
+  std::vector<ByteSpan> identifiers(encoded.begin(), encoded.end());
+  connection_.exec(
+      "INSERT INTO batch_aggregations (task_id, batch_identifier, batch_interval_start, "
+      "batch_interval_end, aggregation_param, ord, state, report_count, checksum, "
+      "client_timestamp_start, client_timestamp_end, aggregation_jobs_created, "
+      "aggregation_jobs_terminated, updated_by) "
+      "SELECT tasks.id, b.identifier, NULLIF(b.interval_start, -1), NULLIF(b.interval_end, -1), "
+      "  $5, shard.ord, 'COLLECTED', 0, decode(repeat('00', 32), 'hex'), 0, 0, 0, 0, $7 "
+      "FROM tasks, unnest($2::BYTEA[], $3::BIGINT[], $4::BIGINT[]) "
+      "  AS b(identifier, interval_start, interval_end), "
+      "  generate_series(0, $6::BIGINT - 1) AS shard(ord) "
+      "WHERE tasks.task_id = $1 "
+      "ON CONFLICT (task_id, batch_identifier, aggregation_param, ord) DO UPDATE "
+      "SET state = 'COLLECTED', updated_at = now(), updated_by = EXCLUDED.updated_by "
+      "WHERE batch_aggregations.state = 'AGGREGATING'",
+      pg::Params()
+          .bytea(task_id.span())
+          .bytea_array(identifiers)
+          .int8_array(starts)
+          .int8_array(ends)
+          .bytea(aggregation_parameter)
+          .uint8(shard_count)
+          .text(name_));
 }
 
 // ---- aggregate share jobs ----

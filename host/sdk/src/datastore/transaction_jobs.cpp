@@ -369,17 +369,24 @@ void Transaction::update_report_aggregations(
   }
 }
 
-bool Transaction::check_other_report_aggregation_exists(const TaskId& task_id,
-                                                        const ReportId& report_id,
-                                                        const AggregationJobId& excluding_job_id) {
+std::set<ReportId> Transaction::get_report_ids_in_other_aggregation_jobs(
+    const TaskId& task_id, const std::vector<ReportId>& report_ids,
+    const AggregationJobId& excluding_job_id) {
+  std::set<ReportId> found;
+  if (report_ids.empty()) return found;
+  std::vector<ByteSpan> ids;
+  for (const ReportId& id : report_ids) ids.push_back(id.span());
   auto r = connection_.exec(
-      "SELECT 1 FROM report_aggregations JOIN aggregation_jobs "
-      "ON aggregation_jobs.id = report_aggregations.aggregation_job_id "
+      "SELECT DISTINCT report_aggregations.client_report_id FROM report_aggregations "
+      "JOIN aggregation_jobs ON aggregation_jobs.id = report_aggregations.aggregation_job_id "
       "WHERE report_aggregations.task_id = (SELECT id FROM tasks WHERE task_id = $1) "
-      "AND report_aggregations.client_report_id = $2 "
-      "AND aggregation_jobs.aggregation_job_id <> $3 LIMIT 1",
-      pg::Params().bytea(task_id.span()).bytea(report_id.span()).bytea(excluding_job_id.span()));
-  return r.rows() > 0;
+      "AND report_aggregations.client_report_id = ANY($2) "
+      "AND aggregation_jobs.aggregation_job_id <> $3",
+      pg::Params().bytea(task_id.span()).bytea_array(ids).bytea(excluding_job_id.span()));
+  for (int row = 0; row < r.rows(); ++row) {
+    found.insert(id_from<ReportId>(r, row, 0, "report id"));
+  }
+  return found;
 }
 
 // ---- collection jobs ----

@@ -121,19 +121,30 @@ std::optional<LeaderStoredReport> Transaction::get_client_report(const TaskId& t
   return read_report(task_id, r, 0);
 }
 
-bool Transaction::put_scrubbed_report(const TaskId& task_id, const ReportId& report_id,
-                                      Time client_timestamp) {
+std::set<ReportId> Transaction::put_scrubbed_reports(const TaskId& task_id,
+                                                     const std::vector<ReportMetadata>& reports) {
+  std::set<ReportId> recorded;
+  if (reports.empty()) return recorded;
+  std::vector<ByteSpan> ids;
+  std::vector<std::int64_t> timestamps;
+  for (const ReportMetadata& report : reports) {
+    if (report.time > static_cast<std::uint64_t>(INT64_MAX)) {
+      throw DatastoreError("report timestamp out of range");
+    }
+    ids.push_back(report.id.span());
+    timestamps.push_back(static_cast<std::int64_t>(report.time));
+  }
   auto r = connection_.exec(
       "INSERT INTO client_reports (task_id, report_id, client_timestamp, aggregation_started, "
-      "updated_by) SELECT id, $2, $3, TRUE, $4 FROM tasks WHERE task_id = $1 "
-      "ON CONFLICT (task_id, report_id) DO NOTHING",
-      pg::Params()
-          .bytea(task_id.span())
-          .bytea(report_id.span())
-          .uint8(client_timestamp)
-          .text(name_));
-  if (r.affected_rows() == 0 && !task_exists(connection_, task_id)) throw_task_not_found(task_id);
-  return r.affected_rows() == 1;
+      "updated_by) SELECT tasks.id, r.report_id, r.client_timestamp, TRUE, $4 "
+      "FROM tasks, unnest($2::BYTEA[], $3::BIGINT[]) AS r(report_id, client_timestamp) "
+      "WHERE tasks.task_id = $1 ON CONFLICT (task_id, report_id) DO NOTHING RETURNING report_id",
+      pg::Params().bytea(task_id.span()).bytea_array(ids).int8_array(timestamps).text(name_));
+  for (int row = 0; row < r.rows(); ++row) {
+    recorded.insert(id_from<ReportId>(r, row, 0, "report id"));
+  }
+  if (recorded.empty() && !task_exists(connection_, task_id)) throw_task_not_found(task_id);
+  return recorded;
 }
 
 std::vector<LeaderStoredReport> Transaction::claim_unaggregated_client_reports(
@@ -155,6 +166,58 @@ std::vector<LeaderStoredReport> Transaction::claim_unaggregated_client_reports(
   return reports;
 }
 
+std::vector<ReportMetadata> Transaction::lock_unaggregated_client_reports(const TaskId& task_id,
+                                                                          std::uint64_t limit) {
+  auto r = connection_.exec(
+      "SELECT report_id, client_timestamp FROM client_reports "
+      "WHERE task_id = (SELECT id FROM tasks WHERE task_id = $1) "
+      "AND aggregation_started = FALSE ORDER BY client_timestamp LIMIT $2 "
+      "FOR UPDATE SKIP LOCKED",
+      pg::Params().bytea(task_id.span()).uint8(limit));
+  std::vector<ReportMetadata> reports;
+  reports.reserve(static_cast<std::size_t>(r.rows()));
+  for (int row = 0; row < r.rows(); ++row) {
+    reports.push_back({id_from<ReportId>(r, row, 0, "report id"), r.uint8(row, 1)});
+  }
+  return reports;
+}
+
+void Transaction::start_aggregation_of_client_reports(const TaskId& task_id,
+                                                      const AggregationJobId& job_id,
+                                                      const std::vector<ReportId>& report_ids) {
+  if (report_ids.empty()) return;
+  std::vector<ByteSpan> ids;
+  for (const ReportId& id : report_ids) ids.push_back(id.span());
+  pg::Params params;
+  params.bytea(task_id.span()).bytea(job_id.span()).bytea_array(ids).text(name_);
+  // The shares move from the report to its report aggregation without leaving the server.
+  auto inserted = connection_.exec(
+      "INSERT INTO report_aggregations (task_id, aggregation_job_id, ord, client_report_id, "
+      "client_timestamp, state, public_share, leader_extensions, leader_input_share, "
+      "helper_encrypted_input_share, updated_by) "
+      "SELECT c.task_id, j.id, r.ord - 1, c.report_id, c.client_timestamp, 'START_LEADER', "
+      "  c.public_share, c.extensions, c.leader_input_share, c.helper_encrypted_input_share, $4 "
+      "FROM unnest($3::BYTEA[]) WITH ORDINALITY AS r(report_id, ord) "
+      "JOIN client_reports c ON c.report_id = r.report_id "
+      "  AND c.task_id = (SELECT id FROM tasks WHERE task_id = $1) "
+      "JOIN aggregation_jobs j ON j.task_id = c.task_id AND j.aggregation_job_id = $2 "
+      "WHERE c.aggregation_started = FALSE AND c.leader_input_share IS NOT NULL",
+      params);
+  auto scrubbed = connection_.exec(
+      "UPDATE client_reports SET aggregation_started = TRUE, extensions = NULL, "
+      "public_share = NULL, leader_input_share = NULL, helper_encrypted_input_share = NULL, "
+      "updated_at = now(), updated_by = $3 "
+      "WHERE task_id = (SELECT id FROM tasks WHERE task_id = $1) AND report_id = ANY($2) "
+      "AND aggregation_started = FALSE",
+      pg::Params().bytea(task_id.span()).bytea_array(ids).text(name_));
+  if (inserted.affected_rows() != report_ids.size() ||
+      scrubbed.affected_rows() != report_ids.size()) {
+    throw MutationTargetNotFound("start_aggregation_of_client_reports: " +
+                                 std::to_string(report_ids.size() - inserted.affected_rows()) +
+                                 " reports are not stored unaggregated (or were given twice)");
+  }
+}
+
 void Transaction::mark_reports_unaggregated(const TaskId& task_id,
                                             const std::vector<ReportId>& report_ids) {
   std::vector<ByteSpan> ids;
@@ -164,18 +227,6 @@ void Transaction::mark_reports_unaggregated(const TaskId& task_id,
       "updated_by = $3 WHERE task_id = (SELECT id FROM tasks WHERE task_id = $1) "
       "AND report_id = ANY($2)",
       pg::Params().bytea(task_id.span()).bytea_array(ids).text(name_));
-}
-
-void Transaction::scrub_client_report(const TaskId& task_id, const ReportId& report_id) {
-  auto r = connection_.exec(
-      "UPDATE client_reports SET extensions = NULL, public_share = NULL, "
-      "leader_input_share = NULL, helper_encrypted_input_share = NULL, updated_at = now(), "
-      "updated_by = $3 WHERE task_id = (SELECT id FROM tasks WHERE task_id = $1) "
-      "AND report_id = $2",
-      pg::Params().bytea(task_id.span()).bytea(report_id.span()).text(name_));
-  if (r.affected_rows() == 0) {
-    throw MutationTargetNotFound("no report " + report_id.to_base64url());
-  }
 }
 
 std::uint64_t Transaction::count_client_reports_in_interval(const TaskId& task_id,

@@ -196,6 +196,35 @@ TEST_F(TransactionTest, PoolSizeBoundsConcurrentTransactions) {
   EXPECT_TRUE(datastore->run_tx("after", [](Transaction& t) { return t.get_task_ids(); }).empty());
 }
 
+// statement_timeout_ms bounds every statement: one waiting on a row lock that another
+// transaction holds is cancelled (and not retried) while that transaction still runs.
+TEST_F(TransactionTest, StatementTimeoutCancelsAStatementThatWaits) {
+  AggregatorTask task = put_task();
+  DatabaseConfig config = db_.config();
+  config.statement_timeout_ms = 200;
+  auto bounded = Datastore::open(config, DatastoreKeys({DatastoreKeys::generate_key()}), clock_);
+  datastore_->run_tx("holder", [&](Transaction& t) {
+    t.update_task_expiration(task.task_id, 1'800'000'000);  // row lock until commit
+    auto waiter = std::async(std::launch::async, [&] {
+      try {
+        bounded->run_tx("waiter", [&](Transaction& w) {
+          w.update_task_expiration(task.task_id, 1'900'000'000);
+        });
+        return std::string("committed");
+      } catch (const DatastoreError& error) {
+        return std::string("failed: ") + error.what();
+      }
+    });
+    // Without the timeout the waiter would wait for this commit, which comes only after
+    // the 20 s below.
+    ASSERT_EQ(waiter.wait_for(std::chrono::seconds(20)), std::future_status::ready);
+    const std::string outcome = waiter.get();
+    EXPECT_EQ(outcome.rfind("failed: ", 0), 0u) << outcome;
+    EXPECT_NE(outcome.find("statement timeout"), std::string::npos) << outcome;
+  });
+  EXPECT_EQ(bounded->transaction_retries(), 0u);
+}
+
 // ---- tasks ----
 
 TEST_F(TransactionTest, TaskRoundTripsWithEveryField) {
@@ -369,19 +398,78 @@ TEST_F(TransactionTest, ConcurrentClaimsSkipLockedReports) {
   EXPECT_EQ(ids.size(), 6u);
 }
 
-TEST_F(TransactionTest, ScrubbedReportsKeepTheirIdForReplayDetection) {
+TEST_F(TransactionTest, StartedReportsMoveTheirSharesToTheJobAndKeepTheirIdForReplays) {
   AggregatorTask task = put_task();
   auto a = report(task.task_id, 1'700'000'000);
+  auto b = report(task.task_id, 1'700'000'001);
+  auto left = report(task.task_id, 1'700'000'002);
+  a.extensions = filled(3, 0x33);
+  b.leader_input_share = filled(41, 0x07);
+  AggregationJob job = aggregation_job(task.task_id, {1'700'000'000, 3});
   tx([&](Transaction& t) {
     t.put_client_report(a);
-    t.scrub_client_report(task.task_id, a.report_id);
+    t.put_client_report(b);
+    t.put_client_report(left);
+    t.put_aggregation_job(job);
   });
+  // Locked oldest first, ids and times only.
+  std::vector<ReportMetadata> locked = tx([&](Transaction& t) {
+    auto reports = t.lock_unaggregated_client_reports(task.task_id, 2);
+    t.start_aggregation_of_client_reports(task.task_id, job.aggregation_job_id,
+                                          {b.report_id, a.report_id});
+    return reports;
+  });
+  EXPECT_EQ(locked, (std::vector<ReportMetadata>{{a.report_id, a.client_timestamp},
+                                                 {b.report_id, b.client_timestamp}}));
+  auto ras = tx([&](Transaction& t) {
+    return t.get_report_aggregations_for_job(task.task_id, job.aggregation_job_id);
+  });
+  ASSERT_EQ(ras.size(), 2u);
+  for (std::size_t ord = 0; ord < 2; ++ord) {
+    const LeaderStoredReport& stored = ord == 0 ? b : a;
+    EXPECT_EQ(ras[ord].ord, ord);
+    EXPECT_EQ(ras[ord].report_id, stored.report_id);
+    EXPECT_EQ(ras[ord].client_timestamp, stored.client_timestamp);
+    EXPECT_EQ(ras[ord].state, ReportAggregationState::StartLeader);
+    EXPECT_EQ(ras[ord].public_share, stored.public_share);
+    EXPECT_EQ(ras[ord].leader_extensions, stored.extensions);
+    EXPECT_EQ(ras[ord].leader_input_share, stored.leader_input_share);
+    EXPECT_EQ(ras[ord].helper_encrypted_input_share, stored.helper_encrypted_input_share);
+  }
+  // The reports are scrubbed and started; their ids still reject a replayed upload.
   EXPECT_FALSE(tx([&](Transaction& t) { return t.get_client_report(task.task_id, a.report_id); }));
   EXPECT_THROW(tx([&](Transaction& t) { t.put_client_report(a); }), MutationTargetAlreadyExists);
-  // Helper side: first sighting true, replay false.
-  ReportId seen = ReportId::random();
-  EXPECT_TRUE(tx([&](Transaction& t) { return t.put_scrubbed_report(task.task_id, seen, 5); }));
-  EXPECT_FALSE(tx([&](Transaction& t) { return t.put_scrubbed_report(task.task_id, seen, 5); }));
+  EXPECT_EQ(
+      tx([&](Transaction& t) { return t.lock_unaggregated_client_reports(task.task_id, 10); }),
+      (std::vector<ReportMetadata>{{left.report_id, left.client_timestamp}}));
+  // Starting a report twice (or one not stored) fails as a whole.
+  AggregationJob second = aggregation_job(task.task_id, {1'700'000'000, 3});
+  tx([&](Transaction& t) { t.put_aggregation_job(second); });
+  EXPECT_THROW(tx([&](Transaction& t) {
+                 t.start_aggregation_of_client_reports(task.task_id, second.aggregation_job_id,
+                                                       {left.report_id, a.report_id});
+               }),
+               MutationTargetNotFound);
+  EXPECT_EQ(tx([&](Transaction& t) {
+              return t.lock_unaggregated_client_reports(task.task_id, 10);
+            }).size(),
+            1u);
+  // Helper side: first sightings are returned, replays are not.
+  ReportId seen = ReportId::random(), fresh = ReportId::random();
+  EXPECT_EQ(tx([&](Transaction& t) {
+              return t.put_scrubbed_reports(task.task_id, {{seen, 5}});
+            }),
+            std::set<ReportId>{seen});
+  EXPECT_EQ(
+      tx([&](Transaction& t) {
+        return t.put_scrubbed_reports(task.task_id, {{seen, 5}, {fresh, 6}, {a.report_id, 7}});
+      }),
+      std::set<ReportId>{fresh});
+  EXPECT_TRUE(tx([&](Transaction& t) { return t.put_scrubbed_reports(task.task_id, {}); }).empty());
+  EXPECT_THROW(tx([&](Transaction& t) {
+                 return t.put_scrubbed_reports(TaskId::random(), {{ReportId::random(), 5}});
+               }),
+               MutationTargetNotFound);
 }
 
 // ---- aggregation jobs and report aggregations ----
@@ -450,14 +538,16 @@ TEST_F(TransactionTest, AggregationJobAndReportAggregationsRoundTrip) {
       tx([&](Transaction& t) { return t.get_aggregation_jobs_for_task(task.task_id); }).size(), 1u);
   // Replay check across jobs.
   AggregationJob second = aggregation_job(task.task_id, {1'700'000'000, 3600});
-  EXPECT_FALSE(tx([&](Transaction& t) {
-    return t.check_other_report_aggregation_exists(task.task_id, ras[0].report_id,
-                                                   job.aggregation_job_id);
-  }));
+  const std::vector<ReportId> asked{ras[0].report_id, ras[2].report_id, ReportId::random()};
   EXPECT_TRUE(tx([&](Transaction& t) {
-    return t.check_other_report_aggregation_exists(task.task_id, ras[0].report_id,
-                                                   second.aggregation_job_id);
-  }));
+                return t.get_report_ids_in_other_aggregation_jobs(task.task_id, asked,
+                                                                  job.aggregation_job_id);
+              }).empty());
+  EXPECT_EQ(tx([&](Transaction& t) {
+              return t.get_report_ids_in_other_aggregation_jobs(task.task_id, asked,
+                                                                second.aggregation_job_id);
+            }),
+            (std::set<ReportId>{ras[0].report_id, ras[2].report_id}));
   // Unknown rows.
   EXPECT_THROW(tx([&](Transaction& t) { t.update_aggregation_job(second); }),
                MutationTargetNotFound);
@@ -630,6 +720,60 @@ TEST_F(TransactionTest, CollectedBatchesAreRecognised) {
   EXPECT_FALSE(tx([&](Transaction& t) {
     return t.is_batch_collected(task.task_id, Interval{1'700'002'800, 3600});
   }));
+}
+
+TEST_F(TransactionTest, MarkingBatchesCollectedKeepsSharesAndFillsMissingShards) {
+  AggregatorTask task = put_task();
+  const Interval first{1'699'999'200, 3600}, second{1'700'002'800, 3600};
+  BatchAggregation ba;
+  ba.task_id = task.task_id;
+  ba.batch_identifier = first;
+  ba.ord = 1;
+  ba.aggregate_share = filled(16, 7);
+  ba.report_count = 5;
+  ba.checksum = filled(32, 3);
+  ba.client_timestamp_interval = {1'699'999'300, 60};
+  ba.aggregation_jobs_created = 2;
+  ba.aggregation_jobs_terminated = 2;
+  BatchAggregation other_parameter = ba;
+  other_parameter.aggregation_parameter = {9};
+  tx([&](Transaction& t) {
+    t.put_batch_aggregation(ba);
+    t.put_batch_aggregation(other_parameter);
+  });
+  for (int round = 0; round < 2; ++round) {  // a second marking changes nothing
+    tx([&](Transaction& t) {
+      t.mark_batch_aggregations_collected(task.task_id, {first, second}, {}, 3);
+    });
+  }
+  auto shards = tx([&](Transaction& t) {
+    return t.get_batch_aggregations_in_interval(task.task_id, {first.start, 7200}, {});
+  });
+  ASSERT_EQ(shards.size(), 6u);
+  for (const BatchAggregation& shard : shards) {
+    EXPECT_EQ(shard.state, BatchAggregationState::Collected);
+    if (shard.batch_identifier == BatchIdentifier(first) && shard.ord == 1) {
+      BatchAggregation expected = ba;
+      expected.state = BatchAggregationState::Collected;
+      EXPECT_EQ(shard, expected);  // its share and counters are kept
+    } else {
+      EXPECT_EQ(shard.report_count, 0u);
+      EXPECT_FALSE(shard.aggregate_share);
+      EXPECT_EQ(shard.checksum, Bytes(32, 0));
+    }
+  }
+  EXPECT_TRUE(tx([&](Transaction& t) { return t.is_batch_collected(task.task_id, second); }));
+  // Another aggregation parameter's shards are left alone.
+  EXPECT_EQ(
+      tx([&](Transaction& t) { return t.get_batch_aggregation(task.task_id, first, Bytes{9}, 1); }),
+      other_parameter);
+  // fixed_size batches have no interval.
+  const BatchId batch_id = BatchId::random();
+  tx([&](Transaction& t) { t.mark_batch_aggregations_collected(task.task_id, {batch_id}, {}, 2); });
+  EXPECT_EQ(tx([&](Transaction& t) {
+              return t.get_batch_aggregations_for_batch(task.task_id, batch_id, {});
+            }).size(),
+            2u);
 }
 
 TEST_F(TransactionTest, GarbageCollectionDeletesOnlyExpiredRowsInBoundedChunks) {

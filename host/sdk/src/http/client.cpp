@@ -1,9 +1,12 @@
 // HttpClient on Poco's HTTP(S)ClientSession.
 #include <algorithm>
 #include <istream>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
+#include <vector>
 
 #include <Poco/Exception.h>
 #include <Poco/Net/Context.h>
@@ -80,8 +83,29 @@ struct HttpClient::Impl {
   HttpClientOptions options;
   std::once_flag tls_once;
   Poco::Net::Context::Ptr tls_context;
+  // Idle keep-alive sessions by "scheme://host:port": a job driver sends every request of a
+  // task to the same peer, so reusing its connections saves a TCP (and TLS) handshake per
+  // request and the peer's accept. Bounded per peer; the newest is reused first.
+  static constexpr std::size_t kMaxIdlePerPeer = 32;
+  std::mutex idle_mutex;
+  std::map<std::string, std::vector<std::unique_ptr<Poco::Net::HTTPClientSession>>> idle;
 
   explicit Impl(HttpClientOptions opts) : options(std::move(opts)) {}
+
+  std::unique_ptr<Poco::Net::HTTPClientSession> take_idle(const std::string& peer) {
+    std::lock_guard lock(idle_mutex);
+    auto it = idle.find(peer);
+    if (it == idle.end() || it->second.empty()) return nullptr;
+    auto session = std::move(it->second.back());
+    it->second.pop_back();
+    return session;
+  }
+
+  void give_back(const std::string& peer, std::unique_ptr<Poco::Net::HTTPClientSession> session) {
+    std::lock_guard lock(idle_mutex);
+    auto& sessions = idle[peer];
+    if (sessions.size() < kMaxIdlePerPeer) sessions.push_back(std::move(session));
+  }
 
   // Made on first https use: loading the system CAs takes a while.
   Poco::Net::Context::Ptr tls() {
@@ -94,6 +118,56 @@ struct HttpClient::Impl {
     return tls_context;
   }
 };
+
+namespace {
+
+// One request and its whole response on `session` (whose connection is then ready for the
+// next request, unless the peer asked to close it: Poco reconnects then).
+HttpClientResponse exchange_on(Poco::Net::HTTPClientSession& session,
+                               const HttpClientOptions& options, HttpMethod method,
+                               const Poco::URI& uri, const HttpHeaders& headers, ByteSpan body,
+                               const std::string& where) {
+  std::string target = uri.getPathAndQuery();
+  if (target.empty()) target = "/";
+  Poco::Net::HTTPRequest request(std::string(to_string(method)), target,
+                                 Poco::Net::HTTPMessage::HTTP_1_1);
+  request.set("User-Agent", options.user_agent);
+  for (const auto& [name, value] : headers.entries()) request.add(name, value);
+  if (!body.empty() || method == HttpMethod::Put || method == HttpMethod::Post ||
+      method == HttpMethod::Patch) {
+    request.setContentLength(static_cast<std::streamsize>(body.size()));
+  }
+  std::ostream& out = session.sendRequest(request);
+  out.write(reinterpret_cast<const char*>(body.data()), static_cast<std::streamsize>(body.size()));
+  out.flush();
+
+  Poco::Net::HTTPResponse response;
+  std::istream& in = session.receiveResponse(response);
+  HttpClientResponse result;
+  result.status = static_cast<int>(response.getStatus());
+  for (const auto& [name, value] : response) result.headers.add(name, value);
+  if (response.hasContentLength() &&
+      response.getContentLength64() > static_cast<Poco::Int64>(options.max_response_body_bytes)) {
+    throw HttpClientError(HttpClientError::Kind::BodyTooLarge,
+                          where + ": response body larger than " +
+                              std::to_string(options.max_response_body_bytes) + " bytes");
+  }
+  char buffer[16384];
+  while (in) {
+    in.read(buffer, sizeof buffer);
+    std::streamsize n = in.gcount();
+    if (n <= 0) break;
+    if (result.body.size() + static_cast<std::size_t>(n) > options.max_response_body_bytes) {
+      throw HttpClientError(HttpClientError::Kind::BodyTooLarge,
+                            where + ": response body larger than " +
+                                std::to_string(options.max_response_body_bytes) + " bytes");
+    }
+    result.body.insert(result.body.end(), buffer, buffer + n);
+  }
+  return result;
+}
+
+}  // namespace
 
 HttpClient::HttpClient(HttpClientOptions options)
     : impl_(std::make_unique<Impl>(std::move(options))) {}
@@ -116,7 +190,8 @@ HttpClientResponse HttpClient::send(HttpMethod method, const std::string& url,
                           "invalid URL '" + url + "': expected http:// or https://");
   }
   const std::string where = std::string(to_string(method)) + " " + url;
-  try {
+  const std::string peer = scheme + "://" + uri.getHost() + ":" + std::to_string(uri.getPort());
+  auto new_session = [&]() -> std::unique_ptr<Poco::Net::HTTPClientSession> {
     std::unique_ptr<Poco::Net::HTTPClientSession> session;
     if (scheme == "https") {
       session = std::make_unique<BoundedHandshakeSession>(
@@ -124,51 +199,35 @@ HttpClientResponse HttpClient::send(HttpMethod method, const std::string& url,
     } else {
       session = std::make_unique<Poco::Net::HTTPClientSession>(uri.getHost(), uri.getPort());
     }
+    session->setKeepAlive(true);
     session->setTimeout(to_timespan(impl_->options.connect_timeout),
                         to_timespan(impl_->options.request_timeout),
                         to_timespan(impl_->options.request_timeout));
-    std::string target = uri.getPathAndQuery();
-    if (target.empty()) target = "/";
-    Poco::Net::HTTPRequest request(std::string(to_string(method)), target,
-                                   Poco::Net::HTTPMessage::HTTP_1_1);
-    request.set("User-Agent", impl_->options.user_agent);
-    for (const auto& [name, value] : headers.entries()) request.add(name, value);
-    if (!body.empty() || method == HttpMethod::Put || method == HttpMethod::Post ||
-        method == HttpMethod::Patch) {
-      request.setContentLength(static_cast<std::streamsize>(body.size()));
+    return session;
+  };
+  try {
+    // A reused connection the peer closed while it sat idle fails before any response;
+    // then the request goes once more on a new connection. That is safe for DAP's
+    // requests, which the peer answers the same way when repeated.
+    std::unique_ptr<Poco::Net::HTTPClientSession> session = impl_->take_idle(peer);
+    const bool reused = session != nullptr;
+    if (!session) session = new_session();
+    std::optional<HttpClientResponse> result;
+    try {
+      result = exchange_on(*session, impl_->options, method, uri, headers, body, where);
+    } catch (const Poco::Net::NoMessageException&) {
+      if (!reused) throw;
+    } catch (const Poco::Net::MessageException&) {
+      throw;  // the peer answered, wrongly
+    } catch (const Poco::IOException&) {
+      if (!reused) throw;  // reset, broken pipe, …
     }
-    std::ostream& out = session->sendRequest(request);
-    out.write(reinterpret_cast<const char*>(body.data()),
-              static_cast<std::streamsize>(body.size()));
-    out.flush();
-
-    Poco::Net::HTTPResponse response;
-    std::istream& in = session->receiveResponse(response);
-    HttpClientResponse result;
-    result.status = static_cast<int>(response.getStatus());
-    for (const auto& [name, value] : response) result.headers.add(name, value);
-    if (response.hasContentLength() &&
-        response.getContentLength64() >
-            static_cast<Poco::Int64>(impl_->options.max_response_body_bytes)) {
-      throw HttpClientError(HttpClientError::Kind::BodyTooLarge,
-                            where + ": response body larger than " +
-                                std::to_string(impl_->options.max_response_body_bytes) + " bytes");
+    if (!result) {
+      session = new_session();
+      result = exchange_on(*session, impl_->options, method, uri, headers, body, where);
     }
-    char buffer[16384];
-    while (in) {
-      in.read(buffer, sizeof buffer);
-      std::streamsize n = in.gcount();
-      if (n <= 0) break;
-      if (result.body.size() + static_cast<std::size_t>(n) >
-          impl_->options.max_response_body_bytes) {
-        throw HttpClientError(HttpClientError::Kind::BodyTooLarge,
-                              where + ": response body larger than " +
-                                  std::to_string(impl_->options.max_response_body_bytes) +
-                                  " bytes");
-      }
-      result.body.insert(result.body.end(), buffer, buffer + n);
-    }
-    return result;
+    impl_->give_back(peer, std::move(session));
+    return std::move(*result);
   } catch (const HttpClientError&) {
     throw;
   } catch (const Poco::TimeoutException&) {

@@ -133,6 +133,60 @@ class RawListener {
   std::thread thread_;
 };
 
+// Serves GET requests on each connection it accepts, `per_connection` of them (then it
+// closes the connection without warning the client), counting the connections.
+class KeepAliveServer {
+ public:
+  explicit KeepAliveServer(int per_connection)
+      : listener_([this, per_connection](Poco::Net::StreamSocket& connection) {
+          ++connections;
+          try {
+            connection.setReceiveTimeout(Poco::Timespan(1, 0));
+            for (int served = 0; served < per_connection; ++served) {
+              std::string request;
+              char buffer[1024];
+              while (request.find("\r\n\r\n") == std::string::npos) {
+                int n = connection.receiveBytes(buffer, sizeof buffer);
+                if (n <= 0) return;
+                request.append(buffer, static_cast<std::size_t>(n));
+              }
+              const std::string reply = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+              connection.sendBytes(reply.data(), static_cast<int>(reply.size()));
+            }
+            connection.close();
+          } catch (const Poco::Exception&) {
+            // The client kept the connection idle until the receive timeout.
+          }
+        }) {}
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(listener_.port()) + "/"; }
+  std::atomic<int> connections{0};
+
+ private:
+  RawListener listener_;
+};
+
+TEST(HttpClientKeepAlive, ReusesItsConnectionForTheNextRequest) {
+  KeepAliveServer server(3);
+  HttpClient client;
+  for (int i = 0; i < 3; ++i) {
+    HttpClientResponse response = client.send(HttpMethod::Get, server.url(), {});
+    EXPECT_EQ(response.status, 200);
+    EXPECT_EQ(std::string(response.body.begin(), response.body.end()), "ok");
+  }
+  EXPECT_EQ(server.connections.load(), 1);
+}
+
+TEST(HttpClientKeepAlive, ANewConnectionWhenThePeerClosedTheIdleOne) {
+  KeepAliveServer server(1);
+  HttpClient client;
+  for (int i = 0; i < 3; ++i) {
+    HttpClientResponse response = client.send(HttpMethod::Get, server.url(), {});
+    EXPECT_EQ(response.status, 200);
+    std::this_thread::sleep_for(20ms);  // the server closes the connection meanwhile
+  }
+  EXPECT_EQ(server.connections.load(), 3);
+}
+
 TEST(HttpClientTls, PlainHttpPeerIsAConnectionError) {
   // The peer answers the ClientHello with plain HTTP and hangs up: the handshake fails at once.
   RawListener listener([](Poco::Net::StreamSocket& connection) {
