@@ -123,6 +123,7 @@ HttpResponse Aggregator::collection_job_create(const HttpRequest& request, const
     job.batch_identifier = batch;
     job.state = CollectionJobState::Start;
     tx.put_collection_job(job);
+    tx.notify(kCollectionJobsChannel);  // collection drivers hear of it at commit
   });
   return HttpResponse::empty(201);
 }

@@ -100,6 +100,8 @@ LeaseWorkerFunctions CollectionDriver::functions() {
     }
     return jobs;
   };
+  // The leader's collection route announces new jobs (NOTIFY).
+  functions.wait_for_work = datastore_.work_notifications(kCollectionJobsChannel);
   functions.step = [this](const LeasedJob& job, const StepContext& context) {
     step(*std::static_pointer_cast<Lease<AcquiredCollectionJob>>(job.job), context);
   };

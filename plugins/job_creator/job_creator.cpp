@@ -25,34 +25,49 @@ Time saturating_add(Time a, Duration b) {
   return a > std::numeric_limits<Time>::max() - b ? std::numeric_limits<Time>::max() : a + b;
 }
 
-// Writes one job of `reports`: the job, counted as created in its batch, and its
-// START_LEADER report aggregations, which take over the reports' shares inside the
-// database (the reports are scrubbed and marked started).
+// The jobs a pass created, per batch: counted in the batch's shards at the end of the
+// pass's transaction (count_aggregation_jobs_created), so that a shard the drivers also
+// write is held only while the pass commits; then announced to the job drivers.
+class CreatedJobs {
+ public:
+  void add(const BatchIdentifier& batch) {
+    auto& [identifier, jobs] = by_batch_[encode_batch_identifier(batch)];
+    identifier = batch;
+    ++jobs;
+  }
+  void count(Transaction& tx, const TaskId& task_id, std::uint64_t shard_count) const {
+    for (const auto& [key, entry] : by_batch_) {
+      count_aggregation_jobs_created(tx, task_id, entry.first, {}, shard_count, entry.second);
+    }
+    // Job drivers waiting for work hear of these jobs when the pass commits.
+    if (!by_batch_.empty()) tx.notify(kAggregationJobsChannel);
+  }
+
+ private:
+  std::map<Bytes, std::pair<BatchIdentifier, std::uint64_t>> by_batch_;
+};
+
+// Writes one job of `reports` (all of batch `batch`): the job and its START_LEADER report
+// aggregations, which take over the reports' shares inside the database (the reports are
+// scrubbed and marked started).
 void write_job(Transaction& tx, const AggregatorTask& task, const std::optional<BatchId>& batch_id,
-               std::span<const ReportMetadata> reports, std::uint64_t shard_count) {
+               const BatchIdentifier& batch, std::span<const ReportMetadata> reports,
+               CreatedJobs& created) {
   AggregationJob job;
   job.task_id = task.task_id;
   job.aggregation_job_id = AggregationJobId::random();
   job.batch_id = batch_id;
   job.state = AggregationJobState::InProgress;
   job.step = 0;
-  AggregationJobWriter writer(task, nullptr, {shard_count, 1});
   std::vector<ReportId> report_ids;
+  report_ids.reserve(reports.size());
   for (const ReportMetadata& report : reports) {
     job.client_timestamp_interval = extend_interval(job.client_timestamp_interval, report.time);
-    ReportAggregation ra;
-    ra.task_id = task.task_id;
-    ra.aggregation_job_id = job.aggregation_job_id;
-    ra.report_id = report.id;
-    ra.client_timestamp = report.time;
-    ra.ord = report_ids.size();
-    ra.state = ReportAggregationState::StartLeader;
-    // Not written by the writer (changed = false): only placed in its batch.
-    writer.add(std::move(ra), /*changed=*/false);
     report_ids.push_back(report.id);
   }
-  writer.write(tx, job, /*new_job=*/true);
+  tx.put_aggregation_job(job);
   tx.start_aggregation_of_client_reports(task.task_id, job.aggregation_job_id, report_ids);
+  created.add(batch);
 }
 
 }  // namespace
@@ -151,6 +166,7 @@ JobCreator::CreationPass JobCreator::create_jobs_pass(const AggregatorTask& task
           by_batch[report.time / precision * precision].push_back(report);
         }
         std::size_t jobs = 0;
+        CreatedJobs created;
         for (auto& [batch_start, batch_reports] : by_batch) {
           // A batch still open for late reports waits until it has a job's minimum; once
           // the grace period is over its remainder goes out in a smaller job.
@@ -164,12 +180,13 @@ JobCreator::CreationPass JobCreator::create_jobs_pass(const AggregatorTask& task
                 !batch_closed) {
               continue;
             }
-            write_job(tx, task, std::nullopt,
+            write_job(tx, task, std::nullopt, Interval{batch_start, precision},
                       std::span<const ReportMetadata>(batch_reports).subspan(begin, end - begin),
-                      config_.batch_aggregation_shard_count);
+                      created);
             ++jobs;
           }
         }
+        created.count(tx, task.task_id, config_.batch_aggregation_shard_count);
         return CreationPass{jobs, reports.size() >= config_.aggregation_job_creation_report_window};
       });
 }
@@ -213,6 +230,7 @@ JobCreator::CreationPass JobCreator::create_fixed_size_jobs(Transaction& tx,
     }
   }
   std::size_t jobs = 0;
+  CreatedJobs created;
   for (auto& [bucket, bucket_reports] : by_bucket) {
     std::size_t next = 0;
     // Fills one batch from the bucket's remaining reports; returns false when it stopped
@@ -224,9 +242,8 @@ JobCreator::CreationPass JobCreator::create_fixed_size_jobs(Transaction& tx,
         const std::uint64_t n = std::min<std::uint64_t>(
             {room, config_.max_aggregation_job_size, bucket_reports.size() - next});
         if (n < min_job && n < room) return false;
-        write_job(tx, task, batch_id,
-                  std::span<const ReportMetadata>(bucket_reports).subspan(next, n),
-                  config_.batch_aggregation_shard_count);
+        write_job(tx, task, batch_id, batch_id,
+                  std::span<const ReportMetadata>(bucket_reports).subspan(next, n), created);
         next += n;
         size += n;
         ++jobs;
@@ -247,6 +264,7 @@ JobCreator::CreationPass JobCreator::create_fixed_size_jobs(Transaction& tx,
       progress = fill(batch.batch_id);
     }
   }
+  created.count(tx, task.task_id, config_.batch_aggregation_shard_count);
   return CreationPass{jobs, reports.size() >= config_.aggregation_job_creation_report_window};
 }
 

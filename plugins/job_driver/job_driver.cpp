@@ -107,6 +107,9 @@ LeaseWorkerFunctions JobDriver::worker_functions() {
   functions.step = [this](const LeasedJob& job, const StepContext& context) {
     step(*std::static_pointer_cast<Lease<AcquiredAggregationJob>>(job.job), context);
   };
+  // New jobs are announced by the job creator (NOTIFY); between those, the discovery
+  // interval still bounds the wait (expired leases, other creators).
+  functions.wait_for_work = datastore_.work_notifications(kAggregationJobsChannel);
   // The step releases the lease in the transaction that records its outcome.
   return functions;
 }

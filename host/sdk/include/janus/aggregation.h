@@ -41,6 +41,13 @@ struct MergedBatchAggregation {
 MergedBatchAggregation merge_batch_aggregations(const Vdaf& vdaf, ByteSpan aggregation_parameter,
                                                 const std::vector<BatchAggregation>& shards);
 
+// Counts `jobs` more aggregation jobs created in a batch, on one locked shard (as the
+// writer counts one new job). The job creator counts a pass's jobs per batch at the end of
+// its transaction, so that it holds a shard only while it commits. READ COMMITTED.
+void count_aggregation_jobs_created(Transaction& tx, const TaskId& task_id,
+                                    const BatchIdentifier& batch, ByteSpan aggregation_parameter,
+                                    std::uint64_t shard_count, std::uint64_t jobs);
+
 struct AggregationJobWriterOptions {
   std::uint64_t batch_aggregation_shard_count = 32;
   std::uint64_t task_counter_shard_count = 32;

@@ -9,6 +9,7 @@
 //   });
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -33,6 +34,21 @@ class Connection;
 }
 
 class Transaction;
+
+// PostgreSQL LISTEN on one channel over a connection of its own: a worker hears of new
+// work (a Transaction::notify committed by another component) at once instead of at its
+// next poll. Components still talk only through the database.
+class DatabaseListener {
+ public:
+  virtual ~DatabaseListener() = default;
+  // Up to `timeout` for a notification; true if one arrived. Throws DatastoreError when
+  // the connection is lost (the caller may listen again).
+  virtual bool wait(std::chrono::milliseconds timeout) = 0;
+};
+
+// Channels (one per kind of work).
+inline constexpr std::string_view kAggregationJobsChannel = "janus_aggregation_jobs";
+inline constexpr std::string_view kCollectionJobsChannel = "janus_collection_jobs";
 
 // READ COMMITTED suits transactions that write rows other transactions write at the same
 // time (the aggregation writers' batch shards and counters): they lock what they
@@ -69,6 +85,12 @@ class Datastore {
   }
 
   const Clock& clock() const;
+  // LISTENs on `channel` (a kChannel above) on a new connection.
+  std::unique_ptr<DatabaseListener> listen(std::string_view channel);
+  // For LeaseWorkerFunctions::wait_for_work: listens on `channel` on first use (and again
+  // after a lost connection, which throws once). Use from one thread.
+  std::function<bool(std::chrono::milliseconds)> work_notifications(std::string_view channel);
+
   // Transactions retried since this datastore was opened (for metrics and tests).
   std::uint64_t transaction_retries() const;
 
@@ -89,6 +111,10 @@ class Transaction {
 
   const std::string& name() const { return name_; }
   Time now() const { return now_; }
+
+  // NOTIFY `channel` (a kChannel of DatabaseListener), delivered if and when this
+  // transaction commits.
+  void notify(std::string_view channel);
 
   // ---- tasks ----
   // Throws MutationTargetAlreadyExists if the task id exists.

@@ -32,7 +32,9 @@ namespace janus {
 // binary compatibility with already-built plugins.
 // 2: PluginContext::commands() (command-line subcommands).
 // 3: asynchronous HTTP handlers (RouteRegistrar::add_async_route, HttpResponder).
-inline constexpr std::uint32_t kPluginAbiVersion = 3;
+// 4: run_tx isolation levels, Datastore::listen / Transaction::notify,
+//    LeaseWorkerFunctions::wait_for_work, the aggregation writer (janus/aggregation.h).
+inline constexpr std::uint32_t kPluginAbiVersion = 4;
 
 class RouteRegistrar;   // <janus/http.h>: HTTP routes on a listener
 class WorkerRegistrar;  // <janus/worker.h>: periodic and lease-based workers

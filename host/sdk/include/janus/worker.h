@@ -132,6 +132,10 @@ struct LeaseWorkerFunctions {
   // Release a job after a successful step, before its deadline. May be empty
   // when the step releases the lease itself (in its own transaction).
   std::function<void(const LeasedJob&)> release;
+  // Optional: instead of sleeping the discovery interval after finding no job, wait up to
+  // the given time for a sign of new work (true: look again now). Called in slices of at
+  // most 100 ms so that a stop is heard; an exception counts as no sign.
+  std::function<bool(std::chrono::milliseconds)> wait_for_work = {};
 };
 
 class LeaseWorkerRunner final : public Worker {
@@ -162,6 +166,7 @@ class LeaseWorkerRunner final : public Worker {
     std::size_t acquired = 0, launched = 0;
   };
   Launch acquire_and_launch();
+  void wait_for_discovery();
   void run_step(std::shared_ptr<LeasedJob> job, std::chrono::steady_clock::time_point deadline);
   void reap_finished_locked();
   void loop();

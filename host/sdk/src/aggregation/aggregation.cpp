@@ -43,8 +43,8 @@ Interval extend_interval(const Interval& interval, Time time) {
 
 std::uint64_t random_shard(std::uint64_t shard_count) {
   thread_local std::mt19937_64 rng{std::random_device{}()};
-  return std::uniform_int_distribution<std::uint64_t>(0, std::max<std::uint64_t>(shard_count, 1) -
-                                                             1)(rng);
+  return std::uniform_int_distribution<std::uint64_t>(
+      0, std::max<std::uint64_t>(shard_count, 1) - 1)(rng);
 }
 
 void count_step_failure(PrepareError error) {
@@ -78,6 +78,16 @@ MergedBatchAggregation merge_batch_aggregations(const Vdaf& vdaf, ByteSpan aggre
   return merged;
 }
 
+void count_aggregation_jobs_created(Transaction& tx, const TaskId& task_id,
+                                    const BatchIdentifier& batch, ByteSpan aggregation_parameter,
+                                    std::uint64_t shard_count, std::uint64_t jobs) {
+  if (jobs == 0) return;
+  BatchAggregation aggregation =
+      tx.lock_batch_aggregation_shard(task_id, batch, aggregation_parameter, shard_count);
+  aggregation.aggregation_jobs_created += jobs;
+  tx.update_batch_aggregation(aggregation);
+}
+
 AggregationJobWriter::AggregationJobWriter(const AggregatorTask& task, const Vdaf* vdaf,
                                            AggregationJobWriterOptions options)
     : task_(task), vdaf_(vdaf), options_(options) {}
@@ -97,7 +107,8 @@ AggregationJobWriter::Written AggregationJobWriter::write(Transaction& tx,
   Written written;
   written.job = job;
   written.report_aggregations.reserve(entries_.size());
-  for (const Entry& entry : entries_) written.report_aggregations.push_back(entry.report_aggregation);
+  for (const Entry& entry : entries_)
+    written.report_aggregations.push_back(entry.report_aggregation);
 
   // A job whose reports are all over is over (a report failed below for BatchCollected
   // stays over, so this does not change).
@@ -141,8 +152,7 @@ AggregationJobWriter::Written AggregationJobWriter::write(Transaction& tx,
   for (auto& [key, change] : batches) {
     if (!new_job && !terminated_now && change.finished.empty()) continue;
     BatchAggregation aggregation =
-        tx.lock_batch_aggregation_shard(task_.task_id, change.identifier,
-                                        job.aggregation_parameter,
+        tx.lock_batch_aggregation_shard(task_.task_id, change.identifier, job.aggregation_parameter,
                                         options_.batch_aggregation_shard_count);
     if (!change.finished.empty() && aggregation.state != BatchAggregationState::Aggregating) {
       // Collected meanwhile: these outputs would be lost to the collection, so the

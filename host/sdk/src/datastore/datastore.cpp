@@ -1,5 +1,6 @@
 #include "janus/datastore.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -252,6 +253,57 @@ void Datastore::run_tx_erased(std::string_view name, Isolation isolation,
     }
     impl_->retries.fetch_add(1);
   }
+}
+
+namespace {
+
+class PgListener final : public DatabaseListener {
+ public:
+  PgListener(std::unique_ptr<pg::Connection> connection, std::string_view channel)
+      : connection_(std::move(connection)) {
+    connection_->exec_script("LISTEN " + std::string(channel));
+  }
+  bool wait(std::chrono::milliseconds timeout) override {
+    return connection_->wait_for_notification(timeout);
+  }
+
+ private:
+  std::unique_ptr<pg::Connection> connection_;
+};
+
+}  // namespace
+
+std::unique_ptr<DatabaseListener> Datastore::listen(std::string_view channel) {
+  if (channel != kAggregationJobsChannel && channel != kCollectionJobsChannel) {
+    throw DatastoreError("unknown notification channel " + std::string(channel));
+  }
+  const DatabaseConfig& config = impl_->config;
+  return std::make_unique<PgListener>(
+      open_connection(pg::connection_keywords(config),
+                      std::clamp<std::uint64_t>(config.connection_pool_timeouts_s, 1, 10),
+                      config.statement_timeout_ms),
+      channel);
+}
+
+std::function<bool(std::chrono::milliseconds)> Datastore::work_notifications(
+    std::string_view channel) {
+  auto listener = std::make_shared<std::unique_ptr<DatabaseListener>>();
+  return [this, listener, channel = std::string(channel)](std::chrono::milliseconds timeout) {
+    if (!*listener) *listener = listen(channel);
+    try {
+      return (*listener)->wait(timeout);
+    } catch (...) {
+      listener->reset();
+      throw;
+    }
+  };
+}
+
+void Transaction::notify(std::string_view channel) {
+  if (channel != kAggregationJobsChannel && channel != kCollectionJobsChannel) {
+    throw DatastoreError("unknown notification channel " + std::string(channel));
+  }
+  connection_.exec_script("NOTIFY " + std::string(channel));
 }
 
 Transaction::Transaction(pg::Connection& connection, const Crypter& crypter, std::string name,

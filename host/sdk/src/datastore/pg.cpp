@@ -1,5 +1,9 @@
 #include "pg.h"
 
+#include <poll.h>
+
+#include <cerrno>
+
 #include <libpq-fe.h>
 
 #include <arpa/inet.h>
@@ -352,6 +356,26 @@ Connection::~Connection() {
 bool Connection::healthy() const {
   return conn_ != nullptr && PQstatus(conn_) == CONNECTION_OK &&
          PQtransactionStatus(conn_) == PQTRANS_IDLE;
+}
+
+bool Connection::wait_for_notification(std::chrono::milliseconds timeout) {
+  auto take = [&] {
+    bool any = false;
+    while (PGnotify* notification = PQnotifies(conn_)) {
+      PQfreemem(notification);
+      any = true;
+    }
+    return any;
+  };
+  if (take()) return true;
+  pollfd descriptor{PQsocket(conn_), POLLIN, 0};
+  if (descriptor.fd < 0) throw PgError("", "the notification connection is closed");
+  const int ready = ::poll(&descriptor, 1, static_cast<int>(timeout.count()));
+  if (ready < 0 && errno != EINTR) throw PgError("", "waiting for notifications failed");
+  if (ready > 0 && PQconsumeInput(conn_) == 0) {
+    throw PgError("", "the notification connection failed: " + error_message(conn_, nullptr));
+  }
+  return take();
 }
 
 void Connection::throw_error(pg_result* result, std::string_view what) {

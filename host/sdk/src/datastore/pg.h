@@ -5,6 +5,7 @@
 // trip for a batch of rows). See toolchain-notes.md pitfalls 2–4.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -123,6 +124,9 @@ class Connection {
   // or COMMIT. Returns the last statement's command status ("COMMIT", "ROLLBACK", …).
   std::string exec_script(std::string_view sql);
   bool healthy() const;
+  // After LISTEN: waits up to `timeout` for a notification (NOTIFY) on this connection;
+  // true if one (or more) arrived. Throws PgError when the connection is lost.
+  bool wait_for_notification(std::chrono::milliseconds timeout);
   pg_conn* raw() { return conn_; }
   // The SQLSTATE of the last failed statement since the last clear, so that a retryable
   // failure is still recognised when a caller caught and rethrew it as something else.

@@ -225,6 +225,26 @@ TEST_F(TransactionTest, StatementTimeoutCancelsAStatementThatWaits) {
   EXPECT_EQ(bounded->transaction_retries(), 0u);
 }
 
+// LISTEN/NOTIFY: a notification reaches a listener when (and only if) the notifying
+// transaction commits.
+TEST_F(TransactionTest, NotificationsArriveWhenTheTransactionCommits) {
+  auto listener = datastore_->listen(kAggregationJobsChannel);
+  EXPECT_FALSE(listener->wait(std::chrono::milliseconds(20)));
+  EXPECT_THROW(tx([&](Transaction& t) {
+                 t.notify(kAggregationJobsChannel);
+                 throw std::runtime_error("rolled back");
+               }),
+               std::runtime_error);
+  EXPECT_FALSE(listener->wait(std::chrono::milliseconds(50)));
+  tx([&](Transaction& t) { t.notify(kAggregationJobsChannel); });
+  EXPECT_TRUE(listener->wait(std::chrono::seconds(20)));
+  EXPECT_FALSE(listener->wait(std::chrono::milliseconds(20)));    // taken
+  tx([&](Transaction& t) { t.notify(kCollectionJobsChannel); });  // another channel
+  EXPECT_FALSE(listener->wait(std::chrono::milliseconds(50)));
+  EXPECT_THROW(datastore_->listen("janus; DROP TABLE tasks"), DatastoreError);
+  EXPECT_THROW(tx([&](Transaction& t) { t.notify("other"); }), DatastoreError);
+}
+
 // ---- tasks ----
 
 TEST_F(TransactionTest, TaskRoundTripsWithEveryField) {

@@ -154,14 +154,33 @@ void LeaseWorkerRunner::loop() {
     }
     // Nothing stepped (no job, or only jobs without lease left): wait before
     // asking again rather than spinning on the database.
-    if (acquire_and_launch().launched == 0) {
-      std::unique_lock lock(mutex_);
-      changed_.wait_for(lock, options_.discovery_interval, [&] { return stopping_.load(); });
-    }
+    if (acquire_and_launch().launched == 0) wait_for_discovery();
   }
   std::lock_guard lock(mutex_);
   loop_finished_ = true;
   changed_.notify_all();
+}
+
+void LeaseWorkerRunner::wait_for_discovery() {
+  if (!functions_.wait_for_work) {
+    std::unique_lock lock(mutex_);
+    changed_.wait_for(lock, options_.discovery_interval, [&] { return stopping_.load(); });
+    return;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + options_.discovery_interval;
+  while (!stopping_) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return;
+    try {
+      if (functions_.wait_for_work(std::min(left, std::chrono::milliseconds(100)))) return;
+    } catch (const std::exception& e) {
+      if (logger_) logger_->warn("worker {}: waiting for work failed: {}", options_.name, e.what());
+      std::unique_lock lock(mutex_);
+      changed_.wait_for(lock, std::min(left, std::chrono::milliseconds(100)),
+                        [&] { return stopping_.load(); });
+    }
+  }
 }
 
 LeaseWorkerRunner::Launch LeaseWorkerRunner::acquire_and_launch() {

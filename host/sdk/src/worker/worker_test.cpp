@@ -193,6 +193,41 @@ TEST(LeaseWorkerRunner, LoopDoesNotSpinOnUnsteppableJobs) {
   EXPECT_LE(acquisitions, 3);
 }
 
+// With wait_for_work, a sign of new work ends the discovery wait at once: a job that
+// appears is stepped long before the (hour-long) discovery interval.
+TEST(LeaseWorkerRunner, ASignOfWorkEndsTheDiscoveryWait) {
+  MockClock clock(1'000'000);
+  FakeJobSource source;
+  source.clock = &clock;
+  std::atomic<bool> announced{false};
+  std::atomic<int> waits{0};
+  LeaseWorkerFunctions functions{[&](std::size_t max) { return source.acquire(max); },
+                                 [](const LeasedJob&, const StepContext&) {},
+                                 [&](const LeasedJob& job) { source.release(job); }};
+  functions.wait_for_work = [&](std::chrono::milliseconds slice) {
+    EXPECT_LE(slice, 100ms);
+    if (++waits == 3) throw std::runtime_error("notification connection lost");  // survived
+    std::this_thread::sleep_for(std::min(slice, 5ms));
+    return announced.exchange(false);
+  };
+  LeaseWorkerRunner runner({"notified", 1h, 2, 60s, false}, functions, clock);
+  runner.start();
+  auto until = std::chrono::steady_clock::now() + 10s;
+  while (waits < 5 && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(1ms);
+  {
+    std::lock_guard lock(source.mutex);
+    source.pending.push_back(7);
+  }
+  announced = true;
+  while (runner.stats().succeeded < 1 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(1ms);
+  }
+  runner.request_stop();
+  EXPECT_TRUE(runner.wait_stopped(std::chrono::steady_clock::now() + 5s));
+  EXPECT_EQ(runner.stats().succeeded, 1u);
+  EXPECT_EQ(source.released, std::vector<int>{7});
+}
+
 TEST(LeaseWorkerRunner, AcquireFailureIsSurvived) {
   MockClock clock(1);
   int attempts = 0;
