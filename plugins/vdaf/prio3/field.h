@@ -274,7 +274,28 @@ class Field128 {
   }
 
   // Branch-free a + b mod p for a, b < p (see Field64::operator+), on limbs.
+  // On x86-64 in assembly: GCC turns the portable version's carry flags into
+  // setb/movzx/or sequences and spills 128-bit temporaries, about twice the
+  // instructions of the add/adc/sbb/cmov chain.
   [[gnu::always_inline]] static uint128 add_mod(uint128 a, uint128 b) {
+#if defined(__x86_64__) && defined(__GNUC__)
+    std::uint64_t s0 = lo64(a), s1 = hi64(a), r0, r1, carry = 0;
+    __asm__(
+        "add %[b0], %[s0]\n\t"
+        "adc %[b1], %[s1]\n\t"
+        "adc $0, %[c]\n\t"
+        "mov %[s0], %[r0]\n\t"
+        "mov %[s1], %[r1]\n\t"
+        "sub $1, %[r0]\n\t"
+        "sbb %[p1], %[r1]\n\t"
+        "sbb $0, %[c]\n\t"  // borrows iff carry:s < p: keep s
+        "cmovnc %[r0], %[s0]\n\t"
+        "cmovnc %[r1], %[s1]"
+        : [s0] "+&r"(s0), [s1] "+&r"(s1), [r0] "=&r"(r0), [r1] "=&r"(r1), [c] "+&r"(carry)
+        : [b0] "r"(lo64(b)), [b1] "r"(hi64(b)), [p1] "r"(kP1)
+        : "cc");
+    return (static_cast<uint128>(s1) << 64) | s0;
+#else
     std::uint64_t s0, s1, r0, r1;
     const bool c0 = __builtin_add_overflow(lo64(a), lo64(b), &s0);
     bool c1 = __builtin_add_overflow(hi64(a), hi64(b), &s1);
@@ -285,8 +306,25 @@ class Field128 {
     const std::uint64_t keep_reduced = 0 - static_cast<std::uint64_t>(c1 | !b1);
     return (static_cast<uint128>((r1 & keep_reduced) | (s1 & ~keep_reduced)) << 64) |
            ((r0 & keep_reduced) | (s0 & ~keep_reduced));
+#endif
   }
   [[gnu::always_inline]] static uint128 sub_mod(uint128 a, uint128 b) {
+#if defined(__x86_64__) && defined(__GNUC__)
+    std::uint64_t d0 = lo64(a), d1 = hi64(a), mask, high;
+    __asm__(
+        "sub %[b0], %[d0]\n\t"
+        "sbb %[b1], %[d1]\n\t"
+        "sbb %[m], %[m]\n\t"  // all ones on borrow: add p back
+        "mov %[m], %[h]\n\t"
+        "and %[p1], %[h]\n\t"
+        "and $1, %[m]\n\t"
+        "add %[m], %[d0]\n\t"
+        "adc %[h], %[d1]"
+        : [d0] "+&r"(d0), [d1] "+&r"(d1), [m] "=&r"(mask), [h] "=&r"(high)
+        : [b0] "r"(lo64(b)), [b1] "r"(hi64(b)), [p1] "r"(kP1)
+        : "cc");
+    return (static_cast<uint128>(d1) << 64) | d0;
+#else
     std::uint64_t d0, d1;
     const bool b0 = __builtin_sub_overflow(lo64(a), lo64(b), &d0);
     bool b1 = __builtin_sub_overflow(hi64(a), hi64(b), &d1);
@@ -297,6 +335,7 @@ class Field128 {
     const bool c0 = __builtin_add_overflow(d0, mask & 1, &r0);
     r1 = d1 + (mask & kP1) + static_cast<std::uint64_t>(c0);
     return (static_cast<uint128>(r1) << 64) | r0;
+#endif
   }
   static constexpr uint128 kMontOne = field128_detail::r_mod_p();
   static constexpr uint128 kMontR2 = field128_detail::r2_mod_p();
@@ -309,9 +348,72 @@ class Field128 {
     return lo64(t);
   }
 
-  // a·b·2^-128 mod p (two-limb CIOS Montgomery multiplication), written on
-  // 64-bit limbs so the compiler keeps everything in registers.
+  // a·b·2^-128 mod p (Montgomery multiplication on two 64-bit limbs).
   [[gnu::always_inline]] static uint128 mont_mul(uint128 a, uint128 b) {
+#if defined(__x86_64__) && defined(__GNUC__)
+    // The 256-bit product t, then two reduction steps: m = −t_i (−p^-1 ≡ −1
+    // mod 2^64) and t += m·p·2^(64i), where m·p = m + m·kP1·2^64 and t_i + m
+    // is 0 with a carry iff t_i ≠ 0. The portable version below compiles to
+    // about twice the instructions (flags materialised with setb, 128-bit
+    // temporaries spilled); this is the multiply in every NTT butterfly and
+    // FLP query step.
+    std::uint64_t t0, t1, t2, t3, t4, lo, hi;
+    const std::uint64_t a0 = lo64(a), a1 = hi64(a), b0 = lo64(b), b1 = hi64(b);
+    __asm__(
+        // t = a·b
+        "mov %[a0], %%rax\n\t"
+        "mulq %[b0]\n\t"
+        "mov %%rax, %[t0]\n\t"
+        "mov %%rdx, %[t1]\n\t"
+        "mov %[a1], %%rax\n\t"
+        "mulq %[b0]\n\t"
+        "add %%rax, %[t1]\n\t"
+        "adc $0, %%rdx\n\t"
+        "mov %%rdx, %[t2]\n\t"
+        "mov %[a0], %%rax\n\t"
+        "mulq %[b1]\n\t"
+        "xor %[t3], %[t3]\n\t"
+        "add %%rax, %[t1]\n\t"
+        "adc %%rdx, %[t2]\n\t"
+        "adc $0, %[t3]\n\t"
+        "mov %[a1], %%rax\n\t"
+        "mulq %[b1]\n\t"
+        "add %%rax, %[t2]\n\t"
+        "adc %%rdx, %[t3]\n\t"
+        // Step 0: m = −t0.
+        "mov %[t0], %[lo]\n\t"
+        "neg %[lo]\n\t"
+        "mov %[lo], %%rax\n\t"
+        "mulq %[p1]\n\t"
+        "xor %[t4], %[t4]\n\t"
+        "add %[lo], %[t0]\n\t"  // 0, carry iff t0 ≠ 0
+        "adc %%rax, %[t1]\n\t"
+        "adc %%rdx, %[t2]\n\t"
+        "adc $0, %[t3]\n\t"
+        "adc $0, %[t4]\n\t"
+        // Step 1: m = −t1.
+        "mov %[t1], %[lo]\n\t"
+        "neg %[lo]\n\t"
+        "mov %[lo], %%rax\n\t"
+        "mulq %[p1]\n\t"
+        "add %[lo], %[t1]\n\t"
+        "adc %%rax, %[t2]\n\t"
+        "adc %%rdx, %[t3]\n\t"
+        "adc $0, %[t4]\n\t"
+        // (t4:t3:t2) < 2p: subtract p = (kP1, 1) unless that borrows.
+        "mov %[t2], %[lo]\n\t"
+        "mov %[t3], %[hi]\n\t"
+        "sub $1, %[lo]\n\t"
+        "sbb %[p1], %[hi]\n\t"
+        "sbb $0, %[t4]\n\t"
+        "cmovc %[t2], %[lo]\n\t"
+        "cmovc %[t3], %[hi]"
+        : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [t4] "=&r"(t4),
+          [lo] "=&r"(lo), [hi] "=&r"(hi)
+        : [a0] "rm"(a0), [a1] "rm"(a1), [b0] "rm"(b0), [b1] "rm"(b1), [p1] "rm"(kP1)
+        : "rax", "rdx", "cc");
+    return (static_cast<uint128>(hi) << 64) | lo;
+#else
     const std::uint64_t a0 = lo64(a), a1 = hi64(a), b0 = lo64(b), b1 = hi64(b);
     std::uint64_t carry, t1, t2, t3, t4;
     // Row 0: t = a·b0.
@@ -340,6 +442,7 @@ class Field128 {
     const std::uint64_t lo = (r0 & keep_reduced) | (t2 & ~keep_reduced);
     const std::uint64_t hi = (r1b & keep_reduced) | (t3 & ~keep_reduced);
     return (static_cast<uint128>(hi) << 64) | lo;
+#endif
   }
 
   uint128 m_ = 0;
