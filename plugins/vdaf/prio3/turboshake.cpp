@@ -31,15 +31,16 @@ inline void store_le64(std::uint8_t* p, std::uint64_t v) {
   std::memcpy(p, &v, 8);
 }
 
-}  // namespace
-
-void keccak_p1600_12(std::array<std::uint64_t, 25>& state) {
+// The permutation's body, compiled twice below: once for any x86-64 and once
+// with BMI1/BMI2, where ~b & c is one andn and rotations are rorx (which
+// leaves its source intact, saving the register copies a rol needs).
+[[gnu::always_inline]] inline void permute(std::uint64_t* state) {
   // Two rounds per iteration between the state `a` and a second buffer `e`.
   // Each output row of chi is computed from its five rho+pi inputs right
   // away, so only a handful of lanes are live at once (computing all 25 pi
   // outputs first spills most of them to the stack).
   std::uint64_t a[25], e[25];
-  std::memcpy(a, state.data(), sizeof a);
+  std::memcpy(a, state, sizeof a);
   std::uint64_t c0, c1, c2, c3, c4, d0, d1, d2, d3, d4, b0, b1, b2, b3, b4;
   for (int round = 12; round < 24; round += 2) {
     c0 = a[0] ^ a[5] ^ a[10] ^ a[15] ^ a[20];
@@ -163,8 +164,28 @@ void keccak_p1600_12(std::array<std::uint64_t, 25>& state) {
     a[23] = b3 ^ (~b4 & b0);
     a[24] = b4 ^ (~b0 & b1);
   }
-  std::memcpy(state.data(), a, sizeof a);
+  std::memcpy(state, a, sizeof a);
 }
+
+void permute_generic(std::uint64_t* state) { permute(state); }
+
+#if defined(__x86_64__) && defined(__GNUC__)
+[[gnu::target("bmi,bmi2")]] void permute_bmi(std::uint64_t* state) { permute(state); }
+
+// Chosen once at start-up: the binary must run on CPUs without BMI.
+using Permutation = void (*)(std::uint64_t*);
+const Permutation kPermutation = [] {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2") ? permute_bmi
+                                                                         : permute_generic;
+}();
+#else
+constexpr auto kPermutation = permute_generic;
+#endif
+
+}  // namespace
+
+void keccak_p1600_12(std::array<std::uint64_t, 25>& state) { kPermutation(state.data()); }
 
 void TurboShake128::xor_block_into_state(const std::uint8_t* block) {
   for (std::size_t i = 0; i < kRate / 8; ++i) state_[i] ^= load_le64(block + 8 * i);
