@@ -101,6 +101,17 @@ class XofTurboShake128 {
     return out;
   }
 
+  // The sponge, for next_vec_feeding: finished for output, or still taking
+  // binder bytes.
+  TurboShake128& output_sponge() {
+    finish_once();
+    return sponge_;
+  }
+  TurboShake128& binder_sponge() {
+    if (finished_) throw std::logic_error("XOF binder after output");
+    return sponge_;
+  }
+
  private:
   void finish_once() {
     if (!finished_) {
@@ -112,6 +123,82 @@ class XofTurboShake128 {
   TurboShake128 sponge_;
   bool finished_ = false;
 };
+
+// Bytes on their way into an XOF's binder from inside next_vec_feeding().
+class XofFeed {
+ public:
+  explicit XofFeed(XofTurboShake128& xof) : sponge_(xof.binder_sponge()) {}
+
+  void push(const std::uint8_t* data, std::size_t n) {
+    queue_.insert(queue_.end(), data, data + n);
+  }
+  TurboShake128& sponge() { return sponge_; }
+  // Absorbs what fits before the sponge's next permutation.
+  void drain() {
+    head_ += sponge_.absorb_some(queue_.data() + head_, queue_.size() - head_);
+    if (head_ == queue_.size()) {
+      queue_.clear();
+      head_ = 0;
+    }
+  }
+  // Absorbs the rest; the XOF may then take more binder or give output.
+  void finish() {
+    sponge_.absorb({queue_.data() + head_, queue_.size() - head_});
+    queue_.clear();
+    head_ = 0;
+  }
+
+ private:
+  TurboShake128& sponge_;
+  std::vector<std::uint8_t> queue_;
+  std::size_t head_ = 0;
+};
+
+// next_vec_chunked for an XOF whose output also feeds up to three other
+// XOFs' binders (Prio3 hashes measurement shares into joint randomness parts
+// as they are expanded): the sink pushes bytes into the feeds, and each
+// block's permutations of all the sponges run together
+// (TurboShake128::permute_pending), which is where the time goes for long
+// measurements. Call finish() on each feed afterwards.
+template <class F, class Sink>
+void next_vec_feeding(XofTurboShake128& source, std::size_t count, std::span<XofFeed* const> feeds,
+                      Sink&& sink, bool scaled = false) {
+  if (feeds.size() > 3) throw std::invalid_argument("next_vec_feeding: at most three feeds");
+  constexpr std::size_t kSize = F::kEncodedSize;
+  constexpr std::size_t kRate = TurboShake128::kRate;
+  TurboShake128& out = source.output_sponge();
+  // One block plus a candidate left over from the previous block.
+  std::array<std::uint8_t, kRate + kSize> bytes;
+  std::array<F, kRate / kSize + 1> values;
+  std::size_t have = 0, produced = 0;
+  while (produced < count) {
+    have += out.squeeze_some(bytes.data() + have, kRate);
+    std::size_t used = 0, accepted = 0;
+    for (; used + kSize <= have && produced + accepted < count; used += kSize) {
+      const std::uint8_t* candidate = bytes.data() + used;
+      if (scaled ? F::sample_scaled(candidate, values[accepted])
+                 : F::sample(candidate, values[accepted])) {
+        if (accepted * kSize != used) {
+          std::memcpy(bytes.data() + accepted * kSize, candidate, kSize);
+        }
+        ++accepted;
+      }
+    }
+    sink(values.data(), static_cast<const std::uint8_t*>(bytes.data()), accepted);
+    produced += accepted;
+    std::memmove(bytes.data(), bytes.data() + used, have - used);
+    have -= used;
+    TurboShake128* sponges[4];
+    std::size_t n = 0;
+    if (produced < count) sponges[n++] = &out;
+    for (XofFeed* feed : feeds) {
+      feed->drain();
+      sponges[n++] = &feed->sponge();
+    }
+    TurboShake128::permute_pending(sponges, n);
+    for (XofFeed* feed : feeds) feed->drain();
+  }
+}
 
 inline Seed derive_seed(std::span<const std::uint8_t> seed, std::span<const std::uint8_t> dst,
                         std::span<const std::uint8_t> binder) {
