@@ -125,6 +125,16 @@ class Field64 {
   void encode_scaled(std::uint8_t* out) const { encode(out); }
   static bool sample_scaled(const std::uint8_t* in, Field64& out) { return sample(in, out); }
 
+  // Sums of products Σ a_i·b_i (see Field128::ProductSum); here simply a
+  // running field sum.
+  struct ProductSum {
+    std::uint64_t sum = 0;
+  };
+  [[gnu::always_inline]] static void mul_add(ProductSum& s, Field64 a, Field64 b) {
+    s.sum = (from_canonical(s.sum) + a * b).v_;
+  }
+  static Field64 reduce(const ProductSum& s) { return from_canonical(s.sum); }
+
   // One rejection-sampling candidate from XOF output (VDAF-08 §6.2 next_vec).
   static bool sample(const std::uint8_t* in, Field64& out) {
     const std::uint64_t v = load_le_u64(in) & kSampleMask;
@@ -273,6 +283,90 @@ class Field128 {
     if (!value) return false;
     out = *value;
     return true;
+  }
+
+  // Σ a_i·b_i with one reduction at the end instead of one per product: the
+  // 256-bit products of the Montgomery representations are added up in three
+  // 192-bit column sums (a0·b0; a1·b0 + a0·b1; a1·b1), so each product costs
+  // four multiplications and three short carry chains, and reduce() does the
+  // Montgomery reduction once. Good for 2^64 products.
+  struct ProductSum {
+    std::uint64_t x0 = 0, x1 = 0, xc = 0, y0 = 0, y1 = 0, yc = 0, z0 = 0, z1 = 0, zc = 0;
+  };
+  [[gnu::always_inline]] static void mul_add(ProductSum& s, Field128 a, Field128 b) {
+    const std::uint64_t a0 = lo64(a.m_), a1 = hi64(a.m_), b0 = lo64(b.m_), b1 = hi64(b.m_);
+#if defined(__x86_64__) && defined(__GNUC__)
+    __asm__(
+        "mov %[a0], %%rax\n\t"
+        "mulq %[b0]\n\t"
+        "add %%rax, %[x0]\n\t"
+        "adc %%rdx, %[x1]\n\t"
+        "adc $0, %[xc]\n\t"
+        "mov %[a1], %%rax\n\t"
+        "mulq %[b0]\n\t"
+        "add %%rax, %[y0]\n\t"
+        "adc %%rdx, %[y1]\n\t"
+        "adc $0, %[yc]\n\t"
+        "mov %[a0], %%rax\n\t"
+        "mulq %[b1]\n\t"
+        "add %%rax, %[y0]\n\t"
+        "adc %%rdx, %[y1]\n\t"
+        "adc $0, %[yc]\n\t"
+        "mov %[a1], %%rax\n\t"
+        "mulq %[b1]\n\t"
+        "add %%rax, %[z0]\n\t"
+        "adc %%rdx, %[z1]\n\t"
+        "adc $0, %[zc]"
+        : [x0] "+r"(s.x0), [x1] "+r"(s.x1), [xc] "+r"(s.xc), [y0] "+r"(s.y0), [y1] "+r"(s.y1),
+          [yc] "+r"(s.yc), [z0] "+r"(s.z0), [z1] "+r"(s.z1), [zc] "+r"(s.zc)
+        : [a0] "rm"(a0), [a1] "rm"(a1), [b0] "rm"(b0), [b1] "rm"(b1)
+        : "rax", "rdx", "cc");
+#else
+    auto add = [](std::uint64_t& lo, std::uint64_t& hi, std::uint64_t& carry, uint128 product) {
+      const uint128 sum = ((static_cast<uint128>(hi) << 64) | lo) + product;
+      carry += sum < product;
+      lo = lo64(sum);
+      hi = hi64(sum);
+    };
+    add(s.x0, s.x1, s.xc, static_cast<uint128>(a0) * b0);
+    add(s.y0, s.y1, s.yc, static_cast<uint128>(a1) * b0);
+    add(s.y0, s.y1, s.yc, static_cast<uint128>(a0) * b1);
+    add(s.z0, s.z1, s.zc, static_cast<uint128>(a1) * b1);
+#endif
+  }
+  // The field element whose Montgomery representation is S·R^-1 mod p, the
+  // sum of what mont_mul would have given for each product.
+  static Field128 reduce(const ProductSum& s) {
+    // S = X + Y·2^64 + Z·2^128 in six limbs.
+    std::uint64_t t[6] = {s.x0, s.x1, s.xc, 0, 0, 0};
+    auto add_at = [&t](std::size_t position, uint128 value) {
+      for (std::size_t i = position; i < 6 && value != 0; ++i) {
+        const uint128 sum = static_cast<uint128>(t[i]) + lo64(value);
+        t[i] = lo64(sum);
+        value = (value >> 64) + hi64(sum);
+      }
+    };
+    add_at(1, (static_cast<uint128>(s.y1) << 64) | s.y0);
+    add_at(3, s.yc);
+    add_at(2, (static_cast<uint128>(s.z1) << 64) | s.z0);
+    add_at(4, s.zc);
+    // Two Montgomery steps: t += m·p·2^(64i) with m = −t_i clears limb i
+    // (m·p = m + m·kP1·2^64).
+    for (std::size_t i = 0; i < 2; ++i) {
+      const std::uint64_t m = 0 - t[i];
+      add_at(i, m);
+      add_at(i + 1, static_cast<uint128>(m) * kP1);
+    }
+    // V = (S + m·p)/2^128 < n·2^128 + p for n products, so V = H·2^128 + L
+    // with H ≤ n; 2^128 ≡ 2^128 − p = kR = 28·2^64 − 1 (mod p), and H·kR
+    // fits in 128 bits.
+    const uint128 low = (static_cast<uint128>(t[3]) << 64) | t[2];
+    const uint128 high = (static_cast<uint128>(t[5]) << 64) | t[4];
+    constexpr uint128 kR = field128_detail::r_mod_p();
+    uint128 v = low + high * kR;
+    if (v < low) v += kR;  // wrapped past 2^128 (then v is small: no second wrap)
+    if (v >= kModulus) v -= kModulus;
+    return from_mont(v);
   }
 
   static bool sample(const std::uint8_t* in, Field128& out) {
