@@ -364,6 +364,16 @@ class Prio3 : public Vdaf {
     ByteSpan blind;
     Seed helper_part{};  // the helper's joint randomness part, hashed during expansion
     const std::size_t meas_bytes = flp_.meas_len() * F::kEncodedSize;
+    // The query randomness depends on nothing else, so it is expanded
+    // alongside the long hash or expansion below, sharing its permutations.
+    XofTurboShake128 query_xof(verify_key, dst(Usage::kQueryRandomness));
+    query_xof.absorb_binder(std::array{kNumProofs});
+    query_xof.absorb_binder(nonce);
+    std::vector<F> query_rand(flp_.query_rand_len());
+    std::optional<Passenger<F>> query_passenger;
+    if (agg_id != 0 || uses_joint_rand_) {
+      query_passenger.emplace(query_xof, query_rand.data(), query_rand.size());
+    }
     if (agg_id == 0) {
       const std::size_t proof_bytes = flp_.proof_len() * F::kEncodedSize;
       encoded_meas_share = input_share.subspan(0, meas_bytes);
@@ -389,6 +399,13 @@ class Prio3 : public Vdaf {
         part_feed.emplace(*part_xof);
       }
       XofFeed* feeds[1] = {part_feed ? &*part_feed : nullptr};
+      // The proof share and the query randomness ride along.
+      proof_share.resize(flp_.proof_len());
+      XofTurboShake128 proof_xof(input_share.subspan(kSeedSize, kSeedSize), dst(Usage::kProofShare),
+                                 std::array{kNumProofs, static_cast<std::uint8_t>(agg_id)});
+      Passenger<F> proof_passenger(proof_xof, proof_share.data(), proof_share.size(),
+                                   /*scaled=*/true);
+      Passenger<F>* passengers[2] = {&proof_passenger, &*query_passenger};
       XofTurboShake128 xof(input_share.subspan(0, kSeedSize), dst(Usage::kMeasShare),
                            std::array{static_cast<std::uint8_t>(agg_id)});
       F* values_out = meas_share.data();
@@ -401,23 +418,12 @@ class Prio3 : public Vdaf {
                                        encoded + n * F::kEncodedSize);
             if (part_feed) part_feed->push(encoded, n * F::kEncodedSize);
           },
-          /*scaled=*/true);
+          /*scaled=*/true, passengers);
       if (part_feed) {
         part_feed->finish();
         helper_part = part_xof->next_seed();
       }
       encoded_meas_share = expanded_meas_share;
-      proof_share.resize(flp_.proof_len());
-      XofTurboShake128 proof_xof(input_share.subspan(kSeedSize, kSeedSize), dst(Usage::kProofShare),
-                                 std::array{kNumProofs, static_cast<std::uint8_t>(agg_id)});
-      F* proof_out = proof_share.data();
-      proof_xof.next_vec_chunked<F>(
-          proof_share.size(),
-          [&](const F* values, const std::uint8_t*, std::size_t n) {
-            std::copy(values, values + n, proof_out);
-            proof_out += n;
-          },
-          /*scaled=*/true);
     }
 
     VdafPrepInit result;
@@ -439,7 +445,16 @@ class Prio3 : public Vdaf {
     std::vector<F> joint_rand;
     Seed part{};
     if (uses_joint_rand_) {
-      part = agg_id == 0 ? joint_rand_part(agg_id, blind, encoded_meas_share, nonce) : helper_part;
+      if (agg_id == 0) {
+        XofTurboShake128 part_xof(blind, dst(Usage::kJointRandPart));
+        part_xof.absorb_binder(std::array{std::uint8_t{0}});
+        part_xof.absorb_binder(nonce);
+        Passenger<F>* passengers[1] = {&*query_passenger};
+        absorb_alongside<F>(part_xof, encoded_meas_share, passengers);
+        part = part_xof.next_seed();
+      } else {
+        part = helper_part;
+      }
       std::vector<Seed> parts(num_shares_);
       for (std::size_t i = 0; i < num_shares_; ++i) {
         std::memcpy(parts[i].data(), public_share.data() + i * kSeedSize, kSeedSize);
@@ -450,10 +465,7 @@ class Prio3 : public Vdaf {
       result.state.insert(result.state.end(), corrected.begin(), corrected.end());
     }
 
-    XofTurboShake128 query_xof(verify_key, dst(Usage::kQueryRandomness));
-    query_xof.absorb_binder(std::array{kNumProofs});
-    query_xof.absorb_binder(nonce);
-    const std::vector<F> query_rand = query_xof.next_vec<F>(flp_.query_rand_len());
+    if (!query_passenger) query_xof.next_vec(query_rand.data(), query_rand.size());
 
     std::vector<F> verifier;
     try {

@@ -327,10 +327,10 @@ void TurboShake128::finish(std::uint8_t domain) {
   buffer_[buffered_] ^= domain;
   buffer_[kRate - 1] ^= 0x80;
   xor_block_into_state(buffer_.data());
-  keccak_p1600_12(state_);
+  // The permutation that yields the first output block is left to the first
+  // squeeze (as for every later block), so permute_pending() can batch it.
   squeezing_ = true;
-  for (std::size_t i = 0; i < kRate / 8; ++i) store_le64(buffer_.data() + 8 * i, state_[i]);
-  buffered_ = 0;
+  buffered_ = kRate;
 }
 
 void TurboShake128::squeeze(std::uint8_t* out, std::size_t length) {
