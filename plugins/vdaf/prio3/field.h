@@ -14,6 +14,10 @@
 #include <cstring>
 #include <optional>
 
+// x86-64 gets assembly for the hot arithmetic (and turboshake.cpp its
+// BMI/AVX2 permutations); defining JANUS_PRIO3_PORTABLE selects the portable
+// C++ everywhere, which is how the fallbacks are tested on x86-64.
+
 namespace janus::prio3 {
 
 __extension__ typedef unsigned __int128 uint128;
@@ -295,7 +299,7 @@ class Field128 {
   };
   [[gnu::always_inline]] static void mul_add(ProductSum& s, Field128 a, Field128 b) {
     const std::uint64_t a0 = lo64(a.m_), a1 = hi64(a.m_), b0 = lo64(b.m_), b1 = hi64(b.m_);
-#if defined(__x86_64__) && defined(__GNUC__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(JANUS_PRIO3_PORTABLE)
     __asm__(
         "mov %[a0], %%rax\n\t"
         "mulq %[b0]\n\t"
@@ -390,7 +394,7 @@ class Field128 {
   // setb/movzx/or sequences and spills 128-bit temporaries, about twice the
   // instructions of the add/adc/sbb/cmov chain.
   [[gnu::always_inline]] static uint128 add_mod(uint128 a, uint128 b) {
-#if defined(__x86_64__) && defined(__GNUC__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(JANUS_PRIO3_PORTABLE)
     std::uint64_t s0 = lo64(a), s1 = hi64(a), r0, r1, carry = 0;
     __asm__(
         "add %[b0], %[s0]\n\t"
@@ -421,7 +425,7 @@ class Field128 {
 #endif
   }
   [[gnu::always_inline]] static uint128 sub_mod(uint128 a, uint128 b) {
-#if defined(__x86_64__) && defined(__GNUC__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(JANUS_PRIO3_PORTABLE)
     std::uint64_t d0 = lo64(a), d1 = hi64(a), mask, high;
     __asm__(
         "sub %[b0], %[d0]\n\t"
@@ -462,7 +466,7 @@ class Field128 {
 
   // a·b·2^-128 mod p (Montgomery multiplication on two 64-bit limbs).
   [[gnu::always_inline]] static uint128 mont_mul(uint128 a, uint128 b) {
-#if defined(__x86_64__) && defined(__GNUC__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(JANUS_PRIO3_PORTABLE)
     // The 256-bit product t, then two reduction steps: m = −t_i (−p^-1 ≡ −1
     // mod 2^64) and t += m·p·2^(64i), where m·p = m + m·kP1·2^64 and t_i + m
     // is 0 with a carry iff t_i ≠ 0. The portable version below compiles to

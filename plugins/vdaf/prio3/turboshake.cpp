@@ -177,7 +177,7 @@ void permute_x4_generic(std::uint64_t* const* states, std::size_t count) {
   for (std::size_t i = 0; i < count; ++i) permute(states[i]);
 }
 
-#if defined(__x86_64__) && defined(__GNUC__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(JANUS_PRIO3_PORTABLE)
 [[gnu::target("bmi,bmi2")]] void permute_bmi(std::uint64_t* state) { permute(state); }
 
 [[gnu::target("bmi,bmi2")]] void permute_x4_bmi(std::uint64_t* const* states, std::size_t count) {
