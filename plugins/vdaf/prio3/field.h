@@ -125,6 +125,11 @@ class Field64 {
   // Field64 is stored canonically, so the scale is 1.
   static std::optional<Field64> decode_scaled(const std::uint8_t* in) { return decode(in); }
   static Field64 decode_scale() { return one(); }
+  // Whether decode_scaled's value has the encoding's bytes as its
+  // representation, so a run of accepted candidates can be copied as a whole
+  // (BlockSampler); then encoded_in_range(in) is decode_scaled(in) != nullopt.
+  static constexpr bool kScaledIsEncoding = std::endian::native == std::endian::little;
+  static bool encoded_in_range(const std::uint8_t* in) { return load_le_u64(in) < kModulus; }
   // The inverse of decode_scaled: writes the encoding of this/decode_scale().
   void encode_scaled(std::uint8_t* out) const { encode(out); }
   static bool sample_scaled(const std::uint8_t* in, Field64& out) { return sample(in, out); }
@@ -276,6 +281,13 @@ class Field128 {
     return from_mont(v);
   }
   static Field128 decode_scale() { return from_mont(1); }
+  // See Field64::kScaledIsEncoding. v < p = kP1·2^64 + 1 iff hi < kP1, or
+  // hi = kP1 and lo = 0.
+  static constexpr bool kScaledIsEncoding = std::endian::native == std::endian::little;
+  static bool encoded_in_range(const std::uint8_t* in) {
+    const std::uint64_t hi = load_le_u64(in + 8);
+    return hi < kP1 || (hi == kP1 && load_le_u64(in) == 0);
+  }
   // The inverse of decode_scaled: writes the encoding of this/decode_scale(),
   // which is the Montgomery representation itself.
   void encode_scaled(std::uint8_t* out) const {

@@ -172,14 +172,30 @@ class BlockSampler {
     constexpr std::size_t kSize = F::kEncodedSize;
     have_ += sponge_.squeeze_some(bytes_.data() + have_, TurboShake128::kRate);
     std::size_t used = 0, accepted = 0;
-    for (; used + kSize <= have_ && produced_ + accepted < count_; used += kSize) {
-      const std::uint8_t* candidate = bytes_.data() + used;
-      if (scaled_ ? F::sample_scaled(candidate, values_[accepted])
-                  : F::sample(candidate, values_[accepted])) {
-        if (accepted * kSize != used) {
-          std::memcpy(bytes_.data() + accepted * kSize, candidate, kSize);
+    if (F::kScaledIsEncoding && scaled_) {
+      // Range checks only, then one copy of the accepted run: building each
+      // value from two 64-bit halves and reading it back whole stalled on
+      // store forwarding (perf: ~10 % of a long helper expansion).
+      for (; used + kSize <= have_ && produced_ + accepted < count_; used += kSize) {
+        const std::uint8_t* candidate = bytes_.data() + used;
+        if (F::encoded_in_range(candidate)) {
+          if (accepted * kSize != used) {
+            std::memcpy(bytes_.data() + accepted * kSize, candidate, kSize);
+          }
+          ++accepted;
         }
-        ++accepted;
+      }
+      std::memcpy(static_cast<void*>(values_.data()), bytes_.data(), accepted * kSize);
+    } else {
+      for (; used + kSize <= have_ && produced_ + accepted < count_; used += kSize) {
+        const std::uint8_t* candidate = bytes_.data() + used;
+        if (scaled_ ? F::sample_scaled(candidate, values_[accepted])
+                    : F::sample(candidate, values_[accepted])) {
+          if (accepted * kSize != used) {
+            std::memcpy(bytes_.data() + accepted * kSize, candidate, kSize);
+          }
+          ++accepted;
+        }
       }
     }
     if (accepted > 0)
