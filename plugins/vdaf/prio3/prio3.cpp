@@ -266,10 +266,30 @@ class Prio3 : public Vdaf {
       leader_part_xof->absorb_binder(nonce);
       leader_part_feed.emplace(*leader_part_xof);
     }
+    // The helpers' proof shares and the prove randomness depend on nothing
+    // else: they ride along the expansions below where lanes are free.
+    const ByteSpan k_prove = seed(helpers * per_helper + (uses_joint_rand_ ? 1 : 0));
+    XofTurboShake128 prove_xof(k_prove, dst(Usage::kProveRandomness), std::array{kNumProofs});
+    std::vector<F> prove_rand(flp_.prove_rand_len());
+    bool prove_rand_done = false;
+    std::vector<std::vector<F>> helper_proofs(helpers, std::vector<F>(flp_.proof_len()));
     std::vector<Seed> helper_parts;
     for (std::size_t j = 0; j < helpers; ++j) {
       const std::uint8_t helper_id = static_cast<std::uint8_t>(j + 1);
       const bool last = j + 1 == helpers;
+      XofTurboShake128 proof_xof(seed(j * per_helper + 1), dst(Usage::kProofShare),
+                                 std::array{kNumProofs, helper_id});
+      std::optional<Passenger<F>> proof_passenger, prove_passenger;
+      Passenger<F>* passengers[2];
+      std::size_t passenger_count = 0;
+      const std::size_t free_lanes = 3 - (uses_joint_rand_ ? (last ? 2 : 1) : 0);
+      proof_passenger.emplace(proof_xof, helper_proofs[j].data(), flp_.proof_len());
+      passengers[passenger_count++] = &*proof_passenger;
+      if (!prove_rand_done && free_lanes >= 2) {
+        prove_passenger.emplace(prove_xof, prove_rand.data(), prove_rand.size());
+        passengers[passenger_count++] = &*prove_passenger;
+        prove_rand_done = true;
+      }
       XofTurboShake128 meas_xof(seed(j * per_helper), dst(Usage::kMeasShare),
                                 std::array{helper_id});
       std::optional<XofTurboShake128> part_xof;
@@ -298,28 +318,24 @@ class Prio3 : public Vdaf {
               }
             }
             leader_out += n;
-          });
+          },
+          /*scaled=*/false, std::span<Passenger<F>* const>(passengers, passenger_count));
       if (part_feed) {
         part_feed->finish();
         helper_parts.push_back(part_xof->next_seed());
       }
     }
-    std::size_t next = helpers * per_helper;
     std::vector<Seed> parts;
     if (uses_joint_rand_) {
-      ++next;  // the leader's blind
       leader_part_feed->finish();
       parts.push_back(leader_part_xof->next_seed());
       parts.insert(parts.end(), helper_parts.begin(), helper_parts.end());
     }
-    const ByteSpan k_prove = seed(next++);
-    const std::vector<F> prove_rand =
-        expand(k_prove, Usage::kProveRandomness, std::array{kNumProofs}, flp_.prove_rand_len());
+    if (!prove_rand_done) prove_xof.next_vec(prove_rand.data(), prove_rand.size());
     std::vector<F> joint_rand;
     if (uses_joint_rand_) joint_rand = joint_rands(joint_rand_seed(parts));
     std::vector<F> leader_proof = flp_.prove(meas, prove_rand, joint_rand);
-    for (std::size_t j = 0; j < helpers; ++j) {
-      const std::vector<F> share = helper_proofs_share(j + 1, seed(j * per_helper + 1));
+    for (const std::vector<F>& share : helper_proofs) {
       for (std::size_t i = 0; i < leader_proof.size(); ++i) leader_proof[i] -= share[i];
     }
 
@@ -606,10 +622,6 @@ class Prio3 : public Vdaf {
     return expand_into_vec<F>(seed, dst(usage), binder, count);
   }
 
-  std::vector<F> helper_proofs_share(std::size_t agg_id, ByteSpan seed) const {
-    return expand(seed, Usage::kProofShare,
-                  std::array{kNumProofs, static_cast<std::uint8_t>(agg_id)}, flp_.proof_len());
-  }
   Seed joint_rand_part(std::size_t agg_id, ByteSpan blind, ByteSpan encoded_meas_share,
                        ByteSpan nonce) const {
     XofTurboShake128 xof(blind, dst(Usage::kJointRandPart));
