@@ -14,6 +14,10 @@
 #include <cstring>
 #include <optional>
 
+// x86-64 gets assembly for the hot arithmetic (and turboshake.cpp its
+// BMI/AVX2 permutations); defining JANUS_PRIO3_PORTABLE selects the portable
+// C++ everywhere, which is how the fallbacks are tested on x86-64.
+
 namespace janus::prio3 {
 
 __extension__ typedef unsigned __int128 uint128;
@@ -89,7 +93,25 @@ class Field64 {
     }
     return result;
   }
-  Field64 inv() const { return pow(kModulus - 2); }
+  // x^(p−2) by an addition chain: 64 squarings and 8 multiplications instead
+  // of square-and-multiply's 63 + 62 (p − 2 has 62 one bits). With
+  // x_k = x^(2^k − 1): p − 2 = 2^64 − 2^32 − 1 = (2^31 − 1)·2^33 + (2^32 − 1).
+  Field64 inv() const {
+    auto square_times = [](Field64 v, int n) {
+      for (int i = 0; i < n; ++i) v *= v;
+      return v;
+    };
+    const Field64 x1 = *this;
+    const Field64 x2 = square_times(x1, 1) * x1;
+    const Field64 x3 = square_times(x2, 1) * x1;
+    const Field64 x6 = square_times(x3, 3) * x3;
+    const Field64 x12 = square_times(x6, 6) * x6;
+    const Field64 x24 = square_times(x12, 12) * x12;
+    const Field64 x30 = square_times(x24, 6) * x6;
+    const Field64 x31 = square_times(x30, 1) * x1;
+    const Field64 x32 = square_times(x31, 1) * x1;
+    return square_times(x31, 33) * x32;
+  }
 
   void encode(std::uint8_t* out) const { store_le_u64(out, v_); }
   // Rejects encodings of values >= p.
@@ -103,9 +125,24 @@ class Field64 {
   // Field64 is stored canonically, so the scale is 1.
   static std::optional<Field64> decode_scaled(const std::uint8_t* in) { return decode(in); }
   static Field64 decode_scale() { return one(); }
+  // Whether decode_scaled's value has the encoding's bytes as its
+  // representation, so a run of accepted candidates can be copied as a whole
+  // (BlockSampler); then encoded_in_range(in) is decode_scaled(in) != nullopt.
+  static constexpr bool kScaledIsEncoding = std::endian::native == std::endian::little;
+  static bool encoded_in_range(const std::uint8_t* in) { return load_le_u64(in) < kModulus; }
   // The inverse of decode_scaled: writes the encoding of this/decode_scale().
   void encode_scaled(std::uint8_t* out) const { encode(out); }
   static bool sample_scaled(const std::uint8_t* in, Field64& out) { return sample(in, out); }
+
+  // Sums of products Σ a_i·b_i (see Field128::ProductSum); here simply a
+  // running field sum.
+  struct ProductSum {
+    std::uint64_t sum = 0;
+  };
+  [[gnu::always_inline]] static void mul_add(ProductSum& s, Field64 a, Field64 b) {
+    s.sum = (from_canonical(s.sum) + a * b).v_;
+  }
+  static Field64 reduce(const ProductSum& s) { return from_canonical(s.sum); }
 
   // One rejection-sampling candidate from XOF output (VDAF-08 §6.2 next_vec).
   static bool sample(const std::uint8_t* in, Field64& out) {
@@ -244,6 +281,13 @@ class Field128 {
     return from_mont(v);
   }
   static Field128 decode_scale() { return from_mont(1); }
+  // See Field64::kScaledIsEncoding. v < p = kP1·2^64 + 1 iff hi < kP1, or
+  // hi = kP1 and lo = 0.
+  static constexpr bool kScaledIsEncoding = std::endian::native == std::endian::little;
+  static bool encoded_in_range(const std::uint8_t* in) {
+    const std::uint64_t hi = load_le_u64(in + 8);
+    return hi < kP1 || (hi == kP1 && load_le_u64(in) == 0);
+  }
   // The inverse of decode_scaled: writes the encoding of this/decode_scale(),
   // which is the Montgomery representation itself.
   void encode_scaled(std::uint8_t* out) const {
@@ -255,6 +299,90 @@ class Field128 {
     if (!value) return false;
     out = *value;
     return true;
+  }
+
+  // Σ a_i·b_i with one reduction at the end instead of one per product: the
+  // 256-bit products of the Montgomery representations are added up in three
+  // 192-bit column sums (a0·b0; a1·b0 + a0·b1; a1·b1), so each product costs
+  // four multiplications and three short carry chains, and reduce() does the
+  // Montgomery reduction once. Good for 2^64 products.
+  struct ProductSum {
+    std::uint64_t x0 = 0, x1 = 0, xc = 0, y0 = 0, y1 = 0, yc = 0, z0 = 0, z1 = 0, zc = 0;
+  };
+  [[gnu::always_inline]] static void mul_add(ProductSum& s, Field128 a, Field128 b) {
+    const std::uint64_t a0 = lo64(a.m_), a1 = hi64(a.m_), b0 = lo64(b.m_), b1 = hi64(b.m_);
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(JANUS_PRIO3_PORTABLE)
+    __asm__(
+        "mov %[a0], %%rax\n\t"
+        "mulq %[b0]\n\t"
+        "add %%rax, %[x0]\n\t"
+        "adc %%rdx, %[x1]\n\t"
+        "adc $0, %[xc]\n\t"
+        "mov %[a1], %%rax\n\t"
+        "mulq %[b0]\n\t"
+        "add %%rax, %[y0]\n\t"
+        "adc %%rdx, %[y1]\n\t"
+        "adc $0, %[yc]\n\t"
+        "mov %[a0], %%rax\n\t"
+        "mulq %[b1]\n\t"
+        "add %%rax, %[y0]\n\t"
+        "adc %%rdx, %[y1]\n\t"
+        "adc $0, %[yc]\n\t"
+        "mov %[a1], %%rax\n\t"
+        "mulq %[b1]\n\t"
+        "add %%rax, %[z0]\n\t"
+        "adc %%rdx, %[z1]\n\t"
+        "adc $0, %[zc]"
+        : [x0] "+r"(s.x0), [x1] "+r"(s.x1), [xc] "+r"(s.xc), [y0] "+r"(s.y0), [y1] "+r"(s.y1),
+          [yc] "+r"(s.yc), [z0] "+r"(s.z0), [z1] "+r"(s.z1), [zc] "+r"(s.zc)
+        : [a0] "rm"(a0), [a1] "rm"(a1), [b0] "rm"(b0), [b1] "rm"(b1)
+        : "rax", "rdx", "cc");
+#else
+    auto add = [](std::uint64_t& lo, std::uint64_t& hi, std::uint64_t& carry, uint128 product) {
+      const uint128 sum = ((static_cast<uint128>(hi) << 64) | lo) + product;
+      carry += sum < product;
+      lo = lo64(sum);
+      hi = hi64(sum);
+    };
+    add(s.x0, s.x1, s.xc, static_cast<uint128>(a0) * b0);
+    add(s.y0, s.y1, s.yc, static_cast<uint128>(a1) * b0);
+    add(s.y0, s.y1, s.yc, static_cast<uint128>(a0) * b1);
+    add(s.z0, s.z1, s.zc, static_cast<uint128>(a1) * b1);
+#endif
+  }
+  // The field element whose Montgomery representation is S·R^-1 mod p, the
+  // sum of what mont_mul would have given for each product.
+  static Field128 reduce(const ProductSum& s) {
+    // S = X + Y·2^64 + Z·2^128 in six limbs.
+    std::uint64_t t[6] = {s.x0, s.x1, s.xc, 0, 0, 0};
+    auto add_at = [&t](std::size_t position, uint128 value) {
+      for (std::size_t i = position; i < 6 && value != 0; ++i) {
+        const uint128 sum = static_cast<uint128>(t[i]) + lo64(value);
+        t[i] = lo64(sum);
+        value = (value >> 64) + hi64(sum);
+      }
+    };
+    add_at(1, (static_cast<uint128>(s.y1) << 64) | s.y0);
+    add_at(3, s.yc);
+    add_at(2, (static_cast<uint128>(s.z1) << 64) | s.z0);
+    add_at(4, s.zc);
+    // Two Montgomery steps: t += m·p·2^(64i) with m = −t_i clears limb i
+    // (m·p = m + m·kP1·2^64).
+    for (std::size_t i = 0; i < 2; ++i) {
+      const std::uint64_t m = 0 - t[i];
+      add_at(i, m);
+      add_at(i + 1, static_cast<uint128>(m) * kP1);
+    }
+    // V = (S + m·p)/2^128 < n·2^128 + p for n products, so V = H·2^128 + L
+    // with H ≤ n; 2^128 ≡ 2^128 − p = kR = 28·2^64 − 1 (mod p), and H·kR
+    // fits in 128 bits.
+    const uint128 low = (static_cast<uint128>(t[3]) << 64) | t[2];
+    const uint128 high = (static_cast<uint128>(t[5]) << 64) | t[4];
+    constexpr uint128 kR = field128_detail::r_mod_p();
+    uint128 v = low + high * kR;
+    if (v < low) v += kR;  // wrapped past 2^128 (then v is small: no second wrap)
+    if (v >= kModulus) v -= kModulus;
+    return from_mont(v);
   }
 
   static bool sample(const std::uint8_t* in, Field128& out) {
@@ -274,7 +402,28 @@ class Field128 {
   }
 
   // Branch-free a + b mod p for a, b < p (see Field64::operator+), on limbs.
+  // On x86-64 in assembly: GCC turns the portable version's carry flags into
+  // setb/movzx/or sequences and spills 128-bit temporaries, about twice the
+  // instructions of the add/adc/sbb/cmov chain.
   [[gnu::always_inline]] static uint128 add_mod(uint128 a, uint128 b) {
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(JANUS_PRIO3_PORTABLE)
+    std::uint64_t s0 = lo64(a), s1 = hi64(a), r0, r1, carry = 0;
+    __asm__(
+        "add %[b0], %[s0]\n\t"
+        "adc %[b1], %[s1]\n\t"
+        "adc $0, %[c]\n\t"
+        "mov %[s0], %[r0]\n\t"
+        "mov %[s1], %[r1]\n\t"
+        "sub $1, %[r0]\n\t"
+        "sbb %[p1], %[r1]\n\t"
+        "sbb $0, %[c]\n\t"  // borrows iff carry:s < p: keep s
+        "cmovnc %[r0], %[s0]\n\t"
+        "cmovnc %[r1], %[s1]"
+        : [s0] "+&r"(s0), [s1] "+&r"(s1), [r0] "=&r"(r0), [r1] "=&r"(r1), [c] "+&r"(carry)
+        : [b0] "r"(lo64(b)), [b1] "r"(hi64(b)), [p1] "r"(kP1)
+        : "cc");
+    return (static_cast<uint128>(s1) << 64) | s0;
+#else
     std::uint64_t s0, s1, r0, r1;
     const bool c0 = __builtin_add_overflow(lo64(a), lo64(b), &s0);
     bool c1 = __builtin_add_overflow(hi64(a), hi64(b), &s1);
@@ -285,8 +434,25 @@ class Field128 {
     const std::uint64_t keep_reduced = 0 - static_cast<std::uint64_t>(c1 | !b1);
     return (static_cast<uint128>((r1 & keep_reduced) | (s1 & ~keep_reduced)) << 64) |
            ((r0 & keep_reduced) | (s0 & ~keep_reduced));
+#endif
   }
   [[gnu::always_inline]] static uint128 sub_mod(uint128 a, uint128 b) {
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(JANUS_PRIO3_PORTABLE)
+    std::uint64_t d0 = lo64(a), d1 = hi64(a), mask, high;
+    __asm__(
+        "sub %[b0], %[d0]\n\t"
+        "sbb %[b1], %[d1]\n\t"
+        "sbb %[m], %[m]\n\t"  // all ones on borrow: add p back
+        "mov %[m], %[h]\n\t"
+        "and %[p1], %[h]\n\t"
+        "and $1, %[m]\n\t"
+        "add %[m], %[d0]\n\t"
+        "adc %[h], %[d1]"
+        : [d0] "+&r"(d0), [d1] "+&r"(d1), [m] "=&r"(mask), [h] "=&r"(high)
+        : [b0] "r"(lo64(b)), [b1] "r"(hi64(b)), [p1] "r"(kP1)
+        : "cc");
+    return (static_cast<uint128>(d1) << 64) | d0;
+#else
     std::uint64_t d0, d1;
     const bool b0 = __builtin_sub_overflow(lo64(a), lo64(b), &d0);
     bool b1 = __builtin_sub_overflow(hi64(a), hi64(b), &d1);
@@ -297,6 +463,7 @@ class Field128 {
     const bool c0 = __builtin_add_overflow(d0, mask & 1, &r0);
     r1 = d1 + (mask & kP1) + static_cast<std::uint64_t>(c0);
     return (static_cast<uint128>(r1) << 64) | r0;
+#endif
   }
   static constexpr uint128 kMontOne = field128_detail::r_mod_p();
   static constexpr uint128 kMontR2 = field128_detail::r2_mod_p();
@@ -309,9 +476,72 @@ class Field128 {
     return lo64(t);
   }
 
-  // a·b·2^-128 mod p (two-limb CIOS Montgomery multiplication), written on
-  // 64-bit limbs so the compiler keeps everything in registers.
+  // a·b·2^-128 mod p (Montgomery multiplication on two 64-bit limbs).
   [[gnu::always_inline]] static uint128 mont_mul(uint128 a, uint128 b) {
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(JANUS_PRIO3_PORTABLE)
+    // The 256-bit product t, then two reduction steps: m = −t_i (−p^-1 ≡ −1
+    // mod 2^64) and t += m·p·2^(64i), where m·p = m + m·kP1·2^64 and t_i + m
+    // is 0 with a carry iff t_i ≠ 0. The portable version below compiles to
+    // about twice the instructions (flags materialised with setb, 128-bit
+    // temporaries spilled); this is the multiply in every NTT butterfly and
+    // FLP query step.
+    std::uint64_t t0, t1, t2, t3, t4, lo, hi;
+    const std::uint64_t a0 = lo64(a), a1 = hi64(a), b0 = lo64(b), b1 = hi64(b);
+    __asm__(
+        // t = a·b
+        "mov %[a0], %%rax\n\t"
+        "mulq %[b0]\n\t"
+        "mov %%rax, %[t0]\n\t"
+        "mov %%rdx, %[t1]\n\t"
+        "mov %[a1], %%rax\n\t"
+        "mulq %[b0]\n\t"
+        "add %%rax, %[t1]\n\t"
+        "adc $0, %%rdx\n\t"
+        "mov %%rdx, %[t2]\n\t"
+        "mov %[a0], %%rax\n\t"
+        "mulq %[b1]\n\t"
+        "xor %[t3], %[t3]\n\t"
+        "add %%rax, %[t1]\n\t"
+        "adc %%rdx, %[t2]\n\t"
+        "adc $0, %[t3]\n\t"
+        "mov %[a1], %%rax\n\t"
+        "mulq %[b1]\n\t"
+        "add %%rax, %[t2]\n\t"
+        "adc %%rdx, %[t3]\n\t"
+        // Step 0: m = −t0.
+        "mov %[t0], %[lo]\n\t"
+        "neg %[lo]\n\t"
+        "mov %[lo], %%rax\n\t"
+        "mulq %[p1]\n\t"
+        "xor %[t4], %[t4]\n\t"
+        "add %[lo], %[t0]\n\t"  // 0, carry iff t0 ≠ 0
+        "adc %%rax, %[t1]\n\t"
+        "adc %%rdx, %[t2]\n\t"
+        "adc $0, %[t3]\n\t"
+        "adc $0, %[t4]\n\t"
+        // Step 1: m = −t1.
+        "mov %[t1], %[lo]\n\t"
+        "neg %[lo]\n\t"
+        "mov %[lo], %%rax\n\t"
+        "mulq %[p1]\n\t"
+        "add %[lo], %[t1]\n\t"
+        "adc %%rax, %[t2]\n\t"
+        "adc %%rdx, %[t3]\n\t"
+        "adc $0, %[t4]\n\t"
+        // (t4:t3:t2) < 2p: subtract p = (kP1, 1) unless that borrows.
+        "mov %[t2], %[lo]\n\t"
+        "mov %[t3], %[hi]\n\t"
+        "sub $1, %[lo]\n\t"
+        "sbb %[p1], %[hi]\n\t"
+        "sbb $0, %[t4]\n\t"
+        "cmovc %[t2], %[lo]\n\t"
+        "cmovc %[t3], %[hi]"
+        : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [t4] "=&r"(t4),
+          [lo] "=&r"(lo), [hi] "=&r"(hi)
+        : [a0] "rm"(a0), [a1] "rm"(a1), [b0] "rm"(b0), [b1] "rm"(b1), [p1] "rm"(kP1)
+        : "rax", "rdx", "cc");
+    return (static_cast<uint128>(hi) << 64) | lo;
+#else
     const std::uint64_t a0 = lo64(a), a1 = hi64(a), b0 = lo64(b), b1 = hi64(b);
     std::uint64_t carry, t1, t2, t3, t4;
     // Row 0: t = a·b0.
@@ -340,6 +570,7 @@ class Field128 {
     const std::uint64_t lo = (r0 & keep_reduced) | (t2 & ~keep_reduced);
     const std::uint64_t hi = (r1b & keep_reduced) | (t3 & ~keep_reduced);
     return (static_cast<uint128>(hi) << 64) | lo;
+#endif
   }
 
   uint128 m_ = 0;

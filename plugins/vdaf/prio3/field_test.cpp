@@ -55,6 +55,31 @@ void check_arithmetic() {
   }
 }
 
+// ProductSum (one reduction for many products) against the sum of products,
+// with the largest values too (the column sums' carries).
+template <class F>
+void check_product_sums() {
+  std::mt19937_64 rng(7);
+  for (std::size_t n : {0, 1, 2, 3, 100, 5000}) {
+    for (int extreme = 0; extreme < 2; ++extreme) {
+      typename F::ProductSum sum;
+      F expected = F::zero();
+      for (std::size_t i = 0; i < n; ++i) {
+        const F a =
+            F::from_canonical(extreme ? F::kModulus - 1 - (i % 3) : random_below_modulus<F>(rng));
+        const F b =
+            F::from_canonical(extreme ? F::kModulus - 1 - (i % 5) : random_below_modulus<F>(rng));
+        F::mul_add(sum, a, b);
+        expected += a * b;
+      }
+      ASSERT_TRUE(F::reduce(sum) == expected) << n << " " << extreme;
+    }
+  }
+}
+
+TEST(Field64, ProductSumMatchesSumOfProducts) { check_product_sums<Field64>(); }
+TEST(Field128, ProductSumMatchesSumOfProducts) { check_product_sums<Field128>(); }
+
 TEST(Field64, ArithmeticMatchesReference) { check_arithmetic<Field64>(); }
 TEST(Field128, ArithmeticMatchesReference) { check_arithmetic<Field128>(); }
 

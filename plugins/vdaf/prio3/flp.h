@@ -7,9 +7,9 @@
 // ω^i, evaluate), then one inverse transform of size 2P per gadget. Querying
 // never interpolates a wire: each wire polynomial is evaluated at the query
 // point t with the barycentric formula for roots of unity, accumulated while
-// the circuit runs (weights shared by every wire of a gadget; one field
-// inversion per query), and the gadget outputs at α^k come from one size-P
-// NTT of the gadget polynomial folded modulo x^P − 1.
+// the circuit runs (weights shared by every wire of a gadget, from prefix
+// and suffix products: no field inversion), and the gadget outputs at α^k
+// come from one size-P NTT of the gadget polynomial folded modulo x^P − 1.
 #pragma once
 
 #include <algorithm>
@@ -187,13 +187,13 @@ class FlpGeneric {
     check_length(query_rand.size(), query_rand_len(), "query randomness");
     check_length(joint_rand.size(), joint_rand_len(), "joint randomness");
     // Reject a query point on the evaluation domain before doing any work.
-    std::vector<F> t_to_p(layouts_.size());
     for (std::size_t i = 0; i < layouts_.size(); ++i) {
-      t_to_p[i] = query_rand[i].pow(layouts_[i].wire_points);
-      if (t_to_p[i] == F::one()) throw FlpAbort("FLP query point is a root of unity");
+      if (query_rand[i].pow(layouts_[i].wire_points) == F::one()) {
+        throw FlpAbort("FLP query point is a root of unity");
+      }
     }
 
-    QueryRecorder recorder(layouts_, proof, query_rand, t_to_p);
+    QueryRecorder recorder(layouts_, proof, query_rand);
     const F v = circuit_->eval(meas, joint_rand, num_shares, input_scale, recorder);
 
     std::vector<F> verifier;
@@ -201,7 +201,7 @@ class FlpGeneric {
     verifier.push_back(v);
     for (std::size_t i = 0; i < layouts_.size(); ++i) {
       const Layout& layout = layouts_[i];
-      const std::vector<F>& wires_at_t = recorder.wires_at_t(i);
+      const std::span<const F> wires_at_t = recorder.wires_at_t(i);
       verifier.insert(verifier.end(), wires_at_t.begin(), wires_at_t.end());
       const F t = query_rand[i];
       const F* coeffs = proof.data() + layout.proof_offset + layout.arity;
@@ -301,41 +301,72 @@ class FlpGeneric {
   // unity: poly(t) = (t^P − 1)/P · Σ_k w_k·α^k/(t − α^k)).
   class QueryRecorder final : public GadgetCaller<F> {
    public:
+    // The per-gadget vectors (outputs, weights, wires at t, and the
+    // weights' prefix products) live in one per-thread buffer reused across queries:
+    // for small circuits their allocations were about a third of the query's
+    // instructions. Queries do not nest.
     QueryRecorder(const std::vector<Layout>& layouts, std::span<const F> proof,
-                  std::span<const F> query_rand, const std::vector<F>& t_to_p)
+                  std::span<const F> query_rand)
         : layouts_(layouts) {
+      static thread_local std::vector<F> storage;
+      static thread_local std::vector<Slots> slots;
+      std::size_t total = 0;
+      for (const Layout& layout : layouts) {
+        total += layout.wire_points + 2 * (layout.gadget.calls + 1) + layout.arity;
+      }
+      if (storage.size() < total) storage.resize(total);
+      slots.resize(layouts.size());
+      slots_ = slots.data();
+      F* next = storage.data();
       for (std::size_t i = 0; i < layouts.size(); ++i) {
         const Layout& layout = layouts[i];
         const std::size_t p = layout.wire_points;
+        const std::size_t used = layout.gadget.calls + 1;
+        Slots& slot = slots_[i];
+        slot.outputs = next;
+        slot.weights = next + p;
+        F* prefix = slot.weights + used;
+        slot.wires = prefix + used;
+        next = slot.wires + layout.arity;
+        slot.calls = 0;
+
         // Gadget outputs: fold the gadget polynomial modulo x^P − 1, then NTT.
-        std::vector<F> outputs(p);
+        F* outputs = slot.outputs;
+        std::fill(outputs, outputs + p, F::zero());
         const F* coeffs = proof.data() + layout.proof_offset + layout.arity;
         for (std::size_t k = 0; k < layout.poly_len; ++k) outputs[k % p] += coeffs[k];
-        layout.wire_ntt->forward(outputs.data());
-        outputs_.push_back(std::move(outputs));
+        layout.wire_ntt->forward(outputs);
 
         // Only α^0..α^M carry values (the rest is zero padding), so only
         // M+1 weights are needed.
         const F t = query_rand[i];
         const std::vector<F>& alpha = layout.wire_ntt->powers();
-        const std::size_t used = layout.gadget.calls + 1;
-        std::vector<F> weights(used);
-        for (std::size_t k = 0; k < used; ++k) weights[k] = t - alpha[k];
-        const F scale = (t_to_p[i] - F::one()) * layout.wire_ntt->n_inverse();
-        batch_invert(weights, scale);
-        for (std::size_t k = 0; k < used; ++k) weights[k] *= alpha[k];
+        // w_k = (t^P − 1)/P · α^k/(t − α^k) = α^k/P · Π_{i≠k} (t − α^i):
+        // prefix and suffix products over all P points instead of a batch
+        // inversion (Montgomery's trick costs as many multiplications plus
+        // one inversion, ~150 more for Field128: most of a small circuit's
+        // query). t^P ≠ 1 was checked by the caller.
+        F* weights = slot.weights;
+        F product = F::one();
+        for (std::size_t k = 0; k < used; ++k) {
+          prefix[k] = product;
+          product *= t - alpha[k];
+        }
+        F suffix = layout.wire_ntt->n_inverse();
+        for (std::size_t k = p; k-- > 0;) {
+          if (k < used) weights[k] = prefix[k] * suffix * alpha[k];
+          suffix *= t - alpha[k];
+        }
 
         // The wire seeds sit at α^0.
-        std::vector<F> wires(layout.arity);
         const F* seeds = proof.data() + layout.proof_offset;
-        for (std::size_t j = 0; j < layout.arity; ++j) wires[j] = seeds[j] * weights[0];
-        weights_.push_back(std::move(weights));
-        wires_at_t_.push_back(std::move(wires));
-        calls_.push_back(0);
+        for (std::size_t j = 0; j < layout.arity; ++j) slot.wires[j] = seeds[j] * weights[0];
       }
     }
 
-    const std::vector<F>& wires_at_t(std::size_t gadget) const { return wires_at_t_[gadget]; }
+    std::span<const F> wires_at_t(std::size_t gadget) const {
+      return {slots_[gadget].wires, layouts_[gadget].arity};
+    }
 
     // With r^(idx+1) = r^(j+1)·(r^chunk)^k for idx = k·chunk + j, wire 2j at t
     // is r^(j+1)·Σ_k (w_k·R^k)·x_idx (R = r^chunk) and wire 2j+1 is
@@ -344,36 +375,47 @@ class FlpGeneric {
     F call_parallel_sum_range_check(std::size_t index, const Gadget& gadget,
                                     std::span<const F> meas, F r, F shares_inverse) override {
       const Layout& layout = layouts_.at(index);
-      if (calls_[index] != 0 || gadget.kind != GadgetKind::kParallelSumMul ||
+      if (slots_[index].calls != 0 || gadget.kind != GadgetKind::kParallelSumMul ||
           layout.gadget.calls != gadget.calls ||
           layout.gadget.chunk_length != gadget.chunk_length) {
         throw std::logic_error("range check does not match the circuit's gadget");
       }
       const std::size_t chunk = gadget.chunk_length;
-      const std::vector<F>& weights = weights_[index];
-      const std::vector<F>& outputs = outputs_[index];
-      std::vector<F> scaled(chunk), plain(chunk);
+      const F* weights = slots_[index].weights;
+      const F* outputs = slots_[index].outputs;
       F r_to_chunk = F::one();
       for (std::size_t j = 0; j < chunk; ++j) r_to_chunk *= r;
+      // scaled_weights[k] = w_k·R^k; per-thread scratch like the slots.
+      static thread_local std::vector<F> scratch;
+      if (scratch.size() < gadget.calls + 2 * chunk) scratch.resize(gadget.calls + 2 * chunk);
+      F* scaled_weights = scratch.data();
+      F* scaled = scaled_weights + gadget.calls;
+      F* plain = scaled + chunk;
+      std::fill(scaled, plain + chunk, F::zero());
       F scale = F::one();  // R^k
       F weight_sum = F::zero();
       F out = F::zero();
       for (std::size_t k = 0; k < gadget.calls; ++k) {
-        const F weight = weights[k + 1];
-        const F scaled_weight = weight * scale;
-        const std::size_t start = k * chunk;
-        const std::size_t end = std::min(start + chunk, meas.size());
-        for (std::size_t idx = start; idx < end; ++idx) {
-          const F x = meas[idx];
-          scaled[idx - start] += scaled_weight * x;
-          plain[idx - start] += weight * x;
-        }
-        weight_sum += weight;
+        scaled_weights[k] = weights[k + 1] * scale;
+        weight_sum += weights[k + 1];
         out += outputs[k + 1];
         scale *= r_to_chunk;
       }
-      calls_[index] = gadget.calls;
-      F* wires = wires_at_t_[index].data();
+      // Column j: the sums over k of scaled_weights[k]·x and weights[k+1]·x
+      // for x = meas[k·chunk + j], as product sums reduced once per column
+      // (F::ProductSum), one sum at a time so its limbs stay in registers.
+      for (std::size_t j = 0; j < chunk && j < meas.size(); ++j) {
+        const std::size_t count = (meas.size() - j + chunk - 1) / chunk;
+        typename F::ProductSum sum;
+        const F* x = meas.data() + j;
+        for (std::size_t k = 0; k < count; ++k) F::mul_add(sum, scaled_weights[k], x[k * chunk]);
+        scaled[j] = F::reduce(sum);
+        sum = {};
+        for (std::size_t k = 0; k < count; ++k) F::mul_add(sum, weights[k + 1], x[k * chunk]);
+        plain[j] = F::reduce(sum);
+      }
+      slots_[index].calls = gadget.calls;
+      F* wires = slots_[index].wires;
       const F odd_offset = shares_inverse * weight_sum;
       F r_power = r;
       for (std::size_t j = 0; j < chunk; ++j) {
@@ -386,18 +428,24 @@ class FlpGeneric {
 
     F call(std::size_t index, const F* inputs) override {
       const Layout& layout = layouts_.at(index);
-      const std::size_t k = ++calls_[index];
+      Slots& slot = slots_[index];
+      const std::size_t k = ++slot.calls;
       if (k > layout.gadget.calls) throw std::logic_error("circuit called a gadget too often");
-      const F weight = weights_[index][k];
-      F* wires = wires_at_t_[index].data();
+      const F weight = slot.weights[k];
+      F* wires = slot.wires;
       for (std::size_t j = 0; j < layout.arity; ++j) wires[j] += inputs[j] * weight;
-      return outputs_[index][k];
+      return slot.outputs[k];
     }
 
    private:
+    struct Slots {
+      F* outputs;  // wire_points gadget outputs at α^k
+      F* weights;  // calls + 1 barycentric weights
+      F* wires;    // arity wire values at t
+      std::size_t calls;
+    };
     const std::vector<Layout>& layouts_;
-    std::vector<std::vector<F>> outputs_, weights_, wires_at_t_;
-    std::vector<std::size_t> calls_;
+    Slots* slots_ = nullptr;
   };
 
   // The gadget polynomial's values at the 2P-th roots of unity ω^m, in
@@ -454,22 +502,6 @@ class FlpGeneric {
 
   static void check_length(std::size_t got, std::size_t want, const char* what) {
     if (got != want) throw std::invalid_argument(std::string("FLP: wrong length of ") + what);
-  }
-
-  // values[i] = scale / values[i] with one field inversion (Montgomery's trick).
-  static void batch_invert(std::vector<F>& values, F scale) {
-    std::vector<F> prefix(values.size());
-    F acc = F::one();
-    for (std::size_t i = 0; i < values.size(); ++i) {
-      prefix[i] = acc;
-      acc *= values[i];
-    }
-    F inverse = acc.inv() * scale;
-    for (std::size_t i = values.size(); i-- > 0;) {
-      const F value = values[i];
-      values[i] = inverse * prefix[i];
-      inverse *= value;
-    }
   }
 
   std::shared_ptr<const ValidityCircuit<F>> circuit_;

@@ -90,10 +90,21 @@ void decode_vec_scaled_into(ByteSpan bytes, std::vector<F>& out, const char* wha
   if (bytes.size() != out.size() * F::kEncodedSize) {
     throw VdafDecodeError(std::string(what) + ": wrong length");
   }
-  for (std::size_t i = 0; i < out.size(); ++i) {
-    const auto value = F::decode_scaled(bytes.data() + i * F::kEncodedSize);
-    if (!value) throw VdafDecodeError(std::string(what) + ": field element out of range");
-    out[i] = *value;
+  if constexpr (F::kScaledIsEncoding) {
+    // Range checks, then one copy (see BlockSampler: building each value
+    // from two halves and reloading it whole stalls on store forwarding).
+    bool in_range = true;
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      in_range &= F::encoded_in_range(bytes.data() + i * F::kEncodedSize);
+    }
+    if (!in_range) throw VdafDecodeError(std::string(what) + ": field element out of range");
+    std::memcpy(static_cast<void*>(out.data()), bytes.data(), bytes.size());
+  } else {
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      const auto value = F::decode_scaled(bytes.data() + i * F::kEncodedSize);
+      if (!value) throw VdafDecodeError(std::string(what) + ": field element out of range");
+      out[i] = *value;
+    }
   }
 }
 
@@ -238,50 +249,93 @@ class Prio3 : public Vdaf {
     const std::size_t per_helper = uses_joint_rand_ ? 3 : 2;
     // Each helper's measurement share is streamed out of its XOF: subtracted
     // from the leader's share and hashed into its joint randomness part
-    // chunk by chunk, so it is never stored.
+    // chunk by chunk, so it is never stored. With the last helper's share
+    // the leader's is final, so it is encoded (it starts the leader's input
+    // share) and hashed into the leader's part in the same pass; the
+    // sponges permute side by side (next_vec_feeding).
     std::vector<F>& leader_meas = scratch_vector<F>(Scratch::kLeaderMeas, meas.size());
     std::copy(meas.begin(), meas.end(), leader_meas.begin());
+    Bytes leader;
+    leader.reserve((flp_.meas_len() + flp_.proof_len()) * F::kEncodedSize + kSeedSize);
+    const ByteSpan leader_blind = uses_joint_rand_ ? seed(helpers * per_helper) : ByteSpan{};
+    std::optional<XofTurboShake128> leader_part_xof;
+    std::optional<XofFeed> leader_part_feed;
+    if (uses_joint_rand_) {
+      leader_part_xof.emplace(leader_blind, dst(Usage::kJointRandPart));
+      leader_part_xof->absorb_binder(std::array{std::uint8_t{0}});
+      leader_part_xof->absorb_binder(nonce);
+      leader_part_feed.emplace(*leader_part_xof);
+    }
+    // The helpers' proof shares and the prove randomness depend on nothing
+    // else: they ride along the expansions below where lanes are free.
+    const ByteSpan k_prove = seed(helpers * per_helper + (uses_joint_rand_ ? 1 : 0));
+    XofTurboShake128 prove_xof(k_prove, dst(Usage::kProveRandomness), std::array{kNumProofs});
+    std::vector<F> prove_rand(flp_.prove_rand_len());
+    bool prove_rand_done = false;
+    std::vector<std::vector<F>> helper_proofs(helpers, std::vector<F>(flp_.proof_len()));
     std::vector<Seed> helper_parts;
     for (std::size_t j = 0; j < helpers; ++j) {
       const std::uint8_t helper_id = static_cast<std::uint8_t>(j + 1);
+      const bool last = j + 1 == helpers;
+      XofTurboShake128 proof_xof(seed(j * per_helper + 1), dst(Usage::kProofShare),
+                                 std::array{kNumProofs, helper_id});
+      std::optional<Passenger<F>> proof_passenger, prove_passenger;
+      Passenger<F>* passengers[2];
+      std::size_t passenger_count = 0;
+      const std::size_t free_lanes = 3 - (uses_joint_rand_ ? (last ? 2 : 1) : 0);
+      proof_passenger.emplace(proof_xof, helper_proofs[j].data(), flp_.proof_len());
+      passengers[passenger_count++] = &*proof_passenger;
+      if (!prove_rand_done && free_lanes >= 2) {
+        prove_passenger.emplace(prove_xof, prove_rand.data(), prove_rand.size());
+        passengers[passenger_count++] = &*prove_passenger;
+        prove_rand_done = true;
+      }
       XofTurboShake128 meas_xof(seed(j * per_helper), dst(Usage::kMeasShare),
                                 std::array{helper_id});
       std::optional<XofTurboShake128> part_xof;
+      std::optional<XofFeed> part_feed;
+      XofFeed* feeds[2];
+      std::size_t feed_count = 0;
       if (uses_joint_rand_) {
         part_xof.emplace(seed(j * per_helper + 2), dst(Usage::kJointRandPart));
         part_xof->absorb_binder(std::array{helper_id});
         part_xof->absorb_binder(nonce);
+        part_feed.emplace(*part_xof);
+        feeds[feed_count++] = &*part_feed;
+        if (last) feeds[feed_count++] = &*leader_part_feed;
       }
       F* leader_out = leader_meas.data();
-      meas_xof.next_vec_chunked<F>(
-          leader_meas.size(), [&](const F* values, const std::uint8_t* encoded, std::size_t n) {
+      next_vec_feeding<F>(
+          meas_xof, leader_meas.size(), std::span<XofFeed* const>(feeds, feed_count),
+          [&](const F* values, const std::uint8_t* encoded, std::size_t n) {
             for (std::size_t i = 0; i < n; ++i) leader_out[i] -= values[i];
+            if (part_feed) part_feed->push(encoded, n * F::kEncodedSize);
+            if (last) {
+              encode_vec_into<F>(std::span<const F>(leader_out, n), leader);
+              if (leader_part_feed) {
+                leader_part_feed->push(leader.data() + leader.size() - n * F::kEncodedSize,
+                                       n * F::kEncodedSize);
+              }
+            }
             leader_out += n;
-            if (part_xof) part_xof->absorb_binder({encoded, n * F::kEncodedSize});
-          });
-      if (part_xof) helper_parts.push_back(part_xof->next_seed());
+          },
+          /*scaled=*/false, std::span<Passenger<F>* const>(passengers, passenger_count));
+      if (part_feed) {
+        part_feed->finish();
+        helper_parts.push_back(part_xof->next_seed());
+      }
     }
-    // The leader's input share starts with its encoded measurement share,
-    // which is also what its joint randomness part hashes.
-    Bytes leader;
-    leader.reserve((flp_.meas_len() + flp_.proof_len()) * F::kEncodedSize + kSeedSize);
-    encode_vec_into<F>(leader_meas, leader);
-    std::size_t next = helpers * per_helper;
     std::vector<Seed> parts;
-    ByteSpan leader_blind;
     if (uses_joint_rand_) {
-      leader_blind = seed(next++);
-      parts.push_back(joint_rand_part(0, leader_blind, leader, nonce));
+      leader_part_feed->finish();
+      parts.push_back(leader_part_xof->next_seed());
       parts.insert(parts.end(), helper_parts.begin(), helper_parts.end());
     }
-    const ByteSpan k_prove = seed(next++);
-    const std::vector<F> prove_rand =
-        expand(k_prove, Usage::kProveRandomness, std::array{kNumProofs}, flp_.prove_rand_len());
+    if (!prove_rand_done) prove_xof.next_vec(prove_rand.data(), prove_rand.size());
     std::vector<F> joint_rand;
     if (uses_joint_rand_) joint_rand = joint_rands(joint_rand_seed(parts));
     std::vector<F> leader_proof = flp_.prove(meas, prove_rand, joint_rand);
-    for (std::size_t j = 0; j < helpers; ++j) {
-      const std::vector<F> share = helper_proofs_share(j + 1, seed(j * per_helper + 1));
+    for (const std::vector<F>& share : helper_proofs) {
       for (std::size_t i = 0; i < leader_proof.size(); ++i) leader_proof[i] -= share[i];
     }
 
@@ -335,7 +389,18 @@ class Prio3 : public Vdaf {
     Bytes expanded_meas_share;
     ByteSpan encoded_meas_share;
     ByteSpan blind;
+    Seed helper_part{};  // the helper's joint randomness part, hashed during expansion
     const std::size_t meas_bytes = flp_.meas_len() * F::kEncodedSize;
+    // The query randomness depends on nothing else, so it is expanded
+    // alongside the long hash or expansion below, sharing its permutations.
+    XofTurboShake128 query_xof(verify_key, dst(Usage::kQueryRandomness));
+    query_xof.absorb_binder(std::array{kNumProofs});
+    query_xof.absorb_binder(nonce);
+    std::vector<F> query_rand(flp_.query_rand_len());
+    std::optional<Passenger<F>> query_passenger;
+    if (agg_id != 0 || uses_joint_rand_) {
+      query_passenger.emplace(query_xof, query_rand.data(), query_rand.size());
+    }
     if (agg_id == 0) {
       const std::size_t proof_bytes = flp_.proof_len() * F::kEncodedSize;
       encoded_meas_share = input_share.subspan(0, meas_bytes);
@@ -346,33 +411,46 @@ class Prio3 : public Vdaf {
       if (uses_joint_rand_) blind = input_share.subspan(meas_bytes + proof_bytes, kSeedSize);
     } else {
       // Appended chunk by chunk (no zero-fill first); capacity for the seed
-      // too, because it may become the prep state.
+      // too, because it may become the prep state. The joint randomness part
+      // hashes the expanded share as it comes out of the XOF, the two
+      // sponges permuting side by side.
       expanded_meas_share.reserve(meas_bytes + kSeedSize);
+      if (uses_joint_rand_) blind = input_share.subspan(2 * kSeedSize, kSeedSize);
+      std::optional<XofTurboShake128> part_xof;
+      std::optional<XofFeed> part_feed;
+      if (uses_joint_rand_) {
+        part_xof.emplace(blind, dst(Usage::kJointRandPart));
+        const std::uint8_t id = static_cast<std::uint8_t>(agg_id);
+        part_xof->absorb_binder({&id, 1});
+        part_xof->absorb_binder(nonce);
+        part_feed.emplace(*part_xof);
+      }
+      XofFeed* feeds[1] = {part_feed ? &*part_feed : nullptr};
+      // The proof share and the query randomness ride along.
+      proof_share.resize(flp_.proof_len());
+      XofTurboShake128 proof_xof(input_share.subspan(kSeedSize, kSeedSize), dst(Usage::kProofShare),
+                                 std::array{kNumProofs, static_cast<std::uint8_t>(agg_id)});
+      Passenger<F> proof_passenger(proof_xof, proof_share.data(), proof_share.size(),
+                                   /*scaled=*/true);
+      Passenger<F>* passengers[2] = {&proof_passenger, &*query_passenger};
       XofTurboShake128 xof(input_share.subspan(0, kSeedSize), dst(Usage::kMeasShare),
                            std::array{static_cast<std::uint8_t>(agg_id)});
       F* values_out = meas_share.data();
-      xof.next_vec_chunked<F>(
-          meas_share.size(),
+      next_vec_feeding<F>(
+          xof, meas_share.size(), std::span<XofFeed* const>(feeds, part_feed ? 1 : 0),
           [&](const F* values, const std::uint8_t* encoded, std::size_t n) {
             std::copy(values, values + n, values_out);
             values_out += n;
             expanded_meas_share.insert(expanded_meas_share.end(), encoded,
                                        encoded + n * F::kEncodedSize);
+            if (part_feed) part_feed->push(encoded, n * F::kEncodedSize);
           },
-          /*scaled=*/true);
+          /*scaled=*/true, passengers);
+      if (part_feed) {
+        part_feed->finish();
+        helper_part = part_xof->next_seed();
+      }
       encoded_meas_share = expanded_meas_share;
-      proof_share.resize(flp_.proof_len());
-      XofTurboShake128 proof_xof(input_share.subspan(kSeedSize, kSeedSize), dst(Usage::kProofShare),
-                                 std::array{kNumProofs, static_cast<std::uint8_t>(agg_id)});
-      F* proof_out = proof_share.data();
-      proof_xof.next_vec_chunked<F>(
-          proof_share.size(),
-          [&](const F* values, const std::uint8_t*, std::size_t n) {
-            std::copy(values, values + n, proof_out);
-            proof_out += n;
-          },
-          /*scaled=*/true);
-      if (uses_joint_rand_) blind = input_share.subspan(2 * kSeedSize, kSeedSize);
     }
 
     VdafPrepInit result;
@@ -394,7 +472,16 @@ class Prio3 : public Vdaf {
     std::vector<F> joint_rand;
     Seed part{};
     if (uses_joint_rand_) {
-      part = joint_rand_part(agg_id, blind, encoded_meas_share, nonce);
+      if (agg_id == 0) {
+        XofTurboShake128 part_xof(blind, dst(Usage::kJointRandPart));
+        part_xof.absorb_binder(std::array{std::uint8_t{0}});
+        part_xof.absorb_binder(nonce);
+        Passenger<F>* passengers[1] = {&*query_passenger};
+        absorb_alongside<F>(part_xof, encoded_meas_share, passengers);
+        part = part_xof.next_seed();
+      } else {
+        part = helper_part;
+      }
       std::vector<Seed> parts(num_shares_);
       for (std::size_t i = 0; i < num_shares_; ++i) {
         std::memcpy(parts[i].data(), public_share.data() + i * kSeedSize, kSeedSize);
@@ -405,10 +492,7 @@ class Prio3 : public Vdaf {
       result.state.insert(result.state.end(), corrected.begin(), corrected.end());
     }
 
-    XofTurboShake128 query_xof(verify_key, dst(Usage::kQueryRandomness));
-    query_xof.absorb_binder(std::array{kNumProofs});
-    query_xof.absorb_binder(nonce);
-    const std::vector<F> query_rand = query_xof.next_vec<F>(flp_.query_rand_len());
+    if (!query_passenger) query_xof.next_vec(query_rand.data(), query_rand.size());
 
     std::vector<F> verifier;
     try {
@@ -538,10 +622,6 @@ class Prio3 : public Vdaf {
     return expand_into_vec<F>(seed, dst(usage), binder, count);
   }
 
-  std::vector<F> helper_proofs_share(std::size_t agg_id, ByteSpan seed) const {
-    return expand(seed, Usage::kProofShare,
-                  std::array{kNumProofs, static_cast<std::uint8_t>(agg_id)}, flp_.proof_len());
-  }
   Seed joint_rand_part(std::size_t agg_id, ByteSpan blind, ByteSpan encoded_meas_share,
                        ByteSpan nonce) const {
     XofTurboShake128 xof(blind, dst(Usage::kJointRandPart));

@@ -91,5 +91,53 @@ TEST(XofTurboShake128, OfficialVector) {
   EXPECT_EQ(hex_encode(encoded), fields["expanded_vec_field128"].get<std::string>());
 }
 
+// The batched permutation must agree with the scalar one for every batch size.
+TEST(KeccakP1600, FourAtOnceMatchesOneAtATime) {
+  for (std::size_t count = 1; count <= 4; ++count) {
+    std::array<std::array<std::uint64_t, 25>, 4> batched{}, single{};
+    for (std::size_t k = 0; k < 4; ++k) {
+      for (std::size_t i = 0; i < 25; ++i) {
+        batched[k][i] = single[k][i] = 0x9e3779b97f4a7c15ULL * (i + 1) + k;
+      }
+    }
+    std::array<std::uint64_t, 25>* states[4] = {&batched[0], &batched[1], &batched[2], &batched[3]};
+    for (int round = 0; round < 3; ++round) {
+      keccak_p1600_12_x4(states, count);
+      for (std::size_t k = 0; k < count; ++k) keccak_p1600_12(single[k]);
+    }
+    EXPECT_EQ(batched, single) << count;
+  }
+}
+
+// next_vec_feeding gives what next_vec gives, and its feeds hash exactly the
+// bytes pushed into them, for lengths around block boundaries.
+TEST(XofTurboShake128, FeedingMatchesSeparateExpansionAndHash) {
+  const Bytes seed = ptn(16), dst = ptn(8), prefix = ptn(42);
+  for (std::size_t count : {1, 10, 11, 21, 100, 1000}) {
+    const auto expected = XofTurboShake128(seed, dst, prefix).next_vec<Field128>(count);
+    Bytes encoded(count * Field128::kEncodedSize);
+    for (std::size_t i = 0; i < count; ++i) {
+      expected[i].encode(&encoded[i * Field128::kEncodedSize]);
+    }
+    XofTurboShake128 plain_hash(seed, dst, prefix);
+    plain_hash.absorb_binder(encoded);
+    const Seed expected_seed = plain_hash.next_seed();
+
+    XofTurboShake128 source(seed, dst, prefix), hash(seed, dst, prefix);
+    XofFeed feed(hash);
+    XofFeed* feeds[1] = {&feed};
+    std::vector<Field128> got;
+    next_vec_feeding<Field128>(
+        source, count, feeds,
+        [&](const Field128* values, const std::uint8_t* bytes, std::size_t n) {
+          got.insert(got.end(), values, values + n);
+          feed.push(bytes, n * Field128::kEncodedSize);
+        });
+    feed.finish();
+    EXPECT_TRUE(got == expected) << count;
+    EXPECT_EQ(hash.next_seed(), expected_seed) << count;
+  }
+}
+
 }  // namespace
 }  // namespace janus::prio3
