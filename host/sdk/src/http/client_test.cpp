@@ -106,6 +106,19 @@ TEST_F(HttpClientTest, ErrorKinds) {
 }
 
 // A loopback listener that runs `on_accept` for each connection, for peers that are not HTTP.
+// Reads a request up to the end of its head (the tests' requests have no body); false if
+// the client hung up first.
+bool read_request_head(Poco::Net::StreamSocket& connection) {
+  std::string request;
+  char buffer[1024];
+  while (request.find("\r\n\r\n") == std::string::npos) {
+    int n = connection.receiveBytes(buffer, sizeof buffer);
+    if (n <= 0) return false;
+    request.append(buffer, static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
 class RawListener {
  public:
   explicit RawListener(std::function<void(Poco::Net::StreamSocket&)> on_accept,
@@ -143,13 +156,7 @@ class KeepAliveServer {
           try {
             connection.setReceiveTimeout(Poco::Timespan(1, 0));
             for (int served = 0; served < per_connection; ++served) {
-              std::string request;
-              char buffer[1024];
-              while (request.find("\r\n\r\n") == std::string::npos) {
-                int n = connection.receiveBytes(buffer, sizeof buffer);
-                if (n <= 0) return;
-                request.append(buffer, static_cast<std::size_t>(n));
-              }
+              if (!read_request_head(connection)) return;
               const std::string reply = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
               connection.sendBytes(reply.data(), static_cast<int>(reply.size()));
             }
@@ -310,13 +317,7 @@ class TlsServer {
             [](Poco::Net::StreamSocket& connection) {
               try {
                 connection.setReceiveTimeout(Poco::Timespan(2, 0));
-                std::string request;
-                char buffer[1024];
-                while (request.find("\r\n\r\n") == std::string::npos) {
-                  int n = connection.receiveBytes(buffer, sizeof buffer);
-                  if (n <= 0) return;
-                  request.append(buffer, static_cast<std::size_t>(n));
-                }
+                if (!read_request_head(connection)) return;
                 const std::string reply =
                     "HTTP/1.1 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\nsecret";
                 connection.sendBytes(reply.data(), static_cast<int>(reply.size()));
