@@ -55,12 +55,6 @@ BatchSelector selector_of(const CollectionJob& job) {
   return BatchSelector::fixed_size(std::get<BatchId>(job.batch_identifier));
 }
 
-std::string aggregate_shares_url(const AggregatorTask& task) {
-  std::string url = task.peer_aggregator_endpoint;
-  if (url.empty() || url.back() != '/') url += '/';
-  return url + "tasks/" + task.task_id.to_base64url() + "/aggregate_shares";
-}
-
 std::string describe(const Lease<AcquiredCollectionJob>& lease) {
   return "collection job " + lease.leased.collection_job_id.to_base64url() + " of task " +
          lease.leased.task_id.to_base64url();
@@ -84,28 +78,11 @@ LeaseWorkerOptions CollectionDriver::options(const std::string& name) const {
 }
 
 LeaseWorkerFunctions CollectionDriver::functions() {
-  LeaseWorkerFunctions functions;
-  functions.acquire = [this](std::size_t max) {
-    auto leases = datastore_.run_tx("acquire_collection_jobs", [&](Transaction& tx) {
-      return tx.acquire_incomplete_collection_jobs(
-          static_cast<Duration>(config_.worker_lease_duration.count()), max);
-    });
-    std::vector<LeasedJob> jobs;
-    for (auto& lease : leases) {
-      LeasedJob job;
-      job.lease_expiry = static_cast<UnixSeconds>(lease.expiry);
-      job.description = describe(lease);
-      job.job = std::make_shared<Lease<AcquiredCollectionJob>>(std::move(lease));
-      jobs.push_back(std::move(job));
-    }
-    return jobs;
-  };
   // The leader's collection route announces new jobs (NOTIFY).
-  functions.wait_for_work = datastore_.work_notifications(kCollectionJobsChannel);
-  functions.step = [this](const LeasedJob& job, const StepContext& context) {
-    step(*std::static_pointer_cast<Lease<AcquiredCollectionJob>>(job.job), context);
-  };
-  return functions;
+  return config_.lease_worker_functions<AcquiredCollectionJob>(
+      datastore_, "acquire_collection_jobs", &Transaction::acquire_incomplete_collection_jobs,
+      describe, [this](const auto& lease, const StepContext& context) { step(lease, context); },
+      kCollectionJobsChannel);
 }
 
 std::chrono::seconds CollectionDriver::retry_delay(std::uint64_t step_attempts) const {
@@ -227,7 +204,7 @@ void CollectionDriver::step(const Lease<AcquiredCollectionJob>& lease, const Ste
   headers.add("Content-Type", std::string(media_type::kAggregateShareReq));
   auto [auth_name, auth_value] = plan.task.aggregator_auth_token->request_header();
   headers.add(auth_name, auth_value);
-  const std::string url = aggregate_shares_url(plan.task);
+  const std::string url = plan.task.peer_task_url("aggregate_shares");
   HttpClientResponse response;
   try {
     response = send_with_retry(http_, HttpMethod::Post, url, headers, encode_message(request),

@@ -88,37 +88,19 @@ LeaseWorkerOptions JobDriver::worker_options(const std::string& name) const {
 }
 
 LeaseWorkerFunctions JobDriver::worker_functions() {
-  LeaseWorkerFunctions functions;
-  functions.acquire = [this](std::size_t max) {
-    auto leases = datastore_.run_tx("acquire_aggregation_jobs", [&](Transaction& tx) {
-      return tx.acquire_incomplete_aggregation_jobs(
-          static_cast<Duration>(config_.worker_lease_duration.count()), max);
-    });
-    std::vector<LeasedJob> jobs;
-    for (auto& lease : leases) {
-      LeasedJob job;
-      job.lease_expiry = lease.expiry;
-      job.description = "aggregation job " + lease.leased.aggregation_job_id.to_base64url();
-      job.job = std::make_shared<Lease<AcquiredAggregationJob>>(std::move(lease));
-      jobs.push_back(std::move(job));
-    }
-    return jobs;
-  };
-  functions.step = [this](const LeasedJob& job, const StepContext& context) {
-    step(*std::static_pointer_cast<Lease<AcquiredAggregationJob>>(job.job), context);
-  };
   // New jobs are announced by the job creator (NOTIFY); between those, the discovery
   // interval still bounds the wait (expired leases, other creators).
-  functions.wait_for_work = datastore_.work_notifications(kAggregationJobsChannel);
-  // The step releases the lease in the transaction that records its outcome.
-  return functions;
+  return config_.lease_worker_functions<AcquiredAggregationJob>(
+      datastore_, "acquire_aggregation_jobs", &Transaction::acquire_incomplete_aggregation_jobs,
+      [](const Lease<AcquiredAggregationJob>& lease) {
+        return "aggregation job " + lease.leased.aggregation_job_id.to_base64url();
+      },
+      [this](const auto& lease, const StepContext& context) { step(lease, context); },
+      kAggregationJobsChannel);
 }
 
 std::string JobDriver::job_url(const AggregatorTask& task, const AggregationJobId& job_id) const {
-  std::string base = task.peer_aggregator_endpoint;
-  if (base.empty() || base.back() != '/') base += '/';
-  return base + "tasks/" + task.task_id.to_base64url() + "/aggregation_jobs/" +
-         job_id.to_base64url();
+  return task.peer_task_url("aggregation_jobs/" + job_id.to_base64url());
 }
 
 RetryPolicy JobDriver::retry_policy(const StepContext& context) const {

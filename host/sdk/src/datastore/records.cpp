@@ -170,4 +170,10 @@ Bytes encode_batch_identifier(const BatchIdentifier& identifier) {
   return writer.take();
 }
 
+std::string AggregatorTask::peer_task_url(std::string_view resource) const {
+  std::string url = peer_aggregator_endpoint;
+  if (url.empty() || url.back() != '/') url += '/';
+  return url + "tasks/" + task_id.to_base64url() + "/" + std::string(resource);
+}
+
 }  // namespace janus

@@ -32,5 +32,17 @@ TEST(RecordsTest, BatchIdentifiersEncodeAsDap) {
   EXPECT_EQ(encode_batch_identifier(id), Bytes(32, 0xab));
 }
 
+TEST(RecordsTest, PeerTaskUrlsJoinTheEndpointWithOneSlash) {
+  AggregatorTask task;
+  task.task_id.bytes.fill(0);
+  const std::string id = task.task_id.to_base64url();
+  task.peer_aggregator_endpoint = "https://helper.example.com/dap/";
+  EXPECT_EQ(task.peer_task_url("aggregate_shares"),
+            "https://helper.example.com/dap/tasks/" + id + "/aggregate_shares");
+  task.peer_aggregator_endpoint = "https://helper.example.com";
+  EXPECT_EQ(task.peer_task_url("aggregation_jobs/x"),
+            "https://helper.example.com/tasks/" + id + "/aggregation_jobs/x");
+}
+
 }  // namespace
 }  // namespace janus

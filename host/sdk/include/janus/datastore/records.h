@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -49,6 +50,9 @@ struct StoredHpkeKeypair {
 struct AggregatorTask {
   TaskId task_id;
   std::string peer_aggregator_endpoint;
+  // {peer_aggregator_endpoint}/tasks/{task_id}/{resource}, as both drivers address the
+  // helper.
+  std::string peer_task_url(std::string_view resource) const;
   TaskQueryType query_type;
   VdafDescription vdaf;
   Role role = Role::Leader;  // Leader or Helper
