@@ -64,7 +64,8 @@ HttpResponse Aggregator::collection_job_create(const HttpRequest& request, const
   if (req.query.type != (time_interval ? QueryType::TimeInterval : QueryType::FixedSize)) {
     throw DapError(DapProblemType::InvalidMessage, task_id, "query type does not match the task's");
   }
-  BatchIdentifier batch;
+  // A current_batch query names no batch: one is taken in the transaction below.
+  std::optional<BatchIdentifier> requested_batch;
   if (time_interval) {
     const Interval& interval = req.query.batch_interval;
     const Duration precision = std::max<Duration>(task.time_precision, 1);
@@ -73,12 +74,9 @@ HttpResponse Aggregator::collection_job_create(const HttpRequest& request, const
       throw DapError(DapProblemType::BatchInvalid, task_id,
                      "batch interval is not a multiple of the time precision");
     }
-    batch = interval;
+    requested_batch = interval;
   } else if (req.query.fixed_size_query.type == FixedSizeQuery::Type::ByBatchId) {
-    batch = req.query.fixed_size_query.batch_id;
-  } else {
-    throw DapError(DapProblemType::BatchInvalid, task_id,
-                   "current_batch queries are not supported by this aggregator yet");
+    requested_batch = req.query.fixed_size_query.batch_id;
   }
 
   const Bytes query = encode_message(req.query);
@@ -90,6 +88,14 @@ HttpResponse Aggregator::collection_job_create(const HttpRequest& request, const
         throw DapError::plain(409, "a collection job with this id exists with other contents\n");
       }
       return;
+    }
+    BatchIdentifier batch;
+    if (requested_batch) {
+      batch = *requested_batch;
+    } else if (auto taken = tx.acquire_filled_outstanding_batch(task_id, task.min_batch_size)) {
+      batch = *taken;
+    } else {
+      throw DapError(DapProblemType::BatchInvalid, task_id, "no batch ready for collection");
     }
     std::vector<CollectionJob> others;
     if (const auto* interval = std::get_if<Interval>(&batch)) {

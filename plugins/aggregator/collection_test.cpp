@@ -170,10 +170,56 @@ TEST_F(CollectionTest, FixedSizeByBatchId) {
   const CollectionJobId id = CollectionJobId::random();
   ASSERT_EQ(create(id, Query::fixed_size(FixedSizeQuery::by_batch_id(batch_id))).status, 201);
   EXPECT_EQ(stored(id).batch_identifier, BatchIdentifier(batch_id));
-  // current_batch needs the leader's outstanding-batch bookkeeping: not served yet.
+  // With no outstanding batch there is nothing to collect yet.
   expect_problem(
       create(CollectionJobId::random(), Query::fixed_size(FixedSizeQuery::current_batch())),
       "batchInvalid");
+}
+
+TEST_F(CollectionTest, FixedSizeCurrentBatchTakesTheOldestBatchThatIsBigEnough) {
+  task.query_type.kind = TaskQueryType::Kind::FixedSize;
+  task.query_type.max_batch_size = 10;
+  task.min_batch_size = 3;
+  task.report_expiry_age = 7 * 86400;
+  put_task(task);
+  // Outstanding batches, oldest first, with their aggregated report counts (over shards).
+  const BatchId small = BatchId::random(), enough = BatchId::random(), expired = BatchId::random(),
+                full = BatchId::random();
+  const Time recent = clock.now() / 3600 * 3600 - 3600;
+  const Time old = recent - 8 * 86400;
+  datastore->run_tx("seed", [&](Transaction& tx) {
+    auto seed = [&](const BatchId& batch_id, OutstandingBatchState state,
+                    std::vector<std::uint64_t> shard_counts, Time time) {
+      tx.put_outstanding_batch(OutstandingBatch{task.task_id, batch_id, std::nullopt, state});
+      for (std::size_t ord = 0; ord < shard_counts.size(); ++ord) {
+        BatchAggregation ba;
+        ba.task_id = task.task_id;
+        ba.batch_identifier = batch_id;
+        ba.ord = ord;
+        ba.report_count = shard_counts[ord];
+        ba.checksum = Bytes(32, 0);
+        ba.client_timestamp_interval = {time, 1};
+        tx.put_batch_aggregation(ba);
+      }
+    };
+    seed(small, OutstandingBatchState::Filling, {1, 1}, recent);
+    seed(enough, OutstandingBatchState::Filling, {1, 2}, recent);
+    seed(expired, OutstandingBatchState::Filled, {10}, old);
+    seed(full, OutstandingBatchState::Filled, {6, 4}, recent);
+  });
+  const Query current = Query::fixed_size(FixedSizeQuery::current_batch());
+  const CollectionJobId first = CollectionJobId::random(), second = CollectionJobId::random();
+  ASSERT_EQ(create(first, current).status, 201);
+  EXPECT_EQ(stored(first).batch_identifier, BatchIdentifier(enough));
+  // A retry of the same request is the same job: it takes no other batch.
+  ASSERT_EQ(create(first, current).status, 201);
+  EXPECT_EQ(stored(first).batch_identifier, BatchIdentifier(enough));
+  ASSERT_EQ(create(second, current).status, 201);
+  EXPECT_EQ(stored(second).batch_identifier, BatchIdentifier(full));
+  // Left: one too small, one past report_expiry_age.
+  expect_problem(create(CollectionJobId::random(), current), "batchInvalid");
+  EXPECT_EQ(database.query("SELECT count(*) FROM outstanding_batches"), "2");
+  EXPECT_EQ(database.query("SELECT count(*) FROM collection_jobs"), "2");
 }
 
 TEST_F(CollectionTest, HelperTaskIsUnrecognized) {

@@ -307,7 +307,15 @@ TEST_F(CollectionDriverTest, UnaggregatedReportsKeepTheJobWaiting) {
   EXPECT_EQ(state_of(id), CollectionJobState::Start);
   // Claimed by an aggregation job: ready at the next attempt.
   datastore->run_tx("claim", [&](Transaction& tx) {
-    EXPECT_EQ(tx.claim_unaggregated_client_reports(task.task_id, 10).size(), 1u);
+    AggregationJob job;
+    job.task_id = task.task_id;
+    job.aggregation_job_id = AggregationJobId::random();
+    job.client_timestamp_interval = {pending.client_timestamp, 1};
+    job.state = AggregationJobState::InProgress;
+    tx.put_aggregation_job(job);
+    ASSERT_EQ(tx.lock_unaggregated_client_reports(task.task_id, 10).size(), 1u);
+    tx.start_aggregation_of_client_reports(task.task_id, job.aggregation_job_id,
+                                           {pending.report_id});
   });
   clock.advance(100);
   EXPECT_EQ(run(), 1u);

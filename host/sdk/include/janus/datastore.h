@@ -149,11 +149,6 @@ class Transaction {
   // answer was recorded before (a replay).
   std::set<ReportId> put_scrubbed_reports(const TaskId& task_id,
                                           const std::vector<ReportMetadata>& reports);
-  // Job creator: claims up to `limit` unaggregated reports of a task, oldest first, and
-  // marks them aggregation_started (one statement). Rows locked by another transaction
-  // are skipped, so concurrent creators never claim the same report.
-  std::vector<LeaderStoredReport> claim_unaggregated_client_reports(const TaskId& task_id,
-                                                                    std::uint64_t limit);
   // Job creator: locks up to `limit` unaggregated reports of a task, oldest first, skipping
   // rows another transaction holds, and returns their ids and times (not their shares).
   // Reports not passed to start_aggregation_of_client_reports go back at commit.
@@ -166,8 +161,6 @@ class Transaction {
   // already started or scrubbed.
   void start_aggregation_of_client_reports(const TaskId& task_id, const AggregationJobId& job_id,
                                            const std::vector<ReportId>& report_ids);
-  // Returns claimed reports to the pool (e.g. not enough for a job).
-  void mark_reports_unaggregated(const TaskId& task_id, const std::vector<ReportId>& report_ids);
   std::uint64_t count_client_reports_in_interval(const TaskId& task_id, const Interval& interval);
   // Collection driver: whether a report in `interval` has not been claimed by an aggregation
   // job yet (the batch is not ready to collect while one remains).
@@ -291,6 +284,13 @@ class Transaction {
       const TaskId& task_id, std::optional<Time> time_bucket_start);
   void mark_outstanding_batch_filled(const TaskId& task_id, const BatchId& batch_id);
   void delete_outstanding_batch(const TaskId& task_id, const BatchId& batch_id);
+  // Leader, a `current_batch` collection: takes one outstanding batch (FILLING or FILLED)
+  // whose batch aggregations count at least `min_report_count` reports and whose newest
+  // report is not past the task's report_expiry_age, and removes it from the outstanding
+  // batches, so the job creator puts no more reports into it and no other collection takes
+  // it. The oldest such batch first; one another transaction holds is skipped.
+  std::optional<BatchId> acquire_filled_outstanding_batch(const TaskId& task_id,
+                                                          std::uint64_t min_report_count);
 
   // ---- counters (sharded by ord) ----
   void increment_task_upload_counter(const TaskId& task_id, std::uint64_t ord,

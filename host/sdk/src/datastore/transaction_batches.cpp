@@ -369,6 +369,27 @@ void Transaction::delete_outstanding_batch(const TaskId& task_id, const BatchId&
   }
 }
 
+std::optional<BatchId> Transaction::acquire_filled_outstanding_batch(
+    const TaskId& task_id, std::uint64_t min_report_count) {
+  // A fixed_size batch identifier is stored as the batch id's 32 bytes, in both tables.
+  auto r = connection_.exec(
+      "WITH task AS (SELECT id, report_expiry_age FROM tasks WHERE task_id = $1), "
+      "counted AS ("
+      "  SELECT b.batch_identifier, SUM(b.report_count) AS report_count "
+      "  FROM batch_aggregations b JOIN task ON b.task_id = task.id "
+      "  GROUP BY b.batch_identifier, task.report_expiry_age "
+      "  HAVING task.report_expiry_age IS NULL "
+      "      OR MAX(b.client_timestamp_end) >= $3 - task.report_expiry_age), "
+      "chosen AS ("
+      "  SELECT o.id FROM outstanding_batches o JOIN task ON o.task_id = task.id "
+      "  JOIN counted ON counted.batch_identifier = o.batch_id "
+      "  WHERE counted.report_count >= $2 "
+      "  ORDER BY o.id LIMIT 1 FOR UPDATE OF o SKIP LOCKED) "
+      "DELETE FROM outstanding_batches WHERE id IN (SELECT id FROM chosen) RETURNING batch_id",
+      pg::Params().bytea(task_id.span()).uint8(min_report_count).uint8(now_));
+  if (r.rows() == 0) return std::nullopt;
+  return id_from<BatchId>(r, 0, 0, "batch id");
+}
 }  // namespace janus
 
 namespace janus {

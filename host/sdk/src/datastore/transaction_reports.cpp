@@ -147,25 +147,6 @@ std::set<ReportId> Transaction::put_scrubbed_reports(const TaskId& task_id,
   return recorded;
 }
 
-std::vector<LeaderStoredReport> Transaction::claim_unaggregated_client_reports(
-    const TaskId& task_id, std::uint64_t limit) {
-  auto r = connection_.exec(
-      "WITH claimed AS (SELECT id FROM client_reports "
-      "  WHERE task_id = (SELECT id FROM tasks WHERE task_id = $1) "
-      "  AND aggregation_started = FALSE ORDER BY client_timestamp LIMIT $2 "
-      "  FOR UPDATE SKIP LOCKED) "
-      "UPDATE client_reports SET aggregation_started = TRUE, updated_at = now(), "
-      "updated_by = $3 FROM claimed WHERE client_reports.id = claimed.id "
-      "RETURNING " +
-          std::string(kReportColumns),
-      pg::Params().bytea(task_id.span()).uint8(limit).text(name_));
-  std::vector<LeaderStoredReport> reports;
-  for (int row = 0; row < r.rows(); ++row) reports.push_back(read_report(task_id, r, row));
-  std::sort(reports.begin(), reports.end(),
-            [](const auto& a, const auto& b) { return a.client_timestamp < b.client_timestamp; });
-  return reports;
-}
-
 std::vector<ReportMetadata> Transaction::lock_unaggregated_client_reports(const TaskId& task_id,
                                                                           std::uint64_t limit) {
   auto r = connection_.exec(
@@ -216,17 +197,6 @@ void Transaction::start_aggregation_of_client_reports(const TaskId& task_id,
                                  std::to_string(report_ids.size() - inserted.affected_rows()) +
                                  " reports are not stored unaggregated (or were given twice)");
   }
-}
-
-void Transaction::mark_reports_unaggregated(const TaskId& task_id,
-                                            const std::vector<ReportId>& report_ids) {
-  std::vector<ByteSpan> ids;
-  for (const auto& id : report_ids) ids.push_back(id.span());
-  connection_.exec(
-      "UPDATE client_reports SET aggregation_started = FALSE, updated_at = now(), "
-      "updated_by = $3 WHERE task_id = (SELECT id FROM tasks WHERE task_id = $1) "
-      "AND report_id = ANY($2)",
-      pg::Params().bytea(task_id.span()).bytea_array(ids).text(name_));
 }
 
 std::uint64_t Transaction::count_client_reports_in_interval(const TaskId& task_id,

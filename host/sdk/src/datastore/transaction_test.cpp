@@ -359,62 +359,79 @@ TEST_F(TransactionTest, SingleReportInsertRejectsDuplicates) {
   EXPECT_THROW(tx([&](Transaction& t) { t.put_client_report(a); }), MutationTargetAlreadyExists);
 }
 
-TEST_F(TransactionTest, ClaimingUnaggregatedReportsIsOldestFirstAndNeverTwice) {
+TEST_F(TransactionTest, LockedUnaggregatedReportsAreOldestFirstAndGoBackUnlessStarted) {
   AggregatorTask task = put_task();
   std::vector<LeaderStoredReport> reports;
   for (int i = 0; i < 10; ++i) reports.push_back(report(task.task_id, 1'700'000'000 - i * 10));
   tx([&](Transaction& t) { t.put_client_reports(reports); });
-  auto first =
-      tx([&](Transaction& t) { return t.claim_unaggregated_client_reports(task.task_id, 4); });
-  ASSERT_EQ(first.size(), 4u);
-  EXPECT_EQ(first[0], reports[9]);  // the oldest
-  EXPECT_EQ(first[3], reports[6]);
-  auto rest =
-      tx([&](Transaction& t) { return t.claim_unaggregated_client_reports(task.task_id, 100); });
-  EXPECT_EQ(rest.size(), 6u);
-  EXPECT_TRUE(tx([&](Transaction& t) {
-                return t.claim_unaggregated_client_reports(task.task_id, 100);
-              }).empty());
-  tx([&](Transaction& t) {
-    t.mark_reports_unaggregated(task.task_id, {first[0].report_id, first[1].report_id});
+  auto ids_of = [](const std::vector<ReportMetadata>& locked) {
+    std::vector<ReportId> ids;
+    for (const auto& r : locked) ids.push_back(r.id);
+    return ids;
+  };
+  AggregationJob job = aggregation_job(task.task_id, {1'699'999'900, 101});
+  tx([&](Transaction& t) { t.put_aggregation_job(job); });
+  // The four oldest, oldest first; only two of them are started, the others go back.
+  auto first = tx([&](Transaction& t) {
+    auto locked = t.lock_unaggregated_client_reports(task.task_id, 4);
+    t.start_aggregation_of_client_reports(task.task_id, job.aggregation_job_id,
+                                          {locked[0].id, locked[1].id});
+    return locked;
   });
-  EXPECT_EQ(tx([&](Transaction& t) {
-              return t.claim_unaggregated_client_reports(task.task_id, 100);
-            }).size(),
-            2u);
+  ASSERT_EQ(first.size(), 4u);
+  EXPECT_EQ(first[0], (ReportMetadata{reports[9].report_id, reports[9].client_timestamp}));
+  EXPECT_EQ(first[3], (ReportMetadata{reports[6].report_id, reports[6].client_timestamp}));
+  auto rest =
+      tx([&](Transaction& t) { return t.lock_unaggregated_client_reports(task.task_id, 100); });
+  ASSERT_EQ(rest.size(), 8u);
+  EXPECT_EQ(rest[0], first[2]);
+  // Started reports are never locked again.
+  AggregationJob second = aggregation_job(task.task_id, {1'699'999'900, 101});
+  tx([&](Transaction& t) {
+    t.put_aggregation_job(second);
+    t.start_aggregation_of_client_reports(
+        task.task_id, second.aggregation_job_id,
+        ids_of(t.lock_unaggregated_client_reports(task.task_id, 100)));
+  });
+  EXPECT_TRUE(tx([&](Transaction& t) {
+                return t.lock_unaggregated_client_reports(task.task_id, 100);
+              }).empty());
   EXPECT_EQ(tx([&](Transaction& t) {
               return t.count_client_reports_in_interval(task.task_id, {1'699'999'950, 51});
             }),
             6u);
-  // Hand the oldest (1'699'999'910) back: it is unaggregated until claimed again.
-  tx([&](Transaction& t) { t.mark_reports_unaggregated(task.task_id, {first[0].report_id}); });
+  EXPECT_FALSE(tx([&](Transaction& t) {
+    return t.interval_has_unaggregated_reports(task.task_id, {1'699'999'900, 101});
+  }));
+  LeaderStoredReport late = report(task.task_id, 1'699'999'905);
+  tx([&](Transaction& t) { t.put_client_report(late); });
   EXPECT_TRUE(tx([&](Transaction& t) {
-    return t.interval_has_unaggregated_reports(task.task_id, {1'699'999'900, 11});
+    return t.interval_has_unaggregated_reports(task.task_id, {1'699'999'900, 6});
   }));
   EXPECT_FALSE(tx([&](Transaction& t) {
-    return t.interval_has_unaggregated_reports(task.task_id, {1'699'999'911, 100});
+    return t.interval_has_unaggregated_reports(task.task_id, {1'699'999'906, 100});
   }));
 }
 
-TEST_F(TransactionTest, ConcurrentClaimsSkipLockedReports) {
+TEST_F(TransactionTest, ConcurrentLocksSkipLockedReports) {
   AggregatorTask task = put_task();
   std::vector<LeaderStoredReport> reports;
   for (int i = 0; i < 6; ++i) reports.push_back(report(task.task_id, 1'700'000'000 + i));
   tx([&](Transaction& t) { t.put_client_reports(reports); });
   auto other = db_.open_datastore(clock_);
-  std::vector<LeaderStoredReport> claimed_first, claimed_second;
+  std::vector<ReportMetadata> locked_first, locked_second;
   tx([&](Transaction& t) {
-    claimed_first = t.claim_unaggregated_client_reports(task.task_id, 3);
+    locked_first = t.lock_unaggregated_client_reports(task.task_id, 3);
     // While these rows are locked (uncommitted), another creator gets the other three.
-    claimed_second = other->run_tx("second", [&](Transaction& o) {
-      return o.claim_unaggregated_client_reports(task.task_id, 6);
+    locked_second = other->run_tx("second", [&](Transaction& o) {
+      return o.lock_unaggregated_client_reports(task.task_id, 6);
     });
   });
-  ASSERT_EQ(claimed_first.size(), 3u);
-  ASSERT_EQ(claimed_second.size(), 3u);
+  ASSERT_EQ(locked_first.size(), 3u);
+  ASSERT_EQ(locked_second.size(), 3u);
   std::set<ReportId> ids;
-  for (const auto& r : claimed_first) ids.insert(r.report_id);
-  for (const auto& r : claimed_second) ids.insert(r.report_id);
+  for (const auto& r : locked_first) ids.insert(r.id);
+  for (const auto& r : locked_second) ids.insert(r.id);
   EXPECT_EQ(ids.size(), 6u);
 }
 
