@@ -57,6 +57,9 @@ const OptionSpec kOptions[] = {
      "database password (overrides one in the URL)"},
     {"--datastore-keys", "DATASTORE_KEYS", &CommonOptions::datastore_keys,
      "comma-separated unpadded base64url 16-byte keys; the first encrypts"},
+    {"--hpke-config-signing-key", "HPKE_CONFIG_SIGNING_KEY",
+     &CommonOptions::hpke_config_signing_key,
+     "P-256 PEM private key signing /hpke_config answers (aggregator)"},
 };
 
 // "janus", or "janus_cli" when invoked through that name.
@@ -88,6 +91,11 @@ int wait_for_stop_signal() {
 // Runs the host until a stop signal; returns the exit code.
 int serve(HostConfig config, const CommonOptions& options) {
   apply_secrets(config, options.database_password, options.datastore_keys);
+  if (options.hpke_config_signing_key) {
+    // Plugins see secrets the host does not interpret through the environment, as Janus's
+    // aggregator reads this one.
+    ::setenv("HPKE_CONFIG_SIGNING_KEY", options.hpke_config_signing_key->c_str(), 1);
+  }
 
   const char* rust_log = std::getenv("RUST_LOG");
   log::LogFilter filter = log::LogFilter::parse("info");

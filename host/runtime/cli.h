@@ -15,6 +15,9 @@ struct CommonOptions {
   std::optional<std::string> plugin_directory;   // --plugin-dir
   std::optional<std::string> database_password;  // --database-password / PGPASSWORD
   std::optional<std::string> datastore_keys;     // --datastore-keys / DATASTORE_KEYS
+  // --hpke-config-signing-key / HPKE_CONFIG_SIGNING_KEY: a P-256 PEM key; the aggregator
+  // plugin reads it from the environment, where serve() puts a command-line value.
+  std::optional<std::string> hpke_config_signing_key;
 };
 
 // A usage mistake (exit code 2); what() is one line.

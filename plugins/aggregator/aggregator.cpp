@@ -47,7 +47,15 @@ Aggregator::Aggregator(const AggregatorConfig& config, Datastore& datastore, Vda
           "janus_upload_decode_failures", "Uploaded reports whose shares could not be decoded.")),
       upload_decrypt_failures_(
           metrics::registry().counter("janus_upload_decrypt_failures",
-                                      "Uploaded reports whose leader share did not decrypt.")) {}
+                                      "Uploaded reports whose leader share did not decrypt.")) {
+  // A bad key is a startup error, not a first-request one.
+  if (config.hpke_config_signing_key) {
+    hpke_config_signer_ = HpkeConfigSigner::from_pem(*config.hpke_config_signing_key);
+  }
+  if (config.helper_aggregation_request_queue) {
+    helper_queue_ = std::make_unique<LifoRequestQueue>(*config.helper_aggregation_request_queue);
+  }
+}
 
 void Aggregator::register_routes(RouteRegistrar& routes) {
   const std::string& address = config_.listen_address;
@@ -64,12 +72,14 @@ void Aggregator::register_routes(RouteRegistrar& routes) {
       address, HttpMethod::Options, "/tasks/{task_id}/reports",
       [](const HttpRequest& request) { return cors_preflight_response(request, "PUT"); });
   const char* job = "/tasks/{task_id}/aggregation_jobs/{aggregation_job_id}";
-  routes.add_route(address, HttpMethod::Put, job, [this](const HttpRequest& request) {
-    return handle_aggregation_job_init(request);
-  });
-  routes.add_route(address, HttpMethod::Post, job, [this](const HttpRequest& request) {
-    return handle_aggregation_job_continue(request);
-  });
+  routes.add_async_route(address, HttpMethod::Put, job,
+                         through_helper_queue([this](const HttpRequest& request) {
+                           return handle_aggregation_job_init(request);
+                         }));
+  routes.add_async_route(address, HttpMethod::Post, job,
+                         through_helper_queue([this](const HttpRequest& request) {
+                           return handle_aggregation_job_continue(request);
+                         }));
   routes.add_route(address, HttpMethod::Delete, job, [this](const HttpRequest& request) {
     return handle_aggregation_job_delete(request);
   });
@@ -111,6 +121,46 @@ TaskId Aggregator::path_task_id(const HttpRequest& request) {
                    "the task id in the path is not an unpadded base64url task id");
   }
   return *task_id;
+}
+
+// ---- helper_aggregation_request_queue -----------------------------------------------------
+
+namespace {
+
+// Janus 0.7's answers for a refused queued request (its TooManyRequests / RequestTimeout).
+HttpResponse queue_rejection_response(QueueRejection why) {
+  if (why == QueueRejection::Stopped) return DapError::plain(503, "shutting down\n").to_response();
+  HttpResponse response =
+      why == QueueRejection::Full
+          ? DapError::janus(429,
+                            "https://docs.divviup.org/references/janus-errors#too-many-requests",
+                            "The server is currently overloaded.", std::nullopt)
+                .to_response()
+          : DapError::janus(429, "https://docs.divviup.org/references/janus-errors#request-timeout",
+                            "Request timed out waiting in queue.", std::nullopt)
+                .to_response();
+  response.headers.set("Retry-After", "30");
+  return response;
+}
+
+}  // namespace
+
+AsyncHttpHandler Aggregator::through_helper_queue(HttpHandler handler) {
+  if (!helper_queue_) return make_async_handler(std::move(handler));
+  return [this, handler = std::move(handler)](const HttpRequest& request, HttpResponder respond) {
+    // The request outlives this call while it waits.
+    auto waiting = std::make_shared<const HttpRequest>(request);
+    helper_queue_->submit(
+        [this, handler, waiting, respond] {
+          try {
+            respond(handler(*waiting));
+          } catch (const std::exception& e) {
+            if (logger_) logger_->error("queued helper request failed: {}", e.what());
+            respond(DapError::internal().to_response());
+          }
+        },
+        [respond](QueueRejection why) { respond(queue_rejection_response(why)); });
+  };
 }
 
 // ---- GET /hpke_config ------------------------------------------------------------------
@@ -184,9 +234,13 @@ HttpResponse Aggregator::hpke_config(const HttpRequest& request) {
       throw DapError::internal();
     }
   }
+  Bytes encoded = encode_message(list);
+  std::optional<std::string> signature;
+  if (hpke_config_signer_) signature = base64url_encode(hpke_config_signer_->sign(encoded));
   HttpResponse ok =
-      HttpResponse::bytes(200, std::string(media_type::kHpkeConfigList), encode_message(list));
+      HttpResponse::bytes(200, std::string(media_type::kHpkeConfigList), std::move(encoded));
   ok.headers.set("Cache-Control", "max-age=86400");
+  if (signature) ok.headers.set(std::string(kHpkeConfigSignatureHeader), *signature);
   return ok;
 }
 

@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "aggregator_config.h"
+#include "hpke_config_signer.h"
 #include "http_support.h"
 #include "janus/aggregation.h"
 #include "janus/clock.h"
@@ -34,7 +35,10 @@ class Aggregator {
   void register_routes(RouteRegistrar& routes);
 
   void start() { report_writer_.start(); }
-  void stop() { report_writer_.stop(); }
+  void stop() {
+    if (helper_queue_) helper_queue_->stop();
+    report_writer_.stop();
+  }
 
   // Re-reads the global HPKE key pairs (the periodic refresher calls this).
   void refresh_global_hpke_keys() { global_keys_.refresh(datastore_); }
@@ -89,6 +93,8 @@ class Aggregator {
   // The {task_id} of the path; throws DapError (invalidMessage) when it is not one.
   static TaskId path_task_id(const HttpRequest& request);
   HttpResponse hpke_config(const HttpRequest& request);
+  // The helper's aggregation-job routes, through helper_queue_ when one is configured.
+  AsyncHttpHandler through_helper_queue(HttpHandler handler);
   // Runs `handler` for the path's task id, answering a DapError it throws and turning
   // unexpected exceptions into a logged 500.
   HttpResponse with_task_id(const HttpRequest& request, const char* what,
@@ -101,6 +107,8 @@ class Aggregator {
   TaskCache tasks_;
   GlobalHpkeKeys global_keys_;
   ReportWriteBatcher report_writer_;
+  std::optional<HpkeConfigSigner> hpke_config_signer_;
+  std::unique_ptr<LifoRequestQueue> helper_queue_;  // when configured
   // Janus 0.7's upload metrics.
   metrics::Counter upload_decode_failures_, upload_decrypt_failures_;
 };

@@ -57,7 +57,20 @@ AggregatorConfig parse_aggregator_config(const YAML::Node& section, const std::s
   map.unimplemented("garbage_collection", warn);
   map.unimplemented("key_rotator", warn);
   map.unimplemented("aggregator_api", warn);
-  map.unimplemented("helper_aggregation_request_queue", warn);
+  if (map.has("helper_aggregation_request_queue") &&
+      !map.node()["helper_aggregation_request_queue"].IsNull()) {
+    ConfigMap queue = map.section("helper_aggregation_request_queue");
+    RequestQueueOptions options;
+    options.concurrency =
+        positive(queue, "concurrency", queue.required<std::uint64_t>("concurrency"));
+    options.depth = queue.required<std::uint64_t>("depth");
+    // Absent or null: no timeout, as in Janus.
+    if (auto timeout = queue.optional<std::uint64_t>("timeout_ms")) {
+      options.timeout = std::chrono::milliseconds(*timeout);
+    }
+    queue.finish();
+    config.helper_aggregation_request_queue = options;
+  }
   map.finish();
   return config;
 }

@@ -4,11 +4,13 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include <yaml-cpp/yaml.h>
 
 #include "janus/config.h"
+#include "request_queue.h"
 
 namespace janus::aggregator {
 
@@ -24,6 +26,11 @@ struct AggregatorConfig {
   std::chrono::seconds task_cache_ttl{600};
   std::uint64_t task_cache_capacity = 10'000;
   bool require_global_hpke_keys = false;
+  // A P-256 PEM private key that signs GET /hpke_config answers. A secret: never from YAML,
+  // only HPKE_CONFIG_SIGNING_KEY / --hpke-config-signing-key (the plugin reads it).
+  std::optional<std::string> hpke_config_signing_key = std::nullopt;
+  // Janus's experimental LIFO queue for the helper's aggregation-job requests.
+  std::optional<RequestQueueOptions> helper_aggregation_request_queue = std::nullopt;
 };
 
 // Reads and validates the section; unknown keys and bad values throw ConfigError naming

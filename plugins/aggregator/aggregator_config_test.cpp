@@ -51,10 +51,14 @@ TEST(AggregatorConfig, AdvancedSampleParsesAndWarnsAboutUnimplementedKeys) {
   EXPECT_EQ(config.task_cache_capacity, 10'000u);
   std::string all;
   for (const auto& w : warnings) all += w + "\n";
-  for (const char* key : {"aggregator_api", "log_forbidden_mutations", "garbage_collection",
-                          "key_rotator", "helper_aggregation_request_queue"}) {
+  for (const char* key :
+       {"aggregator_api", "log_forbidden_mutations", "garbage_collection", "key_rotator"}) {
     EXPECT_NE(all.find(std::string("'") + key + "'"), std::string::npos) << key << "\n" << all;
   }
+  // The sample's helper request queue is served.
+  EXPECT_EQ(all.find("helper_aggregation_request_queue"), std::string::npos) << all;
+  ASSERT_TRUE(config.helper_aggregation_request_queue);
+  EXPECT_EQ(config.helper_aggregation_request_queue->concurrency, 1u);
   // taskprov_config.enabled is false in the sample: nothing to warn about.
   EXPECT_EQ(all.find("taskprov"), std::string::npos) << all;
 }
@@ -88,6 +92,24 @@ void expect_error(const std::string& yaml, const std::string& fragment) {
     EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("agg.yaml"), std::string::npos) << e.what();
   }
+}
+
+TEST(AggregatorConfig, HelperAggregationRequestQueue) {
+  AggregatorConfig config = parse(kRequired +
+                                  "helper_aggregation_request_queue:\n  concurrency: 3\n"
+                                  "  depth: 20\n  timeout_ms: 1500\n");
+  ASSERT_TRUE(config.helper_aggregation_request_queue);
+  EXPECT_EQ(config.helper_aggregation_request_queue->concurrency, 3u);
+  EXPECT_EQ(config.helper_aggregation_request_queue->depth, 20u);
+  EXPECT_EQ(config.helper_aggregation_request_queue->timeout, std::chrono::milliseconds(1500));
+  config = parse(kRequired + "helper_aggregation_request_queue: {concurrency: 1, depth: 0}\n");
+  EXPECT_FALSE(config.helper_aggregation_request_queue->timeout);
+  EXPECT_FALSE(parse(kRequired).helper_aggregation_request_queue);
+  expect_error(kRequired + "helper_aggregation_request_queue: {concurrency: 0, depth: 1}\n",
+               "helper_aggregation_request_queue.concurrency");
+  expect_error(kRequired + "helper_aggregation_request_queue: {concurrency: 1}\n", "depth");
+  expect_error(kRequired + "helper_aggregation_request_queue: {concurrency: 1, depth: 1, x: 2}\n",
+               "x");
 }
 
 TEST(AggregatorConfig, MistakesAreErrorsNamingTheKey) {

@@ -4,6 +4,9 @@
 #include <signal.h>
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -161,6 +164,78 @@ TEST(AggregatorProcess, UploadsRealClientReportsOverHttp) {
   ExitStatus status = janus.wait(30s);
   EXPECT_TRUE(status.exited);
   EXPECT_EQ(status.exit_code, 0) << janus.stderr_text();
+}
+
+// A fresh P-256 key as SEC 1 PEM ("EC PRIVATE KEY"), with its DER public key.
+std::pair<std::string, Bytes> generate_signing_key() {
+  EVP_PKEY* key = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
+  BIO* bio = BIO_new(BIO_s_mem());
+  PEM_write_bio_PrivateKey_traditional(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
+  char* data = nullptr;
+  const long length = BIO_get_mem_data(bio, &data);
+  std::string pem(data, static_cast<std::size_t>(length));
+  unsigned char* der = nullptr;
+  const int der_length = i2d_PUBKEY(key, &der);
+  Bytes public_key(der, der + der_length);
+  OPENSSL_free(der);
+  BIO_free(bio);
+  EVP_PKEY_free(key);
+  return {pem, public_key};
+}
+
+bool signature_verifies(const Bytes& public_key, const Bytes& message, const Bytes& signature) {
+  const unsigned char* cursor = public_key.data();
+  EVP_PKEY* key = d2i_PUBKEY(nullptr, &cursor, static_cast<long>(public_key.size()));
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  const bool ok = key && EVP_DigestVerifyInit(ctx, nullptr, EVP_sha256(), nullptr, key) == 1 &&
+                  EVP_DigestVerify(ctx, signature.data(), signature.size(), message.data(),
+                                   message.size()) == 1;
+  EVP_MD_CTX_free(ctx);
+  EVP_PKEY_free(key);
+  return ok;
+}
+
+// Janus's --hpke-config-signing-key / HPKE_CONFIG_SIGNING_KEY on a Janus sample config: the
+// flag signs /hpke_config answers, and a bad key stops the process at startup with a
+// message naming the variable.
+TEST(AggregatorProcess, HpkeConfigSigningKeyFromTheFlagOrTheEnvironment) {
+  TestDatabase db;
+  RealClock clock;
+  RealClientCountTask count(db, clock);
+  const auto [pem, public_key] = generate_signing_key();
+  const std::uint16_t health = free_port(), port = free_port(), metrics = free_port();
+  const std::string config = write_file(
+      "signing-aggregator.yaml",
+      runnable_sample_config("basic_config", "aggregator", db.url(), health, metrics, port));
+  {
+    Process janus(JANUS_EXECUTABLE,
+                  {"aggregator", "--config-file", config, "--hpke-config-signing-key", pem},
+                  {{"DATASTORE_KEYS", count.datastore_keys}, {"HPKE_CONFIG_SIGNING_KEY", ""}});
+    ASSERT_TRUE(eventually([&] { return http(health, "GET", "/healthz").status == 200; }, 30s))
+        << janus.stderr_text() << janus.stdout_text();
+    HttpClientResponse response =
+        HttpClient().send(HttpMethod::Get,
+                          "http://127.0.0.1:" + std::to_string(port) +
+                              "/hpke_config?task_id=" + count.task.task_id.to_base64url(),
+                          HttpHeaders());
+    EXPECT_EQ(response.status, 200);
+    auto header = response.headers.get("x-hpke-config-signature");
+    ASSERT_TRUE(header) << janus.stdout_text();
+    auto signature = base64url_decode(*header);
+    ASSERT_TRUE(signature) << *header;
+    EXPECT_TRUE(signature_verifies(public_key, response.body, *signature));
+    janus.signal(SIGTERM);
+    EXPECT_EQ(janus.wait(30s).exit_code, 0) << janus.stderr_text();
+  }
+  Process bad(JANUS_EXECUTABLE, {"aggregator", "--config-file", config},
+              {{"DATASTORE_KEYS", count.datastore_keys},
+               {"HPKE_CONFIG_SIGNING_KEY", "-----BEGIN EC PRIVATE KEY-----\nAAAA\n"}});
+  ExitStatus status = bad.wait(30s);
+  EXPECT_TRUE(status.exited);
+  EXPECT_NE(status.exit_code, 0);
+  EXPECT_NE((bad.stderr_text() + bad.stdout_text()).find("HPKE_CONFIG_SIGNING_KEY"),
+            std::string::npos)
+      << bad.stderr_text() << bad.stdout_text();
 }
 
 }  // namespace

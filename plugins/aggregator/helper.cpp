@@ -3,6 +3,7 @@
 #include <openssl/sha.h>
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -444,6 +445,16 @@ HttpResponse Aggregator::aggregate_share(const HttpRequest& request, const TaskI
                      "batch interval is not a multiple of the time precision");
     }
     batch = interval;
+    // As Janus: a batch whose reports the garbage collector may already have deleted (its end
+    // plus report_expiry_age is past) gets no aggregate share, replays included, so an old
+    // request cannot be answered from what is left.
+    if (task.report_expiry_age) {
+      const Time end = interval.start + interval.duration;  // both checked against precision
+      const Time expiry = end > std::numeric_limits<Time>::max() - *task.report_expiry_age
+                              ? std::numeric_limits<Time>::max()
+                              : end + *task.report_expiry_age;
+      if (clock_.now() > expiry) throw DapError::plain(400, "aggregate share request too late\n");
+    }
   } else {
     batch = req.batch_selector.batch_id;
   }

@@ -308,6 +308,21 @@ TEST_F(HelperTest, AggregateShareChecks) {
   EXPECT_EQ(resp.prepare_resps[0].state, PrepareResp::State::Continue);
 }
 
+TEST_F(HelperTest, AggregateShareIsRefusedOnceTheBatchMayHaveBeenCollectedAsGarbage) {
+  use_case(0);
+  task.report_expiry_age = 7200;
+  put_task(task);
+  ASSERT_EQ(init(AggregationJobId::random(), init_req(0)).status, 200);
+  const AggregateShareReq req = share_req(1, {0});
+  const Time batch_end = req.batch_selector.batch_interval.start + task.time_precision;
+  clock.set(batch_end + 7200);  // the last moment: still answered, and again as a replay
+  ASSERT_EQ(aggregate_share(req).status, 200);
+  clock.set(batch_end + 7201);
+  HttpResponse late = aggregate_share(req);
+  EXPECT_EQ(late.status, 400);
+  EXPECT_EQ(std::string(late.body.begin(), late.body.end()), "aggregate share request too late\n");
+}
+
 TEST_F(HelperTest, ConcurrentIdenticalInitsGetTheSameAnswer) {
   use_case(0);
   put_task(task);
@@ -325,6 +340,41 @@ TEST_F(HelperTest, ConcurrentIdenticalInitsGetTheSameAnswer) {
     EXPECT_EQ(r.body, expected);
   }
   EXPECT_EQ(database.query("SELECT count(*) FROM report_aggregations"), "1");
+}
+
+TEST_F(HelperTest, RequestQueueServesOrRefusesWithRetryAfter) {
+  AggregatorConfig config = testing::test_config();
+  config.helper_aggregation_request_queue = RequestQueueOptions{1, 0, std::nullopt};
+  start(config);
+  use_case(0);
+  put_task(task);
+  const Bytes body = init_req(0);
+  const Bytes expected =
+      hex_field(test_case.at("reports").at(0), "dap_aggregation_job_resp_single_report");
+  // One at a time: served through the queue's thread as without it.
+  HttpResponse alone = init(AggregationJobId::random(), body);
+  EXPECT_EQ(alone.status, 200);
+  EXPECT_EQ(alone.body, expected);
+  // Eight at once with room for one: each is served or refused the Janus way, none lost.
+  std::vector<std::future<HttpResponse>> responses;
+  for (int i = 0; i < 8; ++i) {
+    responses.push_back(
+        std::async(std::launch::async, [&] { return init(AggregationJobId::random(), body); }));
+  }
+  int served = 0;
+  for (auto& response : responses) {
+    HttpResponse r = response.get();
+    if (r.status == 200) {
+      ++served;  // (its report is a replay of the first job's by now)
+      continue;
+    }
+    EXPECT_EQ(r.status, 429);
+    EXPECT_EQ(r.headers.get("Retry-After").value_or(""), "30");
+    EXPECT_EQ(problem_of(r).value("type", ""),
+              "https://docs.divviup.org/references/janus-errors#too-many-requests");
+  }
+  EXPECT_GE(served, 1);
+  EXPECT_EQ(database.query("SELECT count(*) FROM aggregation_jobs"), std::to_string(1 + served));
 }
 
 TEST_F(HelperTest, FixedSizeBatchIsAggregatedAndShared) {

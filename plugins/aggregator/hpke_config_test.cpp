@@ -1,7 +1,11 @@
 // GET/OPTIONS /hpke_config (janus-0.7.md §4) and the caches behind it: a task's newest key,
 // the global ACTIVE keys, the problem documents, and the task cache's time to live.
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
+#include "hpke_config_signer.h"
 #include "test_fixture.h"
 
 namespace janus::aggregator {
@@ -164,6 +168,81 @@ TEST_F(HpkeConfigTest, TaskCacheKeepsAnswersForItsTimeToLive) {
   now += std::chrono::seconds(1);
   cache.get(TaskId::random());
   EXPECT_EQ(cache.get(task.task_id), nullptr);
+}
+
+// ---- x-hpke-config-signature (HPKE_CONFIG_SIGNING_KEY) ----
+
+// A fresh key of `type` ("EC" with a curve, or "ED25519") as unencrypted PEM.
+std::string generate_pem(const char* type, const char* curve, bool pkcs8) {
+  EVP_PKEY* key = curve ? EVP_PKEY_Q_keygen(nullptr, nullptr, type, curve)
+                        : EVP_PKEY_Q_keygen(nullptr, nullptr, type);
+  BIO* bio = BIO_new(BIO_s_mem());
+  if (pkcs8) {
+    PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
+  } else {
+    // SEC 1 "EC PRIVATE KEY", the form Janus's documentation and tests use.
+    PEM_write_bio_PrivateKey_traditional(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
+  }
+  char* data = nullptr;
+  long length = BIO_get_mem_data(bio, &data);
+  std::string pem(data, static_cast<std::size_t>(length));
+  BIO_free(bio);
+  EVP_PKEY_free(key);
+  return pem;
+}
+
+bool verifies(const Bytes& public_key_der, const Bytes& message, const Bytes& signature) {
+  const unsigned char* cursor = public_key_der.data();
+  EVP_PKEY* key = d2i_PUBKEY(nullptr, &cursor, static_cast<long>(public_key_der.size()));
+  if (!key) return false;
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  const bool ok = EVP_DigestVerifyInit(ctx, nullptr, EVP_sha256(), nullptr, key) == 1 &&
+                  EVP_DigestVerify(ctx, signature.data(), signature.size(), message.data(),
+                                   message.size()) == 1;
+  EVP_MD_CTX_free(ctx);
+  EVP_PKEY_free(key);
+  return ok;
+}
+
+TEST_F(HpkeConfigTest, SignedWhenASigningKeyIsGiven) {
+  put_task(task);
+  const std::string path = "/hpke_config?task_id=" + task.task_id.to_base64url();
+  // Without a key: no header.
+  EXPECT_FALSE(send(HttpMethod::Get, path).headers.get("x-hpke-config-signature"));
+  for (bool pkcs8 : {false, true}) {
+    const std::string pem = generate_pem("EC", "P-256", pkcs8);
+    const Bytes public_key = HpkeConfigSigner::from_pem(pem).public_key_der();
+    AggregatorConfig config = testing::test_config();
+    config.hpke_config_signing_key = pem;
+    start(config);
+    HttpResponse response = send(HttpMethod::Get, path);
+    config_list(response);
+    auto header = response.headers.get("x-hpke-config-signature");
+    ASSERT_TRUE(header) << "pkcs8=" << pkcs8;
+    auto signature = base64url_decode(*header);
+    ASSERT_TRUE(signature) << *header;
+    EXPECT_TRUE(verifies(public_key, response.body, *signature));
+    // The signature covers exactly the body: another body does not verify.
+    Bytes other = response.body;
+    other.back() ^= 1;
+    EXPECT_FALSE(verifies(public_key, other, *signature));
+  }
+}
+
+TEST_F(HpkeConfigTest, BadSigningKeysAreStartupErrorsNamingTheVariable) {
+  for (const std::string& pem : {std::string("not a key"), generate_pem("EC", "P-384", true),
+                                 generate_pem("ED25519", nullptr, true)}) {
+    try {
+      HpkeConfigSigner::from_pem(pem);
+      ADD_FAILURE() << "accepted: " << pem;
+    } catch (const std::invalid_argument& e) {
+      EXPECT_EQ(std::string(e.what()).rfind("HPKE_CONFIG_SIGNING_KEY: ", 0), 0u) << e.what();
+      EXPECT_EQ(std::string(e.what()).find("PRIVATE"), std::string::npos) << e.what();
+    }
+  }
+  AggregatorConfig config = testing::test_config();
+  config.hpke_config_signing_key = "garbage";
+  EXPECT_THROW(start(config), std::invalid_argument);
 }
 
 }  // namespace

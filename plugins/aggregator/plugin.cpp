@@ -4,6 +4,7 @@
 #include <janus/plugin.h>
 #include <janus/worker.h>
 
+#include <cstdlib>
 #include <memory>
 #include <stdexcept>
 
@@ -11,6 +12,7 @@
 
 #include "aggregator.h"
 #include "aggregator_config.h"
+#include "hpke_config_signer.h"
 
 namespace janus::aggregator {
 namespace {
@@ -19,11 +21,13 @@ class AggregatorPlugin final : public Plugin {
  public:
   void configure(PluginContext& context) override {
     auto logger = context.logger();
-    const AggregatorConfig config = parse_aggregator_config(context.config(), context.config_file(),
-                                                            [&](const std::string& message) {
-                                                              if (logger)
-                                                                logger->warn("{}", message);
-                                                            });
+    AggregatorConfig config = parse_aggregator_config(context.config(), context.config_file(),
+                                                      [&](const std::string& message) {
+                                                        if (logger) logger->warn("{}", message);
+                                                      });
+    if (const char* pem = std::getenv(kHpkeConfigSigningKeyEnv); pem && *pem) {
+      config.hpke_config_signing_key = pem;
+    }
     Datastore* datastore = context.datastore();
     if (!datastore) {
       throw std::invalid_argument(context.config_file() + ": plugin '" + context.instance_name() +

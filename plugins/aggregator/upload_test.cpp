@@ -420,11 +420,10 @@ TEST_F(UploadTest, ASecondWriterTakesReportsThatWaitedTheDelay) {
     }
   });
   locked.get_future().wait();
-  ReportWriteBatcher writer(*datastore,
-                            {.max_batch_size = 100,
-                             .max_batch_write_delay = std::chrono::milliseconds(50),
-                             .writers = 2},
-                            nullptr);
+  ReportWriteBatcher writer(
+      *datastore,
+      {.max_batch_size = 100, .max_batch_write_delay = std::chrono::milliseconds(50), .writers = 2},
+      nullptr);
   writer.start();
   std::promise<std::optional<WriteOutcome>> stuck_outcome, other_outcome;
   writer.write_report({task.task_id, ReportId::random(), kReportTime, {0, 0}, {}, {1}, {2}},

@@ -78,8 +78,12 @@ struct RetryPolicy {
   std::function<void(std::chrono::milliseconds)> sleep;
 };
 
+// Retry-After in delta-seconds, if the response has one (an HTTP-date gives nullopt).
+std::optional<std::chrono::seconds> retry_after(const HttpClientResponse& response);
+
 // Sends until a non-retryable outcome, the elapsed budget runs out, or
-// `cancelled` returns true (checked before each retry). Returns the last
+// `cancelled` returns true (checked before each retry). A retryable answer's
+// Retry-After lengthens the wait before the next try. Returns the last
 // response (possibly a retryable status) or throws the last HttpClientError.
 HttpClientResponse send_with_retry(const HttpClient& client, HttpMethod method,
                                    const std::string& url, const HttpHeaders& headers,

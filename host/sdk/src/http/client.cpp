@@ -252,6 +252,17 @@ bool is_retryable_status(int status) {
   return status == 429 || (status >= 500 && status <= 599 && status != 501);
 }
 
+std::optional<std::chrono::seconds> retry_after(const HttpClientResponse& response) {
+  auto value = response.headers.get("Retry-After");
+  if (!value || value->empty() || value->size() > 9) return std::nullopt;
+  std::int64_t seconds = 0;
+  for (char c : *value) {
+    if (c < '0' || c > '9') return std::nullopt;  // an HTTP-date: not honoured
+    seconds = seconds * 10 + (c - '0');
+  }
+  return std::chrono::seconds(seconds);
+}
+
 HttpClientResponse send_with_retry(const HttpClient& client, HttpMethod method,
                                    const std::string& url, const HttpHeaders& headers,
                                    ByteSpan body, const RetryPolicy& policy,
@@ -275,13 +286,21 @@ HttpClientResponse send_with_retry(const HttpClient& client, HttpMethod method,
     auto elapsed = std::max(std::chrono::duration_cast<std::chrono::milliseconds>(
                                 std::chrono::steady_clock::now() - started),
                             elapsed_waiting);
-    bool out_of_budget = elapsed + interval > policy.max_elapsed;
+    // A server that says how long to wait (429 or 503 with Retry-After) is not asked sooner;
+    // when that is past the budget the answer goes back to the caller (a job driver then
+    // tries again on a later lease).
+    std::chrono::milliseconds wait = interval;
+    if (response) {
+      if (auto asked = retry_after(*response))
+        wait = std::max<std::chrono::milliseconds>(wait, *asked);
+    }
+    bool out_of_budget = elapsed + wait > policy.max_elapsed;
     if (out_of_budget || (cancelled && cancelled())) {
       if (response) return *response;
       throw *error;
     }
-    sleep(interval);
-    elapsed_waiting += interval;
+    sleep(wait);
+    elapsed_waiting += wait;
     interval = std::min(policy.max_interval,
                         std::chrono::milliseconds(static_cast<std::int64_t>(
                             static_cast<double>(interval.count()) * policy.multiplier)));

@@ -35,7 +35,10 @@ class HttpClientTest : public ::testing::Test {
       return response;
     });
     server_.router().add(HttpMethod::Get, "/flaky", [this](const HttpRequest&) {
-      return HttpResponse::empty(++flaky_calls_ <= 2 ? flaky_status_.load() : 200);
+      HttpResponse response = HttpResponse::empty(++flaky_calls_ <= 2 ? flaky_status_.load() : 200);
+      std::lock_guard lock(flaky_mutex_);
+      if (!flaky_retry_after_.empty()) response.headers.set("Retry-After", flaky_retry_after_);
+      return response;
     });
     server_.router().add(HttpMethod::Get, "/slow", [](const HttpRequest&) {
       std::this_thread::sleep_for(500ms);
@@ -53,6 +56,8 @@ class HttpClientTest : public ::testing::Test {
   std::string base_;
   std::atomic<int> flaky_calls_{0};
   std::atomic<int> flaky_status_{503};
+  std::mutex flaky_mutex_;
+  std::string flaky_retry_after_;
 };
 
 HttpClientError::Kind error_kind(const std::function<void()>& body) {
@@ -265,6 +270,27 @@ TEST_F(HttpClientTest, DoesNotRetry501AndStopsWhenBudgetOrCancelled) {
                 .status,
             429);
   EXPECT_EQ(flaky_calls_, 1);
+}
+
+TEST_F(HttpClientTest, HonoursRetryAfterWithinTheBudget) {
+  HttpClient client;
+  flaky_status_ = 429;
+  flaky_retry_after_ = "3";
+  std::vector<std::chrono::milliseconds> waits;
+  RetryPolicy policy{10ms, 15ms, 10s, 2.0,
+                     [&](std::chrono::milliseconds d) { waits.push_back(d); }};
+  EXPECT_EQ(send_with_retry(client, HttpMethod::Get, base_ + "/flaky", {}, {}, policy).status, 200);
+  EXPECT_EQ(waits, (std::vector<std::chrono::milliseconds>{3000ms, 3000ms}));
+  // Longer than the budget: the 429 is the answer, after one try.
+  flaky_calls_ = 0;
+  flaky_retry_after_ = "30";
+  waits.clear();
+  EXPECT_EQ(send_with_retry(client, HttpMethod::Get, base_ + "/flaky", {}, {}, policy).status, 429);
+  EXPECT_EQ(flaky_calls_, 1);
+  EXPECT_TRUE(waits.empty());
+  HttpClientResponse dated;
+  dated.headers.add("Retry-After", "Wed, 21 Oct 2015 07:28:00 GMT");
+  EXPECT_FALSE(retry_after(dated));
 }
 
 TEST(HttpClientRetry, ConnectionErrorsAreRetriedThenThrown) {
