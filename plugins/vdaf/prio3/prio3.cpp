@@ -98,7 +98,7 @@ void decode_vec_scaled_into(ByteSpan bytes, std::vector<F>& out, const char* wha
       in_range &= F::encoded_in_range(bytes.data() + i * F::kEncodedSize);
     }
     if (!in_range) throw VdafDecodeError(std::string(what) + ": field element out of range");
-    std::memcpy(static_cast<void*>(out.data()), bytes.data(), bytes.size());
+    if (!bytes.empty()) std::memcpy(static_cast<void*>(out.data()), bytes.data(), bytes.size());
   } else {
     for (std::size_t i = 0; i < out.size(); ++i) {
       const auto value = F::decode_scaled(bytes.data() + i * F::kEncodedSize);

@@ -246,7 +246,7 @@ void TurboShake128::settle() {
 
 std::size_t TurboShake128::absorb_some(const std::uint8_t* data, std::size_t n) {
   if (squeezing_) throw std::logic_error("TurboShake128: absorb after finish");
-  if (pending_) return 0;
+  if (pending_ || n == 0) return 0;  // (no memcpy from a possibly null empty range)
   const std::size_t take = std::min(n, kRate - buffered_);
   std::memcpy(buffer_.data() + buffered_, data, take);
   buffered_ += take;
@@ -261,6 +261,7 @@ std::size_t TurboShake128::absorb_some(const std::uint8_t* data, std::size_t n) 
 std::size_t TurboShake128::squeeze_some(std::uint8_t* out, std::size_t n) {
   if (!squeezing_) throw std::logic_error("TurboShake128: squeeze before finish");
   const std::size_t take = std::min(n, kRate - buffered_);
+  if (take == 0) return 0;
   std::memcpy(out, buffer_.data() + buffered_, take);
   buffered_ += take;
   return take;
@@ -297,6 +298,8 @@ void TurboShake128::permute_pending(TurboShake128* const* sponges, std::size_t c
 void TurboShake128::absorb(std::span<const std::uint8_t> data) {
   if (squeezing_) throw std::logic_error("TurboShake128: absorb after finish");
   settle();
+  // An empty span may have no data pointer, which memcpy must not be given even for 0 bytes.
+  if (data.empty()) return;
   const std::uint8_t* p = data.data();
   std::size_t n = data.size();
   if (buffered_ > 0) {

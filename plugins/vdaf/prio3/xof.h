@@ -87,7 +87,7 @@ class XofTurboShake128 {
     next_vec_chunked<F>(count, [&](const F* values, const std::uint8_t* bytes, std::size_t n) {
       std::copy(values, values + n, out);
       out += n;
-      if (encoded) {
+      if (encoded && n > 0) {
         std::memcpy(encoded, bytes, n * F::kEncodedSize);
         encoded += n * F::kEncodedSize;
       }
@@ -185,7 +185,9 @@ class BlockSampler {
           ++accepted;
         }
       }
-      std::memcpy(static_cast<void*>(values_.data()), bytes_.data(), accepted * kSize);
+      if (accepted > 0) {
+        std::memcpy(static_cast<void*>(values_.data()), bytes_.data(), accepted * kSize);
+      }
     } else {
       for (; used + kSize <= have_ && produced_ + accepted < count_; used += kSize) {
         const std::uint8_t* candidate = bytes_.data() + used;
