@@ -60,6 +60,9 @@ const OptionSpec kOptions[] = {
     {"--hpke-config-signing-key", "HPKE_CONFIG_SIGNING_KEY",
      &CommonOptions::hpke_config_signing_key,
      "P-256 PEM private key signing /hpke_config answers (aggregator)"},
+    {"--aggregator-api-auth-tokens", "AGGREGATOR_API_AUTH_TOKENS",
+     &CommonOptions::aggregator_api_auth_tokens,
+     "comma-separated bearer tokens of the aggregator API (aggregator)"},
 };
 
 // "janus", or "janus_cli" when invoked through that name.
@@ -95,6 +98,9 @@ int serve(HostConfig config, const CommonOptions& options) {
     // Plugins see secrets the host does not interpret through the environment, as Janus's
     // aggregator reads this one.
     ::setenv("HPKE_CONFIG_SIGNING_KEY", options.hpke_config_signing_key->c_str(), 1);
+  }
+  if (options.aggregator_api_auth_tokens) {
+    ::setenv("AGGREGATOR_API_AUTH_TOKENS", options.aggregator_api_auth_tokens->c_str(), 1);
   }
 
   const char* rust_log = std::getenv("RUST_LOG");

@@ -18,6 +18,9 @@ struct CommonOptions {
   // --hpke-config-signing-key / HPKE_CONFIG_SIGNING_KEY: a P-256 PEM key; the aggregator
   // plugin reads it from the environment, where serve() puts a command-line value.
   std::optional<std::string> hpke_config_signing_key;
+  // --aggregator-api-auth-tokens / AGGREGATOR_API_AUTH_TOKENS: comma-separated bearer tokens
+  // of the aggregator API, passed to the plugin the same way.
+  std::optional<std::string> aggregator_api_auth_tokens;
 };
 
 // A usage mistake (exit code 2); what() is one line.

@@ -55,10 +55,14 @@ Aggregator::Aggregator(const AggregatorConfig& config, Datastore& datastore, Vda
   if (config.helper_aggregation_request_queue) {
     helper_queue_ = std::make_unique<LifoRequestQueue>(*config.helper_aggregation_request_queue);
   }
+  if (config.aggregator_api) {
+    api_ = std::make_unique<AggregatorApi>(*config.aggregator_api, datastore, vdafs, logger);
+  }
 }
 
 void Aggregator::register_routes(RouteRegistrar& routes) {
   const std::string& address = config_.listen_address;
+  if (api_) api_->register_routes(routes, address);
   routes.add_route(address, HttpMethod::Get, "/hpke_config",
                    [this](const HttpRequest& request) { return handle_hpke_config(request); });
   routes.add_route(address, HttpMethod::Options, "/hpke_config", [](const HttpRequest& request) {

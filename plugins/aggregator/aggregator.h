@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 
+#include "aggregator_api.h"
 #include "aggregator_config.h"
 #include "hpke_config_signer.h"
 #include "http_support.h"
@@ -109,6 +110,7 @@ class Aggregator {
   ReportWriteBatcher report_writer_;
   std::optional<HpkeConfigSigner> hpke_config_signer_;
   std::unique_ptr<LifoRequestQueue> helper_queue_;  // when configured
+  std::unique_ptr<AggregatorApi> api_;              // when configured
   // Janus 0.7's upload metrics.
   metrics::Counter upload_decode_failures_, upload_decrypt_failures_;
 };

@@ -56,7 +56,20 @@ AggregatorConfig parse_aggregator_config(const YAML::Node& section, const std::s
   map.unimplemented("log_forbidden_mutations", warn);
   map.unimplemented("garbage_collection", warn);
   map.unimplemented("key_rotator", warn);
-  map.unimplemented("aggregator_api", warn);
+  if (map.has("aggregator_api") && !map.node()["aggregator_api"].IsNull()) {
+    ConfigMap api = map.section("aggregator_api");
+    AggregatorApiConfig options;
+    options.listen_address = api.optional<std::string>("listen_address");
+    options.path_prefix = api.optional<std::string>("path_prefix");
+    if (options.listen_address.has_value() == options.path_prefix.has_value()) {
+      throw ConfigError(config_location(file, api.node()) + ": key '" +
+                        map.key_path("aggregator_api") +
+                        "': give exactly one of listen_address and path_prefix");
+    }
+    options.public_dap_url = api.required<std::string>("public_dap_url");
+    api.finish();
+    config.aggregator_api = options;
+  }
   if (map.has("helper_aggregation_request_queue") &&
       !map.node()["helper_aggregation_request_queue"].IsNull()) {
     ConfigMap queue = map.section("helper_aggregation_request_queue");

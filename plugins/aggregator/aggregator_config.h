@@ -9,6 +9,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "aggregator_api.h"
 #include "janus/config.h"
 #include "request_queue.h"
 
@@ -31,6 +32,8 @@ struct AggregatorConfig {
   std::optional<std::string> hpke_config_signing_key = std::nullopt;
   // Janus's experimental LIFO queue for the helper's aggregation-job requests.
   std::optional<RequestQueueOptions> helper_aggregation_request_queue = std::nullopt;
+  // Janus's aggregator API; its tokens come from AGGREGATOR_API_AUTH_TOKENS (the plugin).
+  std::optional<AggregatorApiConfig> aggregator_api = std::nullopt;
 };
 
 // Reads and validates the section; unknown keys and bad values throw ConfigError naming

@@ -51,14 +51,19 @@ TEST(AggregatorConfig, AdvancedSampleParsesAndWarnsAboutUnimplementedKeys) {
   EXPECT_EQ(config.task_cache_capacity, 10'000u);
   std::string all;
   for (const auto& w : warnings) all += w + "\n";
-  for (const char* key :
-       {"aggregator_api", "log_forbidden_mutations", "garbage_collection", "key_rotator"}) {
+  for (const char* key : {"log_forbidden_mutations", "garbage_collection", "key_rotator"}) {
     EXPECT_NE(all.find(std::string("'") + key + "'"), std::string::npos) << key << "\n" << all;
   }
   // The sample's helper request queue is served.
   EXPECT_EQ(all.find("helper_aggregation_request_queue"), std::string::npos) << all;
   ASSERT_TRUE(config.helper_aggregation_request_queue);
   EXPECT_EQ(config.helper_aggregation_request_queue->concurrency, 1u);
+  // So is its aggregator API.
+  EXPECT_EQ(all.find("aggregator_api"), std::string::npos) << all;
+  ASSERT_TRUE(config.aggregator_api);
+  EXPECT_EQ(config.aggregator_api->listen_address, "0.0.0.0:8081");
+  EXPECT_FALSE(config.aggregator_api->path_prefix);
+  EXPECT_EQ(config.aggregator_api->public_dap_url, "https://dap.test");
   // taskprov_config.enabled is false in the sample: nothing to warn about.
   EXPECT_EQ(all.find("taskprov"), std::string::npos) << all;
 }
@@ -110,6 +115,19 @@ TEST(AggregatorConfig, HelperAggregationRequestQueue) {
   expect_error(kRequired + "helper_aggregation_request_queue: {concurrency: 1}\n", "depth");
   expect_error(kRequired + "helper_aggregation_request_queue: {concurrency: 1, depth: 1, x: 2}\n",
                "x");
+}
+
+TEST(AggregatorConfig, AggregatorApiNeedsOneOfListenAddressAndPathPrefix) {
+  AggregatorConfig config = parse(
+      kRequired + "aggregator_api: {path_prefix: aggregator-api, public_dap_url: https://x/}\n");
+  ASSERT_TRUE(config.aggregator_api);
+  EXPECT_EQ(config.aggregator_api->path_prefix, "aggregator-api");
+  expect_error(kRequired + "aggregator_api: {public_dap_url: https://x/}\n", "aggregator_api");
+  expect_error(kRequired +
+                   "aggregator_api: {path_prefix: a, listen_address: 'b:1', "
+                   "public_dap_url: https://x/}\n",
+               "exactly one");
+  expect_error(kRequired + "aggregator_api: {path_prefix: a}\n", "public_dap_url");
 }
 
 TEST(AggregatorConfig, MistakesAreErrorsNamingTheKey) {

@@ -28,6 +28,14 @@ class AggregatorPlugin final : public Plugin {
     if (const char* pem = std::getenv(kHpkeConfigSigningKeyEnv); pem && *pem) {
       config.hpke_config_signing_key = pem;
     }
+    if (config.aggregator_api) {
+      const char* tokens = std::getenv(kAggregatorApiAuthTokensEnv);
+      config.aggregator_api->auth_tokens = parse_aggregator_api_auth_tokens(tokens ? tokens : "");
+      if (config.aggregator_api->auth_tokens.empty() && logger) {
+        logger->warn("aggregator_api is configured but {} is empty: every request gets 401",
+                     kAggregatorApiAuthTokensEnv);
+      }
+    }
     Datastore* datastore = context.datastore();
     if (!datastore) {
       throw std::invalid_argument(context.config_file() + ": plugin '" + context.instance_name() +

@@ -209,6 +209,8 @@ std::string runnable_sample_config(const std::string& flavour, const std::string
     replace_all(text, "0.0.0.0:8080", "127.0.0.1:" + std::to_string(listen_port));
   }
   replace_all(text, "port: 9464", "port: " + std::to_string(metrics_port));
+  // The advanced aggregator's aggregator API listener.
+  replace_all(text, "0.0.0.0:8081", "127.0.0.1:" + std::to_string(free_port()));
   replace_all(text, "tls_trust_store_path: /path/to/file.pem", "");
   return text;
 }
