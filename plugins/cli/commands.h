@@ -24,5 +24,8 @@ int set_global_hpke_key_state(const std::vector<std::string>& args, Datastore* d
 // A DAP-09 collector (Janus's tools `collect`); needs no database.
 int collect(const std::vector<std::string>& args, const VdafRegistry& vdafs, std::ostream& out,
             std::ostream& err);
+// Re-encrypts every datastore secret under the first DATASTORE_KEYS key (rotate_keys.cpp).
+int rotate_datastore_keys(const std::vector<std::string>& args, Datastore* datastore,
+                          std::ostream& out, std::ostream& err);
 
 }  // namespace janus::cli

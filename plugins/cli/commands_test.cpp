@@ -238,6 +238,39 @@ TEST_F(CliCommands, GlobalHpkeKeyUsageMistakes) {
   EXPECT_FALSE(global_key(1));
 }
 
+TEST_F(CliCommands, RotateDatastoreKeysReportsProgressAndIsSafeToRunAgain) {
+  auto rotate = [&](const std::vector<std::string>& args, Datastore* datastore) {
+    std::ostringstream out, err;
+    int code = rotate_datastore_keys(args, datastore, out, err);
+    return Result{code, out.str(), err.str()};
+  };
+  // One secret written under the old key; the rotation runs with a new key first.
+  const DatastoreKey old_key = DatastoreKeys::generate_key(),
+                     new_key = DatastoreKeys::generate_key();
+  const DapHpkeKeyPair key = DapHpkeKeyPair::generate(3);
+  db_.open_datastore(clock_, DatastoreKeys({old_key}))->run_tx("seed", [&](Transaction& tx) {
+    tx.put_global_hpke_keypair({3, encode_message(key.config), key.key_pair.private_key()});
+  });
+  auto rotating = db_.open_datastore(clock_, DatastoreKeys({new_key, old_key}));
+  Result first = rotate({"--batch-size", "1"}, rotating.get());
+  EXPECT_EQ(first.code, 0) << first.err;
+  EXPECT_NE(first.out.find("global_hpke_keys.private_key: 1 values, 1 re-encrypted\n"),
+            std::string::npos)
+      << first.out;
+  EXPECT_NE(first.out.find("done: 1 of 1 secrets re-encrypted"), std::string::npos) << first.out;
+  Result again = rotate({}, rotating.get());
+  EXPECT_NE(again.out.find("done: 0 of 1 secrets re-encrypted"), std::string::npos) << again.out;
+  // The new key alone reads it.
+  auto with_new = db_.open_datastore(clock_, DatastoreKeys({new_key}));
+  auto stored =
+      with_new->run_tx("read", [](Transaction& tx) { return tx.get_global_hpke_keypair(3); });
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->keypair.private_key, key.key_pair.private_key());
+  EXPECT_EQ(rotate({"--batch-size", "0"}, rotating.get()).code, 2);
+  EXPECT_EQ(rotate({"extra"}, rotating.get()).code, 2);
+  EXPECT_EQ(rotate({}, nullptr).code, 2);
+}
+
 // The collector's mistakes are one-line usage errors (exit 2), before any request is sent; a
 // leader nobody listens on is a failure (exit 1). Collecting itself is tested end to end by
 // tests/e2e/upload_test.sh (E2E.RealClientUploadsToScriptsRun).

@@ -35,6 +35,12 @@ class CliPlugin final : public Plugin {
                  "collect a batch from the leader and print the aggregate (a DAP collector)",
                  [vdafs](const std::vector<std::string>& args, std::ostream& out,
                          std::ostream& err) { return collect(args, *vdafs, out, err); });
+    commands.add(
+        "rotate-datastore-keys",
+        "re-encrypt every datastore secret under the first DATASTORE_KEYS key (online)",
+        [datastore](const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+          return rotate_datastore_keys(args, datastore, out, err);
+        });
   }
 };
 

@@ -55,6 +55,13 @@ inline constexpr std::string_view kCollectionJobsChannel = "janus_collection_job
 // read-modify-write, so a concurrent commit makes them wait, not fail and start over.
 enum class Isolation { RepeatableRead, ReadCommitted };
 
+// One batch of Transaction::rotate_datastore_key_batch.
+struct DatastoreKeyRotationBatch {
+  std::uint64_t examined = 0;            // values looked at (rows with the column set)
+  std::uint64_t reencrypted = 0;         // of those, re-encrypted under the first key
+  std::optional<std::int64_t> last_row;  // the next batch starts after it; none: done
+};
+
 class Datastore {
  public:
   // Connects, retrying with backoff for `config.connection_pool_timeouts_s` before
@@ -132,6 +139,16 @@ class Transaction {
   std::optional<GlobalHpkeKeypair> get_global_hpke_keypair(std::uint8_t config_id);
   void set_global_hpke_keypair_state(std::uint8_t config_id, HpkeKeyState state);
   void delete_global_hpke_keypair(std::uint8_t config_id);
+
+  // ---- datastore-key rotation (janus_cli rotate-datastore-keys) ----
+  // The encrypted columns, as "table.column".
+  static const std::vector<std::string>& encrypted_columns();
+  // Re-encrypts under the first datastore key up to `limit` values of one encrypted column
+  // (one of encrypted_columns()), in the rows after `after_row` in row order, locking them;
+  // a value the first key already authenticates is left alone, so a batch done twice (a
+  // crash, a second run) changes nothing. Throws DecryptionError for a value no key opens.
+  DatastoreKeyRotationBatch rotate_datastore_key_batch(std::string_view column,
+                                                       std::int64_t after_row, std::uint64_t limit);
 
   // ---- client reports ----
   // Inserts a batch of reports (any mix of tasks) in one statement, one round trip.

@@ -138,4 +138,13 @@ Bytes Crypter::decrypt(std::string_view table, ByteSpan row, std::string_view co
                         "DATASTORE_KEYS, or the value was moved)");
 }
 
+std::optional<Bytes> Crypter::reencrypt(std::string_view table, ByteSpan row,
+                                        std::string_view column, ByteSpan stored) const {
+  if (stored.size() >= kTagSize + kNonceSize &&
+      open_with(keys_.primary(), associated_data(table, row, column), stored)) {
+    return std::nullopt;
+  }
+  return encrypt(table, row, column, decrypt(table, row, column, stored));
+}
+
 }  // namespace janus

@@ -357,4 +357,69 @@ std::uint64_t Transaction::get_task_aggregation_counter(const TaskId& task_id) {
   return r.uint8(0, 0);
 }
 
+// ---- datastore-key rotation ----
+
+const std::vector<std::string>& Transaction::encrypted_columns() {
+  static const std::vector<std::string> columns = {
+      "tasks.vdaf_verify_key", "tasks.aggregator_auth_token", "task_hpke_keys.private_key",
+      "global_hpke_keys.private_key"};
+  return columns;
+}
+
+DatastoreKeyRotationBatch Transaction::rotate_datastore_key_batch(std::string_view column,
+                                                                  std::int64_t after_row,
+                                                                  std::uint64_t limit) {
+  // Per column: the rows in order with their associated-data row id, and the update. The
+  // row id is what put_aggregator_task / put_global_hpke_keypair bind the value to.
+  std::string select, update;
+  std::string_view table, name;
+  if (column == "tasks.vdaf_verify_key" || column == "tasks.aggregator_auth_token") {
+    table = kTasksTable;
+    name = column.substr(column.find('.') + 1);
+    select = "SELECT id, task_id, " + std::string(name) + " FROM tasks WHERE id > $1 AND " +
+             std::string(name) + " IS NOT NULL ORDER BY id LIMIT $2 FOR UPDATE";
+    update = "UPDATE tasks SET " + std::string(name) +
+             " = $2, updated_at = now(), updated_by = $3 WHERE id = $1";
+  } else if (column == "task_hpke_keys.private_key") {
+    table = kTaskHpkeKeysTable;
+    name = "private_key";
+    select =
+        "SELECT k.id, t.task_id, k.private_key, k.config_id FROM task_hpke_keys k "
+        "JOIN tasks t ON t.id = k.task_id WHERE k.id > $1 ORDER BY k.id LIMIT $2 FOR UPDATE OF k";
+    update = "UPDATE task_hpke_keys SET private_key = $2, updated_by = $3 WHERE id = $1";
+  } else if (column == "global_hpke_keys.private_key") {
+    table = kGlobalHpkeKeysTable;
+    name = "private_key";
+    select =
+        "SELECT config_id, NULL::BYTEA, private_key FROM global_hpke_keys WHERE config_id > $1 "
+        "ORDER BY config_id LIMIT $2 FOR UPDATE";
+    update =
+        "UPDATE global_hpke_keys SET private_key = $2, updated_at = now(), updated_by = $3 "
+        "WHERE config_id = $1";
+  } else {
+    throw DatastoreError("no encrypted column " + std::string(column));
+  }
+  auto r = connection_.exec(select, pg::Params().int8(after_row).uint8(limit));
+  DatastoreKeyRotationBatch batch;
+  for (int row = 0; row < r.rows(); ++row) {
+    const std::int64_t id = r.int8(row, 0);
+    Bytes row_id;
+    if (table == kTasksTable) {
+      row_id = r.bytea(row, 1);
+    } else if (table == kTaskHpkeKeysTable) {
+      row_id = task_key_row(id_from<TaskId>(r, row, 1, "task id"),
+                            static_cast<std::uint8_t>(r.int8(row, 3)));
+    } else {
+      row_id = Bytes{static_cast<std::uint8_t>(id)};
+    }
+    ++batch.examined;
+    batch.last_row = id;
+    if (auto fresh = crypter_.reencrypt(table, row_id, name, r.bytea(row, 2))) {
+      connection_.exec(update, pg::Params().int8(id).bytea(*fresh).text(name_));
+      ++batch.reencrypted;
+    }
+  }
+  return batch;
+}
+
 }  // namespace janus

@@ -3,6 +3,8 @@
 #include <atomic>
 #include <future>
 #include <latch>
+#include <limits>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -897,6 +899,87 @@ TEST_F(TransactionTest, ShardedCountersSumAcrossShards) {
   EXPECT_THROW(
       tx([&](Transaction& t) { t.increment_task_upload_counter(TaskId::random(), 0, success); }),
       MutationTargetNotFound);
+}
+
+}  // namespace
+}  // namespace janus
+
+// ---- datastore-key rotation ----
+
+namespace janus {
+namespace {
+
+TEST(DatastoreKeyRotation, ReencryptsEverySecretUnderTheFirstKeyOnceAndResumes) {
+  testing::TestDatabase db;
+  MockClock clock{1'700'000'000};
+  const DatastoreKey old_key = DatastoreKeys::generate_key(),
+                     new_key = DatastoreKeys::generate_key();
+  auto with_old = db.open_datastore(clock, DatastoreKeys({old_key}));
+  AggregatorTask leader = datastore_test::leader_task();  // two task HPKE keys, a token
+  AggregatorTask helper = datastore_test::leader_task();
+  helper.role = Role::Helper;
+  helper.aggregator_auth_token.reset();
+  helper.collector_auth_token_hash.reset();
+  helper.aggregator_auth_token_hash = AuthToken::create(AuthTokenType::Bearer, "t")->hash();
+  helper.hpke_keys = {datastore_test::keypair(9)};
+  const StoredHpkeKeypair global = datastore_test::keypair(4);
+  with_old->run_tx("seed", [&](Transaction& tx) {
+    tx.put_aggregator_task(leader);
+    tx.put_aggregator_task(helper);
+    tx.put_global_hpke_keypair(global);
+  });
+
+  // New key first, the old one still readable: batches of one, every column to its end.
+  auto rotating = db.open_datastore(clock, DatastoreKeys({new_key, old_key}));
+  auto rotate_all = [&] {
+    std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> totals;
+    for (const std::string& column : Transaction::encrypted_columns()) {
+      std::int64_t after = std::numeric_limits<std::int64_t>::min();
+      for (;;) {
+        auto batch = rotating->run_tx("rotate", [&](Transaction& tx) {
+          return tx.rotate_datastore_key_batch(column, after, 1);
+        });
+        EXPECT_LE(batch.examined, 1u);
+        totals[column].first += batch.examined;
+        totals[column].second += batch.reencrypted;
+        if (!batch.last_row) break;
+        after = *batch.last_row;
+      }
+    }
+    return totals;
+  };
+  using Totals = std::map<std::string, std::pair<std::uint64_t, std::uint64_t>>;
+  EXPECT_EQ(rotate_all(), (Totals{{"tasks.vdaf_verify_key", {2, 2}},
+                                  {"tasks.aggregator_auth_token", {1, 1}},
+                                  {"task_hpke_keys.private_key", {3, 3}},
+                                  {"global_hpke_keys.private_key", {1, 1}}}));
+  // Done twice (a second run, or one resumed after a crash): nothing left to do.
+  EXPECT_EQ(rotate_all(), (Totals{{"tasks.vdaf_verify_key", {2, 0}},
+                                  {"tasks.aggregator_auth_token", {1, 0}},
+                                  {"task_hpke_keys.private_key", {3, 0}},
+                                  {"global_hpke_keys.private_key", {1, 0}}}));
+
+  // The old key can go: every secret reads back with the new key alone.
+  auto with_new = db.open_datastore(clock, DatastoreKeys({new_key}));
+  with_new->run_tx("read", [&](Transaction& tx) {
+    EXPECT_EQ(tx.get_aggregator_task(leader.task_id), leader);
+    EXPECT_EQ(tx.get_aggregator_task(helper.task_id), helper);
+    auto stored = tx.get_global_hpke_keypair(global.config_id);
+    ASSERT_TRUE(stored);
+    EXPECT_EQ(stored->keypair, global);
+  });
+  // Without any key that opens them, rotation stops with an error instead of guessing.
+  auto wrong = db.open_datastore(clock, DatastoreKeys({DatastoreKeys::generate_key()}));
+  EXPECT_THROW(wrong->run_tx("rotate",
+                             [&](Transaction& tx) {
+                               return tx.rotate_datastore_key_batch("tasks.vdaf_verify_key", 0, 10);
+                             }),
+               DecryptionError);
+  EXPECT_THROW(rotating->run_tx("rotate",
+                                [&](Transaction& tx) {
+                                  return tx.rotate_datastore_key_batch("tasks.nope", 0, 10);
+                                }),
+               DatastoreError);
 }
 
 }  // namespace

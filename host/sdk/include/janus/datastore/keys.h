@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -53,6 +54,11 @@ class Crypter {
   // when none authenticates the value.
   Bytes decrypt(std::string_view table, ByteSpan row, std::string_view column,
                 ByteSpan stored) const;
+  // For key rotation: nullopt when the first key already authenticates `stored`; otherwise
+  // the value decrypted with another key and encrypted again under the first. Throws
+  // DecryptionError like decrypt().
+  std::optional<Bytes> reencrypt(std::string_view table, ByteSpan row, std::string_view column,
+                                 ByteSpan stored) const;
 
  private:
   DatastoreKeys keys_;
