@@ -8,10 +8,12 @@ function(janus_set_warnings target)
   endif()
 endfunction()
 
-# janus_add_plugin(<name> SOURCES ...)  — a plugin MODULE library named
-# janus_<name>.so in build/plugins, linked against the SDK only.
+# janus_add_plugin(<name> SOURCES ... [LIBRARIES ...] [NO_INSTALL]) — a plugin MODULE
+# library named janus_<name>.so in build/plugins, linked against the SDK only, and
+# installed into ${JANUS_INSTALL_PLUGIN_DIR} (where an installed janus looks; NO_INSTALL:
+# test plugins).
 function(janus_add_plugin name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;LIBRARIES" ${ARGN})
+  cmake_parse_arguments(ARG "NO_INSTALL" "" "SOURCES;LIBRARIES" ${ARGN})
   add_library(janus_plugin_${name} MODULE ${ARG_SOURCES})
   set_target_properties(janus_plugin_${name} PROPERTIES
     OUTPUT_NAME "janus_${name}"
@@ -21,13 +23,22 @@ function(janus_add_plugin name)
     VISIBILITY_INLINES_HIDDEN ON)
   target_link_libraries(janus_plugin_${name} PRIVATE janus::sdk ${ARG_LIBRARIES})
   janus_set_warnings(janus_plugin_${name})
+  if(NOT ARG_NO_INSTALL)
+    # <prefix>/lib/janus/plugins/../.. is <prefix>/lib, where libjanus_sdk.so is.
+    set_target_properties(janus_plugin_${name} PROPERTIES INSTALL_RPATH "$ORIGIN/../..")
+    install(TARGETS janus_plugin_${name} LIBRARY DESTINATION ${JANUS_INSTALL_PLUGIN_DIR})
+  endif()
 endfunction()
 
 # janus_add_test(<name> SOURCES ... [LIBRARIES ...]) — a GoogleTest binary in
 # build/bin, registered with CTest. Tests read their environment at run time
 # (no frozen ENVIRONMENT property: toolchain-notes.md pitfall 9).
+# Nothing when JANUS_BUILD_TESTS is OFF (a deployment build).
 function(janus_add_test name)
   cmake_parse_arguments(ARG "" "" "SOURCES;LIBRARIES;LABELS" ${ARGN})
+  if(NOT JANUS_BUILD_TESTS)
+    return()
+  endif()
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE janus::sdk GTest::gtest GTest::gmock GTest::gtest_main ${ARG_LIBRARIES})
   target_compile_definitions(${name} PRIVATE

@@ -52,7 +52,8 @@ struct OptionSpec {
 const OptionSpec kOptions[] = {
     {"--config-file", "CONFIG_FILE", &CommonOptions::config_file, "YAML config file (required)"},
     {"--plugin-dir", nullptr, &CommonOptions::plugin_directory,
-     "directory of libjanus_<name>.so plugins (default: <executable dir>/../plugins)"},
+     "directory of libjanus_<name>.so plugins (default: <executable dir>/../plugins, or "
+     "../lib/janus/plugins when installed)"},
     {"--database-password", "PGPASSWORD", &CommonOptions::database_password,
      "database password (overrides one in the URL)"},
     {"--datastore-keys", "DATASTORE_KEYS", &CommonOptions::datastore_keys,
@@ -72,11 +73,15 @@ void fail(const std::string& message) {
   std::cerr << program_name << ": error: " << message << std::endl;
 }
 
+// <prefix>/plugins beside bin/ (the build tree), else <prefix>/lib/janus/plugins (an
+// installed tree: cmake --install, the Debian package).
 std::filesystem::path default_plugin_directory() {
   std::error_code ec;
   std::filesystem::path exe = boost::dll::program_location(ec);
   if (ec) return std::filesystem::current_path() / "plugins";
-  return exe.parent_path().parent_path() / "plugins";
+  const std::filesystem::path prefix = exe.parent_path().parent_path();
+  if (std::filesystem::is_directory(prefix / "plugins", ec)) return prefix / "plugins";
+  return prefix / "lib" / "janus" / "plugins";
 }
 
 // Waits for SIGTERM or SIGINT (blocked in every thread since main started).

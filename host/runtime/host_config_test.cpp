@@ -192,7 +192,7 @@ TEST(NativeConfig, Errors) {
   EXPECT_EQ(error_of([] {
               parse_native_config(YAML::Load("plugins:\n  - plugin: a\n    confg: {}\n"), "h.yaml");
             }),
-            "h.yaml:3: unknown key 'plugins[0].confg'");
+            "h.yaml:3: unknown key 'plugins[0].confg' (did you mean 'plugins[0].config'?)");
   EXPECT_EQ(error_of([] {
               parse_native_config(YAML::Load("plugins:\n  - plugin: a\n  - plugin: a\n"), "h.yaml");
             }),

@@ -14,6 +14,24 @@ cleanup() {
 trap cleanup EXIT
 
 cmake --install "$build" --prefix "$work/prefix" >/dev/null
+
+# The installed tree runs on its own: every in-tree plugin lands in lib/janus/plugins (the
+# installed host's default plugin directory), the test plugins do not, and the installed
+# janus_cli finds its plugins there.
+for plugin in aggregator cli collection_driver job_creator job_driver prio3; do
+  test -f "$work/prefix/lib/janus/plugins/libjanus_$plugin.so" ||
+    { echo "cmake --install did not install the $plugin plugin"; exit 1; }
+done
+if ls "$work/prefix/lib/janus/plugins" | grep -E 'host_test|abi_mismatch|not_a_plugin'; then
+  echo "cmake --install installed a test plugin"
+  exit 1
+fi
+test -f "$work/prefix/share/janus/db/0001_tasks_and_keys.up.sql"
+test -f "$work/prefix/share/janus/config/tasks.yaml"
+test -f "$work/prefix/lib/systemd/system/janus@.service"
+"$work/prefix/bin/janus_cli" --help >"$work/cli-help.txt" 2>&1 ||
+  { cat "$work/cli-help.txt"; exit 1; }
+grep -q "provision-tasks" "$work/cli-help.txt" || { cat "$work/cli-help.txt"; exit 1; }
 cmake -S "$here/external_plugin" -B "$work/build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_PREFIX_PATH="$work/prefix" >"$work/configure.log" 2>&1 ||
   { cat "$work/configure.log"; exit 1; }

@@ -72,10 +72,7 @@ class ConfigMap {
   template <typename T>
   T required(const std::string& key) {
     YAML::Node value = take(key);
-    if (!value.IsDefined() || value.IsNull()) {
-      throw ConfigError(config_location(file_, node_) + ": missing required key '" + key_path(key) +
-                        "'");
-    }
+    if (!value.IsDefined() || value.IsNull()) missing_required(key);
     return config_value<T>(value, file_, key_path(key));
   }
 
@@ -105,7 +102,8 @@ class ConfigMap {
   // false, or an empty map), `warn` is called with a message naming it.
   void unimplemented(const std::string& key, const ConfigWarningSink& warn);
 
-  // Throws ConfigError for the first key that was never read.
+  // Throws ConfigError for the first key that was never read, suggesting the
+  // closest known key ("unknown key 'x' (did you mean 'y'?)").
   void finish() const;
 
   // Keys never read, in file order (for callers that forward them elsewhere).
@@ -117,6 +115,10 @@ class ConfigMap {
 
  private:
   YAML::Node take(const std::string& key);
+  // A required key is absent. A key in the map that nobody read and that looks
+  // like a misspelling of it is reported as unknown, naming its line and the
+  // key it resembles; otherwise the key is reported missing.
+  [[noreturn]] void missing_required(const std::string& key) const;
 
   YAML::Node node_;
   std::string file_;

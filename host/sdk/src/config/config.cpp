@@ -1,5 +1,6 @@
 #include "janus/config.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -7,6 +8,7 @@
 #include <limits>
 #include <set>
 #include <sstream>
+#include <vector>
 
 namespace janus {
 namespace {
@@ -56,6 +58,29 @@ Int parse_integer(const YAML::Node& node, const std::string& file, const std::st
   }
   if (ec != std::errc() || ptr != end || begin == end) type_error(node, file, key_path, expected);
   return value;
+}
+
+// Levenshtein distance, for "did you mean" suggestions.
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// Whether `typed` is close enough to `known` to be a misspelling of it: a few
+// edits, fewer for short keys.
+bool resembles(const std::string& typed, const std::string& known) {
+  const std::size_t limit = std::clamp<std::size_t>(known.size() / 4, 1, 3);
+  return edit_distance(typed, known) <= limit;
 }
 
 }  // namespace
@@ -204,11 +229,34 @@ void ConfigMap::finish() const {
                         "' is not a plain scalar");
     }
     const std::string& key = item.first.Scalar();
-    if (!consumed_.count(key)) {
-      throw ConfigError(config_location(file_, item.first) + ": unknown key '" + key_path(key) +
-                        "'");
+    if (consumed_.count(key)) continue;
+    // The closest key that was asked for but is not in the file.
+    std::string suggestion;
+    std::size_t best = std::string::npos;
+    for (const std::string& known : consumed_) {
+      if (has(known) || !resembles(key, known)) continue;
+      const std::size_t distance = edit_distance(key, known);
+      if (distance < best) best = distance, suggestion = known;
+    }
+    throw ConfigError(
+        config_location(file_, item.first) + ": unknown key '" + key_path(key) + "'" +
+        (suggestion.empty() ? "" : " (did you mean '" + key_path(suggestion) + "'?)"));
+  }
+}
+
+void ConfigMap::missing_required(const std::string& key) const {
+  if (node_.IsMap()) {
+    for (const auto& item : node_) {
+      if (!item.first.IsScalar() || consumed_.count(item.first.Scalar())) continue;
+      if (resembles(item.first.Scalar(), key)) {
+        throw ConfigError(config_location(file_, item.first) + ": unknown key '" +
+                          key_path(item.first.Scalar()) + "' (did you mean '" + key_path(key) +
+                          "'?)");
+      }
     }
   }
+  throw ConfigError(config_location(file_, node_) + ": missing required key '" + key_path(key) +
+                    "'");
 }
 
 YAML::Node load_yaml_file(const std::string& file) {

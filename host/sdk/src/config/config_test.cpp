@@ -79,6 +79,43 @@ TEST(ConfigMap, MissingRequiredKey) {
             "f.yaml: missing required key 'database.url'");
 }
 
+TEST(ConfigMap, MisspelledRequiredKeyIsNamedAsUnknown) {
+  // The misspelled key is on line 3; the required key it resembles is then missing.
+  auto map =
+      parse("listen_address: x\nmax_upload_batch_size: 1\nmax_upload_batch_write_delay_mss: 2\n");
+  map.required<std::string>("listen_address");
+  map.required<std::uint64_t>("max_upload_batch_size");
+  EXPECT_EQ(error_of([&] { map.required<std::uint64_t>("max_upload_batch_write_delay_ms"); }),
+            "test.yaml:3: unknown key 'max_upload_batch_write_delay_mss' (did you mean "
+            "'max_upload_batch_write_delay_ms'?)");
+  // In a section, both keys carry the section's path.
+  auto outer = parse("database:\n  utl: postgres://x\n");
+  auto database = outer.section("database");
+  EXPECT_EQ(error_of([&] { database.required<std::string>("url"); }),
+            "test.yaml:2: unknown key 'database.utl' (did you mean 'database.url'?)");
+  // A key unlike the missing one is not blamed: it may be read later.
+  auto other = parse("something_else: 1\n");
+  EXPECT_EQ(error_of([&] { other.required<std::string>("url"); }),
+            "test.yaml:1: missing required key 'url'");
+}
+
+TEST(ConfigMap, UnknownKeySuggestsTheClosestAbsentKnownKey) {
+  auto map = parse("listen_address: x\nbatch_agregation_shard_count: 4\n");
+  map.required<std::string>("listen_address");
+  map.get<std::uint64_t>("batch_aggregation_shard_count", 1);
+  map.get<std::uint64_t>("tasks_update_frequency_s", 1);
+  EXPECT_EQ(error_of([&] { map.finish(); }),
+            "test.yaml:2: unknown key 'batch_agregation_shard_count' (did you mean "
+            "'batch_aggregation_shard_count'?)");
+  // A key that is present is not suggested for another one, and nothing far away is.
+  auto present = parse("url: a\nurls: b\nzzz: c\n");
+  present.required<std::string>("url");
+  EXPECT_EQ(error_of([&] { present.finish(); }), "test.yaml:2: unknown key 'urls'");
+  auto far = parse("zzz: c\n");
+  far.optional<std::string>("url");
+  EXPECT_EQ(error_of([&] { far.finish(); }), "test.yaml:1: unknown key 'zzz'");
+}
+
 TEST(ConfigMap, UnimplementedKeysWarnOnlyWhenSet) {
   auto map = parse("off: false\nempty: {}\non: true\nthing: {a: 1}\n");
   std::vector<std::string> warnings;
