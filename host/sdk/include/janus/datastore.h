@@ -18,6 +18,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "janus/clock.h"
@@ -139,6 +140,10 @@ class Transaction {
   std::optional<GlobalHpkeKeypair> get_global_hpke_keypair(std::uint8_t config_id);
   void set_global_hpke_keypair_state(std::uint8_t config_id, HpkeKeyState state);
   void delete_global_hpke_keypair(std::uint8_t config_id);
+  // Key rotator: LOCK TABLE global_hpke_keys IN EXCLUSIVE MODE until the transaction ends,
+  // so that rotators running at once take turns and each sees the table as the previous one
+  // left it. Readers (the aggregators' key caches) are not blocked.
+  void lock_global_hpke_keypairs();
 
   // ---- datastore-key rotation (janus_cli rotate-datastore-keys) ----
   // The encrypted columns, as "table.column".
@@ -253,16 +258,21 @@ class Transaction {
   bool is_batch_collected(const TaskId& task_id, const BatchIdentifier& batch_identifier);
 
   // ---- garbage collection (report_expiry_age) ----
-  // Each deletes at most `limit` rows of one task whose time is before `threshold` and
-  // returns how many went, so that the collector can work in bounded transactions.
-  // Client reports by client timestamp.
+  // Janus 0.7's rules, with threshold = now - report_expiry_age. Each deletes at most
+  // `limit` things of one task and returns how many went, so that the collector works in
+  // bounded transactions.
+  // Up to `limit` client reports with client_timestamp < threshold.
   std::uint64_t delete_expired_client_reports(const TaskId& task_id, Time threshold,
                                               std::uint64_t limit);
-  // Aggregation jobs (and their report aggregations) whose reports all precede threshold.
+  // Up to `limit` aggregation jobs (in any state) whose client timestamp interval ends
+  // before threshold, with their report aggregations; returns the jobs deleted.
   std::uint64_t delete_expired_aggregation_jobs(const TaskId& task_id, Time threshold,
                                                 std::uint64_t limit);
-  // Batch aggregations, collection jobs, aggregate share jobs and outstanding batches
-  // whose batch (time_interval) or reports (fixed_size) all precede threshold.
+  // Up to `limit` batches — (batch identifier, aggregation parameter) — every shard of
+  // which ends before threshold (its batch interval for time_interval, its reports' times
+  // for fixed_size), with their outstanding batch, collection jobs and aggregate share
+  // jobs; with any batch, also the collection and aggregate share jobs whose interval
+  // starts before threshold (they could no longer be computed). Returns the batches.
   std::uint64_t delete_expired_collection_artifacts(const TaskId& task_id, Time threshold,
                                                     std::uint64_t limit);
 
@@ -277,6 +287,8 @@ class Transaction {
   // time_interval: collection jobs whose interval intersects `interval` (overlap checks).
   std::vector<CollectionJob> get_collection_jobs_intersecting_interval(const TaskId& task_id,
                                                                        const Interval& interval);
+  // Every collection job of a task (janus_cli list-collection-jobs).
+  std::vector<CollectionJob> get_collection_jobs_for_task(const TaskId& task_id);
   std::vector<Lease<AcquiredCollectionJob>> acquire_incomplete_collection_jobs(
       Duration lease_duration, std::uint64_t limit);
   // Without a delay the job is immediately acquirable again; with one (a retry after a
@@ -293,6 +305,16 @@ class Transaction {
       const TaskId& task_id, const BatchIdentifier& batch_identifier);
   std::vector<AggregateShareJob> get_aggregate_share_jobs_intersecting_interval(
       const TaskId& task_id, const Interval& interval);
+
+  // ---- job leases as stored (janus_cli list-aggregation-jobs, list-collection-jobs) ----
+  struct JobLeaseState {
+    Time expiry = 0;  // 0: not leased (never, or released)
+    std::uint64_t attempts = 0;
+  };
+  std::vector<std::pair<AggregationJobId, JobLeaseState>> get_aggregation_job_leases_for_task(
+      const TaskId& task_id);
+  std::vector<std::pair<CollectionJobId, JobLeaseState>> get_collection_job_leases_for_task(
+      const TaskId& task_id);
 
   // ---- outstanding batches (leader, fixed_size) ----
   void put_outstanding_batch(const OutstandingBatch& batch);

@@ -418,11 +418,16 @@ std::uint64_t Transaction::delete_expired_client_reports(const TaskId& task_id, 
 
 std::uint64_t Transaction::delete_expired_aggregation_jobs(const TaskId& task_id, Time threshold,
                                                            std::uint64_t limit) {
+  // The report aggregations go explicitly (not only by the foreign key's cascade), as in
+  // Janus, so that the statement does not depend on how the schema ties them.
   return connection_
       .exec(
-          "DELETE FROM aggregation_jobs WHERE id IN (SELECT id FROM aggregation_jobs "
-          "WHERE task_id = (SELECT id FROM tasks WHERE task_id = $1) "
-          "AND client_timestamp_end <= $2 LIMIT $3)",
+          "WITH jobs AS (SELECT id FROM aggregation_jobs "
+          "  WHERE task_id = (SELECT id FROM tasks WHERE task_id = $1) "
+          "  AND client_timestamp_end < $2 LIMIT $3), "
+          "deleted_report_aggregations AS (DELETE FROM report_aggregations "
+          "  WHERE aggregation_job_id IN (SELECT id FROM jobs)) "
+          "DELETE FROM aggregation_jobs WHERE id IN (SELECT id FROM jobs)",
           pg::Params().bytea(task_id.span()).uint8(threshold).uint8(limit))
       .affected_rows();
 }
@@ -430,27 +435,38 @@ std::uint64_t Transaction::delete_expired_aggregation_jobs(const TaskId& task_id
 std::uint64_t Transaction::delete_expired_collection_artifacts(const TaskId& task_id,
                                                                Time threshold,
                                                                std::uint64_t limit) {
-  // One statement: the expired batches (by interval for time_interval, by the reports'
-  // times for fixed_size), then everything keyed by them.
+  // Janus 0.7's statement: a batch (identifier and aggregation parameter) goes once every
+  // one of its shards ends before the threshold (candidates first, so that the index on
+  // the batches' times narrows the scan). Collection and aggregate share jobs go with
+  // their batch, and time_interval ones as soon as their interval starts before the
+  // threshold: part of what they aggregate is gone, so they could not be computed again.
   auto r = connection_.exec(
       "WITH task AS (SELECT id FROM tasks WHERE task_id = $1), "
-      "expired AS (SELECT DISTINCT batch_identifier FROM batch_aggregations "
-      "  WHERE task_id = (SELECT id FROM task) "
-      "  AND COALESCE(batch_interval_end, client_timestamp_end) <= $2 LIMIT $3), "
-      "deleted_batches AS (DELETE FROM batch_aggregations WHERE task_id = (SELECT id FROM task) "
-      "  AND batch_identifier IN (SELECT batch_identifier FROM expired) RETURNING 1), "
-      "deleted_collections AS (DELETE FROM collection_jobs WHERE task_id = (SELECT id FROM task) "
-      "  AND (batch_identifier IN (SELECT batch_identifier FROM expired) "
-      "       OR batch_interval_end <= $2) RETURNING 1), "
-      "deleted_shares AS (DELETE FROM aggregate_share_jobs "
-      "  WHERE task_id = (SELECT id FROM task) "
-      "  AND (batch_identifier IN (SELECT batch_identifier FROM expired) "
-      "       OR batch_interval_end <= $2) RETURNING 1), "
+      "candidates AS (SELECT DISTINCT batch_identifier, aggregation_param "
+      "  FROM batch_aggregations WHERE task_id = (SELECT id FROM task) "
+      "  AND COALESCE(batch_interval_end, client_timestamp_end) < $2), "
+      "batches AS (SELECT ba.batch_identifier, ba.aggregation_param "
+      "  FROM batch_aggregations AS ba JOIN candidates AS c "
+      "  ON ba.batch_identifier = c.batch_identifier AND ba.aggregation_param = "
+      "c.aggregation_param "
+      "  WHERE ba.task_id = (SELECT id FROM task) "
+      "  GROUP BY ba.batch_identifier, ba.aggregation_param "
+      "  HAVING MAX(COALESCE(ba.batch_interval_end, ba.client_timestamp_end)) < $2 LIMIT $3), "
       "deleted_outstanding AS (DELETE FROM outstanding_batches "
       "  WHERE task_id = (SELECT id FROM task) "
-      "  AND batch_id IN (SELECT batch_identifier FROM expired) RETURNING 1) "
-      "SELECT (SELECT count(*) FROM deleted_batches) + (SELECT count(*) FROM deleted_collections) "
-      "  + (SELECT count(*) FROM deleted_shares) + (SELECT count(*) FROM deleted_outstanding)",
+      "  AND batch_id IN (SELECT batch_identifier FROM batches)), "
+      "deleted_collections AS (DELETE FROM collection_jobs AS cj USING batches AS b "
+      "  WHERE cj.task_id = (SELECT id FROM task) AND (cj.batch_interval_start < $2 "
+      "  OR (cj.batch_identifier = b.batch_identifier "
+      "      AND cj.aggregation_param = b.aggregation_param))), "
+      "deleted_shares AS (DELETE FROM aggregate_share_jobs AS asj USING batches AS b "
+      "  WHERE asj.task_id = (SELECT id FROM task) AND (asj.batch_interval_start < $2 "
+      "  OR (asj.batch_identifier = b.batch_identifier "
+      "      AND asj.aggregation_param = b.aggregation_param))), "
+      "deleted_batches AS (DELETE FROM batch_aggregations AS ba USING batches AS b "
+      "  WHERE ba.task_id = (SELECT id FROM task) AND ba.batch_identifier = b.batch_identifier "
+      "  AND ba.aggregation_param = b.aggregation_param) "
+      "SELECT count(*) FROM batches",
       pg::Params().bytea(task_id.span()).uint8(threshold).uint8(limit));
   return r.uint8(0, 0);
 }

@@ -484,6 +484,45 @@ std::vector<CollectionJob> Transaction::get_collection_jobs_intersecting_interva
   return jobs;
 }
 
+std::vector<CollectionJob> Transaction::get_collection_jobs_for_task(const TaskId& task_id) {
+  auto r = connection_.exec(
+      "SELECT " + std::string(kCollectionJobColumns) +
+          " FROM collection_jobs WHERE task_id = (SELECT id FROM tasks WHERE task_id = $1) "
+          "ORDER BY id",
+      pg::Params().bytea(task_id.span()));
+  std::vector<CollectionJob> jobs;
+  for (int row = 0; row < r.rows(); ++row) jobs.push_back(read_collection_job(task_id, r, row));
+  return jobs;
+}
+
+std::vector<std::pair<AggregationJobId, Transaction::JobLeaseState>>
+Transaction::get_aggregation_job_leases_for_task(const TaskId& task_id) {
+  auto r = connection_.exec(
+      "SELECT aggregation_job_id, lease_expiry, lease_attempts FROM aggregation_jobs "
+      "WHERE task_id = (SELECT id FROM tasks WHERE task_id = $1) ORDER BY id",
+      pg::Params().bytea(task_id.span()));
+  std::vector<std::pair<AggregationJobId, JobLeaseState>> leases;
+  for (int row = 0; row < r.rows(); ++row) {
+    leases.emplace_back(id_from<AggregationJobId>(r, row, 0, "aggregation job id"),
+                        JobLeaseState{r.uint8(row, 1), r.uint8(row, 2)});
+  }
+  return leases;
+}
+
+std::vector<std::pair<CollectionJobId, Transaction::JobLeaseState>>
+Transaction::get_collection_job_leases_for_task(const TaskId& task_id) {
+  auto r = connection_.exec(
+      "SELECT collection_job_id, lease_expiry, lease_attempts FROM collection_jobs "
+      "WHERE task_id = (SELECT id FROM tasks WHERE task_id = $1) ORDER BY id",
+      pg::Params().bytea(task_id.span()));
+  std::vector<std::pair<CollectionJobId, JobLeaseState>> leases;
+  for (int row = 0; row < r.rows(); ++row) {
+    leases.emplace_back(id_from<CollectionJobId>(r, row, 0, "collection job id"),
+                        JobLeaseState{r.uint8(row, 1), r.uint8(row, 2)});
+  }
+  return leases;
+}
+
 std::vector<Lease<AcquiredCollectionJob>> Transaction::acquire_incomplete_collection_jobs(
     Duration lease_duration, std::uint64_t limit) {
   auto r = connection_.exec(

@@ -289,6 +289,10 @@ void Transaction::delete_global_hpke_keypair(std::uint8_t config_id) {
   }
 }
 
+void Transaction::lock_global_hpke_keypairs() {
+  connection_.exec("LOCK TABLE global_hpke_keys IN EXCLUSIVE MODE");
+}
+
 // ---- counters ----
 
 void Transaction::increment_task_upload_counter(const TaskId& task_id, std::uint64_t ord,

@@ -823,28 +823,21 @@ TEST_F(TransactionTest, GarbageCollectionDeletesOnlyExpiredRowsInBoundedChunks) 
   for (int i = 0; i < 5; ++i) reports.push_back(report(task.task_id, threshold - 100 + i));
   reports.push_back(report(task.task_id, threshold));
   reports.push_back(report(other_task.task_id, threshold - 100));
-  auto old_job = aggregation_job(task.task_id, {threshold - 3600, 3600});
-  auto live_job = aggregation_job(task.task_id, {threshold - 3600, 3601});
-  auto batch = [&](Interval interval) {
-    BatchAggregation ba;
-    ba.task_id = task.task_id;
-    ba.batch_identifier = interval;
-    ba.checksum = filled(32, 0);
-    ba.client_timestamp_interval = interval;
-    return ba;
-  };
-  CollectionJob old_collection;
-  old_collection.task_id = task.task_id;
-  old_collection.collection_job_id = CollectionJobId::random();
-  old_collection.query = {0};
-  old_collection.batch_identifier = Interval{threshold - 3600, 3600};
+  // Janus: a job goes once its interval ends before the threshold (the end is exclusive).
+  auto old_job = aggregation_job(task.task_id, {threshold - 3600, 3599});
+  auto boundary_job = aggregation_job(task.task_id, {threshold - 3600, 3600});
+  ReportAggregation ra;
+  ra.task_id = task.task_id;
+  ra.aggregation_job_id = old_job.aggregation_job_id;
+  ra.report_id = ReportId::random();
+  ra.client_timestamp = threshold - 3600;
+  ra.state = ReportAggregationState::Failed;
+  ra.error_code = 0;
   tx([&](Transaction& t) {
     t.put_client_reports(reports);
     t.put_aggregation_job(old_job);
-    t.put_aggregation_job(live_job);
-    t.put_batch_aggregation(batch({threshold - 3600, 3600}));
-    t.put_batch_aggregation(batch({threshold, 3600}));
-    t.put_collection_job(old_collection);
+    t.put_aggregation_job(boundary_job);
+    t.put_report_aggregations({ra});
   });
   EXPECT_EQ(tx([&](Transaction& t) {
               return t.delete_expired_client_reports(task.task_id, threshold, 3);
@@ -865,14 +858,147 @@ TEST_F(TransactionTest, GarbageCollectionDeletesOnlyExpiredRowsInBoundedChunks) 
             }),
             1u);
   EXPECT_TRUE(tx([&](Transaction& t) {
-    return t.get_aggregation_job(task.task_id, live_job.aggregation_job_id);
+    return t.get_aggregation_job(task.task_id, boundary_job.aggregation_job_id);
   }));
+  EXPECT_EQ(db_.query("SELECT count(*) FROM report_aggregations"), "0");
+}
+
+// Janus's rule for batches: a batch goes only when every shard of it has expired (a
+// fixed_size batch still receiving reports stays), with its outstanding batch and the
+// collection and aggregate share jobs of that batch; time_interval collection jobs go with
+// any batch once their interval starts before the threshold. `limit` counts batches.
+TEST_F(TransactionTest, GarbageCollectionOfCollectionArtifactsFollowsJanus) {
+  const Time threshold = 1'700'000'000;
+  auto shard = [](const TaskId& task_id, BatchIdentifier id, std::uint64_t ord, Interval times) {
+    BatchAggregation ba;
+    ba.task_id = task_id;
+    ba.batch_identifier = id;
+    ba.ord = ord;
+    ba.checksum = filled(32, 0);
+    ba.client_timestamp_interval = times;
+    return ba;
+  };
+  auto collection = [](const TaskId& task_id, BatchIdentifier id) {
+    CollectionJob job;
+    job.task_id = task_id;
+    job.collection_job_id = CollectionJobId::random();
+    job.query = {0};
+    job.batch_identifier = id;
+    return job;
+  };
+
+  // time_interval: two expired hours, the hour ending at the threshold (kept: not before
+  // it), and the next one.
+  AggregatorTask ti = put_task();
+  const Interval hour1{threshold - 7200, 3600}, hour2{threshold - 10800, 3600},
+      boundary{threshold - 3600, 3600}, live{threshold, 3600};
+  CollectionJob spanning = collection(ti.task_id, Interval{threshold - 3600, 7200});
+  CollectionJob later = collection(ti.task_id, live);
+  CollectionJob expired_collection = collection(ti.task_id, hour1);
+  tx([&](Transaction& t) {
+    for (const Interval& hour : {hour1, hour2, boundary, live}) {
+      t.put_batch_aggregation(shard(ti.task_id, hour, 0, {hour.start, 1}));
+    }
+    t.put_collection_job(spanning);
+    t.put_collection_job(later);
+    t.put_collection_job(expired_collection);
+    t.put_aggregate_share_job(
+        AggregateShareJob{ti.task_id, hour2, {}, filled(16, 8), 20, filled(32, 1)});
+  });
   EXPECT_EQ(tx([&](Transaction& t) {
-              return t.delete_expired_collection_artifacts(task.task_id, threshold, 10);
+              return t.delete_expired_collection_artifacts(ti.task_id, threshold, 1);
             }),
+            1u);
+  EXPECT_EQ(tx([&](Transaction& t) {
+              return t.delete_expired_collection_artifacts(ti.task_id, threshold, 10);
+            }),
+            1u);
+  EXPECT_EQ(tx([&](Transaction& t) {
+              return t.delete_expired_collection_artifacts(ti.task_id, threshold, 10);
+            }),
+            0u);
+  EXPECT_EQ(db_.query("SELECT count(*) FROM batch_aggregations"), "2");
+  EXPECT_EQ(db_.query("SELECT count(*) FROM aggregate_share_jobs"), "0");
+  // The spanning collection started an hour before the threshold: gone; the later one stays.
+  EXPECT_FALSE(tx([&](Transaction& t) {
+    return t.get_collection_job(ti.task_id, spanning.collection_job_id);
+  }));
+  EXPECT_FALSE(tx([&](Transaction& t) {
+    return t.get_collection_job(ti.task_id, expired_collection.collection_job_id);
+  }));
+  EXPECT_TRUE(tx(
+      [&](Transaction& t) { return t.get_collection_job(ti.task_id, later.collection_job_id); }));
+
+  // fixed_size: a batch with one old and one fresh shard stays; a batch all of whose
+  // shards are old goes with its outstanding batch and collection job.
+  AggregatorTask fs =
+      put_task(leader_task(TaskQueryType{TaskQueryType::Kind::FixedSize, 100, std::nullopt}));
+  const BatchId mixed = BatchId::random(), old = BatchId::random();
+  CollectionJob mixed_collection = collection(fs.task_id, mixed);
+  CollectionJob old_collection = collection(fs.task_id, old);
+  tx([&](Transaction& t) {
+    t.put_batch_aggregation(shard(fs.task_id, mixed, 0, {threshold - 500, 10}));
+    t.put_batch_aggregation(shard(fs.task_id, mixed, 1, {threshold - 5, 10}));
+    t.put_batch_aggregation(shard(fs.task_id, old, 0, {threshold - 500, 10}));
+    t.put_batch_aggregation(shard(fs.task_id, old, 1, {threshold - 400, 10}));
+    t.put_outstanding_batch(
+        OutstandingBatch{fs.task_id, mixed, std::nullopt, OutstandingBatchState::Filling});
+    t.put_outstanding_batch(
+        OutstandingBatch{fs.task_id, old, std::nullopt, OutstandingBatchState::Filled});
+    t.put_collection_job(mixed_collection);
+    t.put_collection_job(old_collection);
+  });
+  EXPECT_EQ(tx([&](Transaction& t) {
+              return t.delete_expired_collection_artifacts(fs.task_id, threshold, 10);
+            }),
+            1u);
+  EXPECT_EQ(tx([&](Transaction& t) {
+              return t.get_batch_aggregations_for_batch(fs.task_id, mixed, {});
+            }).size(),
             2u);
-  EXPECT_EQ(db_.query("SELECT count(*) FROM batch_aggregations"), "1");
-  EXPECT_EQ(db_.query("SELECT count(*) FROM collection_jobs"), "0");
+  EXPECT_TRUE(tx([&](Transaction& t) {
+                return t.get_batch_aggregations_for_batch(fs.task_id, old, {});
+              }).empty());
+  EXPECT_EQ(tx([&](Transaction& t) {
+              return t.get_filling_outstanding_batches(fs.task_id, std::nullopt);
+            }).size(),
+            1u);
+  EXPECT_EQ(db_.query("SELECT count(*) FROM outstanding_batches"), "1");
+  EXPECT_TRUE(tx([&](Transaction& t) {
+    return t.get_collection_job(fs.task_id, mixed_collection.collection_job_id);
+  }));
+  EXPECT_FALSE(tx([&](Transaction& t) {
+    return t.get_collection_job(fs.task_id, old_collection.collection_job_id);
+  }));
+}
+
+TEST_F(TransactionTest, ListsJobsWithTheirLeases) {
+  AggregatorTask task = put_task();
+  auto job = aggregation_job(task.task_id, {1'700'000'000, 10});
+  CollectionJob collection;
+  collection.task_id = task.task_id;
+  collection.collection_job_id = CollectionJobId::random();
+  collection.query = {0};
+  collection.batch_identifier = Interval{1'699'999'200, 3600};
+  tx([&](Transaction& t) {
+    t.put_aggregation_job(job);
+    t.put_collection_job(collection);
+  });
+  auto leases =
+      tx([&](Transaction& t) { return t.acquire_incomplete_aggregation_jobs(Duration{600}, 10); });
+  ASSERT_EQ(leases.size(), 1u);
+  auto listed =
+      tx([&](Transaction& t) { return t.get_aggregation_job_leases_for_task(task.task_id); });
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].first, job.aggregation_job_id);
+  EXPECT_EQ(listed[0].second.expiry, leases[0].expiry);
+  EXPECT_EQ(listed[0].second.attempts, 1u);
+  EXPECT_EQ(tx([&](Transaction& t) { return t.get_collection_jobs_for_task(task.task_id); }),
+            std::vector<CollectionJob>{collection});
+  auto collection_leases =
+      tx([&](Transaction& t) { return t.get_collection_job_leases_for_task(task.task_id); });
+  ASSERT_EQ(collection_leases.size(), 1u);
+  EXPECT_EQ(collection_leases[0].second.expiry, 0u);
 }
 
 TEST_F(TransactionTest, ShardedCountersSumAcrossShards) {
