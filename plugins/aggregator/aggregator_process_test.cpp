@@ -8,6 +8,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -108,7 +109,36 @@ TEST_P(SampleConfig, StartsServesAndStops) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Janus07, SampleConfig,
-                         ::testing::Values("basic_config", "advanced_config"));
+                         ::testing::Values("basic_config", "advanced_config", "config"));
+
+// A misspelled required key in a Janus-form config: one line on stderr naming the file, the
+// misspelled key's line and the key it resembles, and exit code 1.
+TEST(AggregatorProcess, MisspelledRequiredKeyIsNamedWithItsLine) {
+  TestDatabase db;
+  std::string text = runnable_sample_config("config", "aggregator", db.url(), free_port(),
+                                            free_port(), free_port());
+  const std::string key = "max_upload_batch_write_delay_ms:";
+  const std::size_t at = text.find("\n" + key);
+  ASSERT_NE(at, std::string::npos) << text;
+  text.insert(at + key.size(), "s");  // max_upload_batch_write_delay_mss:
+  const std::size_t line = std::count(text.begin(), text.begin() + at + 1, '\n') + 1;
+  const std::string config = write_file("misspelled-aggregator.yaml", text);
+
+  auto datastore_key = DatastoreKeys::generate_key();
+  Process janus(
+      JANUS_EXECUTABLE, {"aggregator", "--config-file", config},
+      {{"DATASTORE_KEYS", base64url_encode(ByteSpan(datastore_key.data(), datastore_key.size()))}});
+  ExitStatus status = janus.wait(30s);
+  EXPECT_TRUE(status.exited);
+  EXPECT_EQ(status.exit_code, 1);
+  EXPECT_NE(janus.stderr_text().find(config + ":" + std::to_string(line) +
+                                     ": unknown key 'max_upload_batch_write_delay_mss' (did you "
+                                     "mean 'max_upload_batch_write_delay_ms'?)"),
+            std::string::npos)
+      << janus.stderr_text();
+  EXPECT_EQ(janus.stderr_text().find("missing required key"), std::string::npos)
+      << janus.stderr_text();
+}
 
 // A native host config loading the prio3 and aggregator plugins: the real client's reports
 // go over real HTTP into the real process and land in the database.

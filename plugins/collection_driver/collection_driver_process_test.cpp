@@ -239,7 +239,7 @@ TEST(CollectionDriverProcess, CollectsFromAJanusHelperProcess) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Janus07, SampleConfig,
-                         ::testing::Values("basic_config", "advanced_config"));
+                         ::testing::Values("basic_config", "advanced_config", "config"));
 
 }  // namespace
 }  // namespace janus::testing

@@ -93,7 +93,9 @@ INSTANTIATE_TEST_SUITE_P(Janus07, JobsSampleConfig,
                          ::testing::Values(Case{"aggregation_job_creator", "basic_config"},
                                            Case{"aggregation_job_creator", "advanced_config"},
                                            Case{"aggregation_job_driver", "basic_config"},
-                                           Case{"aggregation_job_driver", "advanced_config"}),
+                                           Case{"aggregation_job_driver", "advanced_config"},
+                                           Case{"aggregation_job_creator", "config"},
+                                           Case{"aggregation_job_driver", "config"}),
                          [](const ::testing::TestParamInfo<Case>& info) {
                            return info.param.component + "_" + info.param.dir;
                          });

@@ -199,7 +199,9 @@ std::string runnable_sample_config(const std::string& flavour, const std::string
                                    const std::string& database_url, std::uint16_t health_port,
                                    std::uint16_t metrics_port, std::uint16_t listen_port) {
   const std::string sample =
-      JANUS_SHARED_DIR "/reference/janus-0.7-samples/" + flavour + "/" + component + ".yaml";
+      flavour == "config"
+          ? JANUS_SOURCE_DIR "/config/" + component + ".yaml"
+          : JANUS_SHARED_DIR "/reference/janus-0.7-samples/" + flavour + "/" + component + ".yaml";
   std::ifstream in(sample);
   if (!in) throw std::runtime_error("cannot read " + sample);
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

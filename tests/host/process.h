@@ -65,7 +65,8 @@ std::string write_file(const std::string& name, const std::string& contents);
 void replace_all(std::string& text, const std::string& from, const std::string& to);
 
 // The text of a Janus 0.7 sample component config
-// (../shared/reference/janus-0.7-samples/<flavour>/<component>.yaml) made runnable here: its
+// (../shared/reference/janus-0.7-samples/<flavour>/<component>.yaml, or with the flavour
+// "config" the project's own sample config/<component>.yaml) made runnable here: its
 // database URL, health address (0.0.0.0:8000), DAP listen address (0.0.0.0:8080, when
 // `listen_port` is given) and Prometheus port (9464) replaced, and the placeholder TLS trust
 // store removed. Throws if the sample cannot be read.

@@ -127,8 +127,9 @@ HttpClientResponse exchange_on(Poco::Net::HTTPClientSession& session,
                                const HttpClientOptions& options, HttpMethod method,
                                const Poco::URI& uri, const HttpHeaders& headers, ByteSpan body,
                                const std::string& where) {
-  std::string target = uri.getPathAndQuery();
-  if (target.empty()) target = "/";
+  // Not `target = "/"` after the fact: g++ 12 -O3 warns about that assignment (-Wrestrict).
+  const std::string path_and_query = uri.getPathAndQuery();
+  const std::string target = path_and_query.empty() ? std::string("/") : path_and_query;
   Poco::Net::HTTPRequest request(std::string(to_string(method)), target,
                                  Poco::Net::HTTPMessage::HTTP_1_1);
   request.set("User-Agent", options.user_agent);
