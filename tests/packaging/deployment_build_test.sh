@@ -14,7 +14,7 @@ cmake --build "$work" --target help | sed -n 's/^\([A-Za-z0-9_]*\): .*/\1/p' | s
 plugins="$(grep '^janus_plugin_' "$work/targets" | tr '\n' ' ')"
 echo "plugin targets: $plugins"
 # Every plugin the tree declares (janus_add_plugin under plugins/), and nothing else.
-expected="$(grep -rhoE 'janus_add_plugin\([a-z0-9_]+' "$1/plugins" --include=CMakeLists.txt |
+expected="$(grep -rhoE 'janus_add_plugin\([a-z0-9_]+' "$source/plugins" --include=CMakeLists.txt |
   sed 's/^janus_add_plugin(/janus_plugin_/' | sort -u | tr '\n' ' ')"
 echo "expected:       $expected"
 [ -n "$expected" ] && [ "$plugins" = "$expected" ] || {
