@@ -74,7 +74,8 @@ const char kProvisionUsage[] =
     "  --generate-missing-parameters  fill a missing task_id, vdaf_verify_key, helper\n"
     "                                 aggregator_auth_token and HPKE keypair with random values\n"
     "  --echo-tasks                   print the written tasks as YAML (secrets included)\n"
-    "  --dry-run                      check and print, but write nothing\n";
+    "  --dry-run                      check, list the tasks (without secrets; all of it with\n"
+    "                                 --echo-tasks), but write nothing\n";
 
 const char kGenerateUsage[] =
     "Usage: janus_cli generate-global-hpke-key --id ID --kem KEM --kdf KDF --aead AEAD\n"
@@ -133,7 +134,12 @@ int provision_tasks(const std::vector<std::string>& args, Datastore* datastore,
       });
       for (std::size_t i = 0; i < tasks.size(); ++i) tasks[i].task = std::move(written[i]);
     }
-    if (parsed.flag("--echo-tasks")) out << tasks_to_yaml(tasks);
+    if (parsed.flag("--echo-tasks")) {
+      out << tasks_to_yaml(tasks);
+    } else if (dry_run) {
+      // What would be written, without secrets (--echo-tasks prints everything).
+      for (const auto& provisioned : tasks) out << task_summary(provisioned.task) << "\n";
+    }
     err << "janus_cli provision-tasks: " << (dry_run ? "dry run, would have written " : "wrote ")
         << tasks.size() << " task(s) from " << parsed.positional[0] << std::endl;
     return 0;

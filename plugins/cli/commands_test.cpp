@@ -134,8 +134,29 @@ TEST_F(CliCommands, DryRunWritesNothing) {
   ASSERT_EQ(result.code, 0) << result.err;
   EXPECT_NE(result.out.find("G9YKXjoEjfoU7M_fi_o2H0wmzavRb2sBFHeykeRhDMk"), std::string::npos);
   EXPECT_TRUE(stored_tasks().empty());
-  // A dry run needs no database at all.
-  EXPECT_EQ(provision({kSampleTasks, "--dry-run"}, /*with_datastore=*/false).code, 0);
+  // A dry run needs no database at all, and lists the tasks it would write, one a line,
+  // without their secrets.
+  Result listed = provision({kSampleTasks, "--dry-run"}, /*with_datastore=*/false);
+  ASSERT_EQ(listed.code, 0) << listed.err;
+  auto tasks = load_tasks_file(kSampleTasks, prio3_registry(), {});
+  ASSERT_EQ(tasks.size(), 2u);
+  std::string expected;
+  for (const auto& task : tasks) expected += task_summary(task.task) + "\n";
+  EXPECT_EQ(listed.out, expected);
+  EXPECT_EQ(listed.out.find("1CmuYNtBLYIoXN8bU0T_XA"), std::string::npos) << "a secret is listed";
+  EXPECT_NE(listed.err.find("dry run, would have written 2 task(s)"), std::string::npos);
+  EXPECT_TRUE(stored_tasks().empty());
+}
+
+TEST_F(CliCommands, TaskSummaryNamesWhatATaskIs) {
+  auto tasks = load_tasks_file(kSampleTasks, prio3_registry(), {});
+  ASSERT_EQ(tasks.size(), 2u);
+  EXPECT_EQ(task_summary(tasks[0].task),
+            "G9YKXjoEjfoU7M_fi_o2H0wmzavRb2sBFHeykeRhDMk: Leader, Prio3Sum {\"bits\":16}, "
+            "TimeInterval, peer https://example.com/, time_precision 1800 s, min_batch_size 100, "
+            "max_batch_query_count 1, expires 1704088800, 1 HPKE key(s)");
+  EXPECT_NE(task_summary(tasks[1].task).find(": Helper, "), std::string::npos);
+  EXPECT_NE(task_summary(tasks[1].task).find("FixedSize (max_batch_size "), std::string::npos);
 }
 
 TEST_F(CliCommands, ABadTaskWritesNoTask) {

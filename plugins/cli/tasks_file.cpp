@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <map>
+#include <sstream>
 
 #include <yaml-cpp/yaml.h>
 
@@ -445,6 +446,28 @@ std::vector<ProvisionedTask> load_tasks_file(const std::string& file, const Vdaf
     throw ConfigError(file + ": cannot read tasks file: it is a directory");
   }
   return parse_tasks(load_yaml_file(file), file, vdafs, options);
+}
+
+std::string task_summary(const AggregatorTask& task) {
+  std::ostringstream out;
+  out << task.task_id.to_base64url() << ": " << (task.role == Role::Leader ? "Leader" : "Helper")
+      << ", " << task.vdaf.name;
+  if (!task.vdaf.parameters.empty()) out << " " << task.vdaf.parameters.dump();
+  if (task.query_type.kind == TaskQueryType::Kind::TimeInterval) {
+    out << ", TimeInterval";
+  } else {
+    out << ", FixedSize (max_batch_size "
+        << (task.query_type.max_batch_size ? std::to_string(*task.query_type.max_batch_size)
+                                           : "none")
+        << ")";
+  }
+  out << ", peer " << task.peer_aggregator_endpoint << ", time_precision " << task.time_precision
+      << " s, min_batch_size " << task.min_batch_size << ", max_batch_query_count "
+      << task.max_batch_query_count << ", "
+      << (task.task_expiration ? "expires " + std::to_string(*task.task_expiration)
+                               : std::string("no expiration"))
+      << ", " << task.hpke_keys.size() << " HPKE key(s)";
+  return out.str();
 }
 
 std::string tasks_to_yaml(const std::vector<ProvisionedTask>& tasks) {

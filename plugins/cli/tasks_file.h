@@ -41,4 +41,10 @@ std::vector<ProvisionedTask> load_tasks_file(const std::string& file, const Vdaf
 // operator asked for it with --echo-tasks.
 std::string tasks_to_yaml(const std::vector<ProvisionedTask>& tasks);
 
+// One line describing a task without its secrets, as `provision-tasks --dry-run` lists the
+// tasks it would write: "<task id>: Leader, Prio3Sum {"bits":16}, TimeInterval, peer
+// https://example.com/, time_precision 1800 s, min_batch_size 100, max_batch_query_count 1,
+// expires 1704088800, N HPKE key(s)".
+std::string task_summary(const AggregatorTask& task);
+
 }  // namespace janus::cli

@@ -13,7 +13,8 @@
 
 namespace janus::cli::testing {
 
-inline const std::string kSampleTasks = JANUS_SHARED_DIR "/reference/janus-0.7-samples/tasks.yaml";
+// The project's sample tasks.yaml (Janus 0.7's own sample, as README.md shows it).
+inline const std::string kSampleTasks = JANUS_SOURCE_DIR "/config/tasks.yaml";
 
 inline VdafRegistry& prio3_registry() {
   static VdafRegistry* registry = [] {

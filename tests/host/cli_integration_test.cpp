@@ -19,7 +19,8 @@ using namespace std::chrono_literals;
 
 const std::string kJanus = JANUS_EXECUTABLE;
 const std::string kJanusCli = JANUS_CLI_EXECUTABLE;
-const std::string kSampleTasks = JANUS_SHARED_DIR "/reference/janus-0.7-samples/tasks.yaml";
+// The project's samples (config/: Janus 0.7's own, as README.md uses them).
+const std::string kSampleTasks = JANUS_SOURCE_DIR "/config/tasks.yaml";
 
 std::string datastore_keys() {
   auto key = DatastoreKeys::generate_key();
@@ -136,9 +137,9 @@ TEST(JanusCli, ProvisionsAndManagesGlobalKeysInTheDatabase) {
           env);
   ASSERT_EQ(activate.status.exit_code, 0) << activate.err;
 
-  // Janus's own sample janus_cli.yaml works as it is (only the URL changed).
-  std::ifstream sample_in(JANUS_SHARED_DIR
-                          "/reference/janus-0.7-samples/basic_config/janus_cli.yaml");
+  // Janus's own sample janus_cli.yaml (config/janus_cli.yaml) works as it is (only the URL
+  // changed).
+  std::ifstream sample_in(JANUS_SOURCE_DIR "/config/janus_cli.yaml");
   std::string sample((std::istreambuf_iterator<char>(sample_in)), std::istreambuf_iterator<char>());
   const std::string sample_url = "postgres://postgres:postgres@localhost:5432/postgres";
   ASSERT_NE(sample.find(sample_url), std::string::npos);
