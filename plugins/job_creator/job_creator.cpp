@@ -44,7 +44,7 @@ class CreatedJobs {
   }
 
  private:
-  std::map<Bytes, std::pair<BatchIdentifier, std::uint64_t>> by_batch_;
+  std::map<Bytes, std::pair<BatchIdentifier, std::uint64_t>, BytesLess> by_batch_;
 };
 
 // Writes one job of `reports` (all of batch `batch`): the job and its START_LEADER report

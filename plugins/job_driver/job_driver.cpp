@@ -160,7 +160,7 @@ struct JobDriver::Loaded {
   std::optional<AggregatorTask> task;
   std::optional<AggregationJob> job;
   std::vector<ReportAggregation> report_aggregations;
-  std::set<Bytes> collected_batches;  // encoded identifiers of collected batches
+  std::set<Bytes, BytesLess> collected_batches;  // encoded identifiers of collected batches
 };
 
 // The request of one step and the reports it carries.
@@ -186,7 +186,7 @@ JobDriver::Loaded JobDriver::load(const AcquiredAggregationJob& acquired) {
         tx.get_report_aggregations_for_job(acquired.task_id, acquired.aggregation_job_id);
     // Reports not yet sent whose batch was collected meanwhile are failed here (as Janus
     // does), not sent to the helper.
-    std::set<Bytes> checked;
+    std::set<Bytes, BytesLess> checked;
     for (const ReportAggregation& ra : l.report_aggregations) {
       if (ra.state != ReportAggregationState::StartLeader) continue;
       const BatchIdentifier batch = batch_of_report(*l.task, *l.job, ra.client_timestamp);

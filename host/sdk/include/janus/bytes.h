@@ -1,6 +1,7 @@
 // Byte strings and their text encodings, shared by every SDK area.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -31,5 +32,15 @@ std::optional<Bytes> base64url_decode(std::string_view text);
 
 // Constant-time equality (for secrets such as token hashes).
 bool constant_time_equal(ByteSpan a, ByteSpan b);
+
+// Lexicographic byte order for ordered containers of Bytes, compared byte by byte:
+// std::less<Bytes> goes through a memcmp whose length g++ 12 -O3 cannot bound, and warns
+// (-Wstringop-overread) wherever a std::map<Bytes> or std::set<Bytes> is used.
+struct BytesLess {
+  bool operator()(const Bytes& a, const Bytes& b) const {
+    return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(),
+                                        [](std::uint8_t x, std::uint8_t y) { return x < y; });
+  }
+};
 
 }  // namespace janus

@@ -26,15 +26,6 @@ struct BatchChange {
   std::vector<std::size_t> finished;  // entries whose output shares it gets
 };
 
-// Lexicographic byte order, compared byte by byte: std::less<Bytes> goes through memcmp with
-// a length g++ 12 -O3 cannot bound and warns about (-Wstringop-overread).
-struct ByteOrder {
-  bool operator()(const Bytes& a, const Bytes& b) const {
-    return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(),
-                                        [](std::uint8_t x, std::uint8_t y) { return x < y; });
-  }
-};
-
 }  // namespace
 
 BatchIdentifier batch_of_report(const AggregatorTask& task, const AggregationJob& job, Time time) {
@@ -148,7 +139,7 @@ AggregationJobWriter::Written AggregationJobWriter::write(Transaction& tx,
   }
 
   // The batches the job's reports fall in, and the outputs each gets now.
-  std::map<Bytes, BatchChange, ByteOrder> batches;
+  std::map<Bytes, BatchChange, BytesLess> batches;
   for (std::size_t i = 0; i < entries_.size(); ++i) {
     const ReportAggregation& ra = written.report_aggregations[i];
     BatchIdentifier identifier = batch_of_report(task_, job, ra.client_timestamp);
