@@ -25,7 +25,10 @@ fail() {
   tail -n 30 "$JANUS_RUN_DIR/leader.log" >&2 || true
   exit 1
 }
-grep -q "curl:" "$banner" && fail "tool noise in scripts/run's output"
+# Startup says only what the user needs: no tool's chatter (curl progress or errors, psql,
+# createdb or server NOTICE/WARNING lines, openssl or shell errors) reaches the terminal.
+noise="$(grep -En '^(curl:|  % Total|psql:|createdb:|dropdb:|NOTICE:|WARNING:|ERROR:|openssl:|[^ ]*\.sh: line [0-9]+:|.*: command not found)' "$banner" || true)"
+[ -z "$noise" ] || fail "tool noise in scripts/run's output: $noise"
 
 # 1. A second scripts/run while this one runs: exit 1, a message, no file touched (the
 #    running aggregators only append to their logs).
