@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <memory>
 #include <sstream>
 
 #include <spdlog/spdlog.h>
@@ -96,18 +97,22 @@ int wait_for_stop_signal() {
   return signal_number;
 }
 
-// Runs the host until a stop signal; returns the exit code.
-int serve(HostConfig config, const CommonOptions& options) {
-  apply_secrets(config, options.database_password, options.datastore_keys);
+HostOptions host_options_from(const CommonOptions& options);
+
+// Secrets the host does not interpret reach the plugins through the environment, as
+// Janus's aggregator reads them.
+void export_plugin_secrets(const CommonOptions& options) {
   if (options.hpke_config_signing_key) {
-    // Plugins see secrets the host does not interpret through the environment, as Janus's
-    // aggregator reads this one.
     ::setenv("HPKE_CONFIG_SIGNING_KEY", options.hpke_config_signing_key->c_str(), 1);
   }
   if (options.aggregator_api_auth_tokens) {
     ::setenv("AGGREGATOR_API_AUTH_TOKENS", options.aggregator_api_auth_tokens->c_str(), 1);
   }
+}
 
+// Logs as the config and RUST_LOG (default "info") say; returns the host's logger, which
+// has said what is starting and the config's warnings.
+std::shared_ptr<spdlog::logger> configure_host_logging(const HostConfig& config) {
   const char* rust_log = std::getenv("RUST_LOG");
   log::LogFilter filter = log::LogFilter::parse("info");
   if (rust_log && *rust_log) {
@@ -124,14 +129,18 @@ int serve(HostConfig config, const CommonOptions& options) {
   logger->info("janus {} (git revision {}) starting with config {}", janus::version(),
                janus::git_revision(), config.config_file);
   for (const auto& warning : config.warnings) logger->warn("{}", warning);
+  return logger;
+}
+
+// Runs the host until a stop signal; returns the exit code.
+int serve(HostConfig config, const CommonOptions& options) {
+  apply_secrets(config, options.database_password, options.datastore_keys);
+  export_plugin_secrets(options);
+  auto logger = configure_host_logging(config);
 
   raise_open_file_limit(*logger, config.http_server.max_connections);
 
-  HostOptions host_options;
-  host_options.default_plugin_directory = default_plugin_directory();
-  if (options.plugin_directory) host_options.plugin_directory_override = *options.plugin_directory;
-
-  Host host(std::move(config), host_options);
+  Host host(std::move(config), host_options_from(options));
   host.start();
   int signal_number = wait_for_stop_signal();
   logger->info("received {}; shutting down", signal_number == SIGINT ? "SIGINT" : "SIGTERM");
@@ -143,6 +152,47 @@ int serve(HostConfig config, const CommonOptions& options) {
   }
   logger->info("stopped");
   return 0;
+}
+
+// In the Janus form every plugin stands for a component: one whose library is missing is
+// named as such, with the components this build has, before anything starts.
+void check_components_built(const HostConfig& config, const CommonOptions& options) {
+  const HostOptions host_options = host_options_from(options);
+  const std::filesystem::path directory =
+      host_options.plugin_directory_override.value_or(host_options.default_plugin_directory);
+  auto built = [&](const std::string& plugin) {
+    std::error_code ec;
+    return std::filesystem::exists(plugin_library_path(directory, plugin), ec);
+  };
+  for (const PluginEntry& entry : config.plugins) {
+    if (entry.skip_if_missing || entry.path || built(entry.plugin)) continue;
+    std::string component = entry.plugin, available;
+    for (const auto& mapping : janus_components()) {
+      if (mapping.plugin == entry.plugin) component = mapping.component;
+      if (built(mapping.plugin))
+        available += (available.empty() ? "" : ", ") + std::string(mapping.component);
+    }
+    throw std::runtime_error(
+        "component '" + component +
+        "' is not part of this build; available: " + (available.empty() ? "none" : available) +
+        " (no " + plugin_library_path(directory, entry.plugin).string() + ")");
+  }
+}
+
+// A component Janus runs as a one-pass job (key_rotator): configure its plugin, run its
+// command once, exit with the command's code.
+int run_once(HostConfig config, const CommonOptions& options, const std::string& command) {
+  apply_secrets(config, options.database_password, options.datastore_keys);
+  export_plugin_secrets(options);
+  configure_host_logging(config);
+  Host host(std::move(config), host_options_from(options));
+  host.configure_plugins();
+  const Commands::Entry* entry = host.commands().find(command);
+  if (!entry) throw std::runtime_error("the plugin registered no '" + command + "' command");
+  const int code = entry->handler({}, std::cout, std::cerr);
+  std::cout.flush();
+  host.stop();
+  return code;
 }
 
 HostConfig load_native(const CommonOptions& options) {
@@ -327,11 +377,17 @@ std::vector<Subcommand> subcommands() {
   for (const auto& mapping : janus_components()) {
     std::string component = mapping.component;
     std::string plugin = mapping.plugin;
+    std::optional<std::string> once;
+    if (mapping.run_once_command) once = mapping.run_once_command;
     out.push_back({component,
-                   "run the Janus 0.7 '" + component + "' component (plugin '" + plugin + "')",
-                   [component, plugin](const std::vector<std::string>& args) {
+                   "run the Janus 0.7 '" + component + "' component (plugin '" + plugin + "')" +
+                       (once ? ", once" : ""),
+                   [component, plugin, once](const std::vector<std::string>& args) {
                      CommonOptions options = parse_common_options(args);
-                     return serve(load_component(options, component, plugin), options);
+                     HostConfig config = load_component(options, component, plugin);
+                     check_components_built(config, options);
+                     if (once) return run_once(std::move(config), options, *once);
+                     return serve(std::move(config), options);
                    }});
   }
   out.push_back(

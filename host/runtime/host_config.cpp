@@ -129,7 +129,7 @@ const std::vector<ComponentMapping>& janus_components() {
       {"aggregation_job_driver", "job_driver"},
       {"collection_job_driver", "collection_driver"},
       {"garbage_collector", "garbage_collector"},
-      {"key_rotator", "key_rotator"},
+      {"key_rotator", "key_rotator", "key_rotator"},
   };
   return components;
 }
@@ -180,17 +180,46 @@ HostConfig parse_component_config(const YAML::Node& root, const std::string& fil
   parse_common(map, config, /*database_required=*/true);
   // Every other key belongs to the component: hand the plugin a mapping of
   // them, sharing the nodes so that its errors still name their lines.
+  // Janus's aggregator also runs the key rotator and the garbage collector when its config
+  // has their sections: each becomes an instance of its own plugin, beside the aggregator,
+  // with its section under the same key. The key rotator comes first, so that the keys it
+  // bootstraps are there when the aggregator first reads them.
+  struct Embedded {
+    const char* key;
+    const char* plugin;
+    bool before;
+  };
+  static const Embedded kAggregatorEmbedded[] = {
+      {"key_rotator", "key_rotator", true}, {"garbage_collection", "garbage_collector", false}};
+  std::vector<PluginEntry> before, after;
   YAML::Node section(YAML::NodeType::Map);
   for (const auto& item : root) {
     if (item.first.IsScalar() && kCommonKeys.count(item.first.Scalar())) continue;
-    section.force_insert(item.first, item.second);
+    const Embedded* embedded = nullptr;
+    for (const Embedded& candidate : kAggregatorEmbedded) {
+      if (component == "aggregator" && item.first.IsScalar() &&
+          item.first.Scalar() == candidate.key && !item.second.IsNull()) {
+        embedded = &candidate;
+      }
+    }
+    if (!embedded) {
+      section.force_insert(item.first, item.second);
+      continue;
+    }
+    PluginEntry entry;
+    entry.instance_name = entry.plugin = embedded->plugin;
+    entry.config = YAML::Node(YAML::NodeType::Map);
+    entry.config.force_insert(item.first, item.second);
+    (embedded->before ? before : after).push_back(std::move(entry));
   }
   add_bundled_vdaf_plugins(config);
+  for (PluginEntry& entry : before) config.plugins.push_back(std::move(entry));
   PluginEntry entry;
   entry.instance_name = component;
   entry.plugin = plugin;
   entry.config = section;
   config.plugins.push_back(std::move(entry));
+  for (PluginEntry& entry : after) config.plugins.push_back(std::move(entry));
   return config;
 }
 

@@ -67,6 +67,9 @@ struct HostConfig {
 struct ComponentMapping {
   const char* component;
   const char* plugin;
+  // Set when Janus's binary does one pass and exits (key_rotator, a cron job): the host
+  // configures the plugin and runs its command of this name instead of serving.
+  const char* run_once_command = nullptr;
 };
 const std::vector<ComponentMapping>& janus_components();
 

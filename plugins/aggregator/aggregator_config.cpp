@@ -54,8 +54,16 @@ AggregatorConfig parse_aggregator_config(const YAML::Node& section, const std::s
     taskprov.finish();
   }
   map.unimplemented("log_forbidden_mutations", warn);
-  map.unimplemented("garbage_collection", warn);
-  map.unimplemented("key_rotator", warn);
+  // `janus aggregator` runs these sections as plugins of their own (host_config.cpp); in a
+  // native host config they belong to those plugins' entries.
+  for (const auto& [key, plugin] : {std::pair{"garbage_collection", "garbage_collector"},
+                                    std::pair{"key_rotator", "key_rotator"}}) {
+    if (map.has(key)) {
+      throw ConfigError(config_location(file, map.node()[key]) + ": key '" + map.key_path(key) +
+                        "': in a native host config, give it to a '" + plugin +
+                        "' plugin entry instead");
+    }
+  }
   if (map.has("aggregator_api") && !map.node()["aggregator_api"].IsNull()) {
     ConfigMap api = map.section("aggregator_api");
     AggregatorApiConfig options;

@@ -9,11 +9,17 @@
 namespace janus::aggregator {
 namespace {
 
-// The sample file without the common keys, which the host reads itself (host_config.cpp).
+// The sample file without the common keys, which the host reads itself, and the sections
+// it runs as plugins of their own (host_config.cpp).
 YAML::Node component_section(const std::string& file) {
-  static const std::set<std::string> common = {
-      "database",       "health_check_listen_address", "logging_config",
-      "metrics_config", "max_transaction_retries",     "thread_pool_stack_size"};
+  static const std::set<std::string> common = {"database",
+                                               "health_check_listen_address",
+                                               "logging_config",
+                                               "metrics_config",
+                                               "max_transaction_retries",
+                                               "thread_pool_stack_size",
+                                               "garbage_collection",
+                                               "key_rotator"};
   YAML::Node root = load_yaml_file(file);
   YAML::Node section(YAML::NodeType::Map);
   for (const auto& item : root) {
@@ -51,7 +57,7 @@ TEST(AggregatorConfig, AdvancedSampleParsesAndWarnsAboutUnimplementedKeys) {
   EXPECT_EQ(config.task_cache_capacity, 10'000u);
   std::string all;
   for (const auto& w : warnings) all += w + "\n";
-  for (const char* key : {"log_forbidden_mutations", "garbage_collection", "key_rotator"}) {
+  for (const char* key : {"log_forbidden_mutations"}) {
     EXPECT_NE(all.find(std::string("'") + key + "'"), std::string::npos) << key << "\n" << all;
   }
   // The sample's helper request queue is served.
@@ -75,6 +81,17 @@ AggregatorConfig parse(const std::string& yaml) {
 const std::string kRequired =
     "listen_address: 127.0.0.1:8080\nmax_upload_batch_size: 10\n"
     "max_upload_batch_write_delay_ms: 5\nbatch_aggregation_shard_count: 4\n";
+
+TEST(AggregatorConfig, ComponentSectionsAreNotTheAggregatorsInANativeConfig) {
+  try {
+    parse(kRequired + "garbage_collection:\n  gc_frequency_s: 60\n");
+    FAIL() << "accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "agg.yaml:6: key 'garbage_collection': in a native host config, give it to a "
+              "'garbage_collector' plugin entry instead");
+  }
+}
 
 TEST(AggregatorConfig, OptionalKeysOverrideDefaults) {
   AggregatorConfig config =

@@ -4,11 +4,15 @@
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <sstream>
 
 #include "janus/codec.h"
+#include "janus/datastore/keys.h"
 #include "janus/hpke.h"
 #include "janus/messages.h"
 #include "janus/testing/test_database.h"
@@ -99,6 +103,24 @@ TEST_F(CliCommands, ExistingTasksAreReplaced) {
   ASSERT_TRUE(stored);
   EXPECT_EQ(stored->min_batch_size, 7u);
   EXPECT_EQ(stored->vdaf.name, "Prio3Count");
+}
+
+// As in Janus, every entry is written in turn: of two entries with one task id, the later
+// one is what is stored.
+TEST_F(CliCommands, ARepeatedTaskIdInOneFileKeepsTheLaterEntry) {
+  YAML::Node tasks = YAML::LoadFile(kSampleTasks);
+  YAML::Node later = YAML::Clone(tasks[0]);
+  later["min_batch_size"] = 7;
+  tasks.push_back(later);
+  YAML::Emitter emitter;
+  emitter << tasks;
+  Result result = provision({scratch_file("repeated.yaml", emitter.c_str()), "--echo-tasks"});
+  ASSERT_EQ(result.code, 0) << result.err;
+  EXPECT_NE(result.err.find("wrote 3 task(s)"), std::string::npos) << result.err;
+  ASSERT_EQ(stored_tasks().size(), 2u);
+  auto stored = stored_task(*TaskId::from_base64url("G9YKXjoEjfoU7M_fi_o2H0wmzavRb2sBFHeykeRhDMk"));
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->min_batch_size, 7u);
 }
 
 TEST_F(CliCommands, GeneratedParametersAreWrittenAndEchoed) {
@@ -339,6 +361,155 @@ TEST(CliCollect, UsageMistakesAndAnUnreachableLeader) {
   EXPECT_EQ(unreachable.code, 1);
   EXPECT_NE(unreachable.err.find("janus_cli collect: error:"), std::string::npos)
       << unreachable.err;
+}
+
+class CliJobCommands : public CliCommands {
+ protected:
+  Result list(int (*command)(const std::vector<std::string>&, Datastore*, std::ostream&,
+                             std::ostream&),
+              const std::vector<std::string>& args, bool with_datastore = true) {
+    std::ostringstream out, err;
+    int code = command(args, with_datastore ? datastore_.get() : nullptr, out, err);
+    return {code, out.str(), err.str()};
+  }
+};
+
+TEST_F(CliJobCommands, ListAggregationJobsAsATableAndAsJson) {
+  ASSERT_EQ(provision({kSampleTasks}).code, 0);
+  const TaskId task_id = *TaskId::from_base64url("G9YKXjoEjfoU7M_fi_o2H0wmzavRb2sBFHeykeRhDMk");
+  AggregationJob first, second;
+  for (AggregationJob* job : {&first, &second}) {
+    job->task_id = task_id;
+    job->aggregation_job_id = AggregationJobId::random();
+    job->client_timestamp_interval = {1'700'000'000, 3600};
+  }
+  second.state = AggregationJobState::Finished;
+  second.step = 1;
+  datastore_->run_tx("put", [&](Transaction& tx) {
+    tx.put_aggregation_job(first);
+    tx.put_aggregation_job(second);
+  });
+  // The first one is leased (by a job driver) until now + 600 s.
+  datastore_->run_tx("lease", [](Transaction& tx) {
+    return tx.acquire_incomplete_aggregation_jobs(Duration{600}, 10);
+  });
+
+  Result table = list(list_aggregation_jobs, {"--task", task_id.to_base64url()});
+  ASSERT_EQ(table.code, 0) << table.err;
+  std::istringstream lines(table.out);
+  std::string header, row1, row2, extra;
+  std::getline(lines, header);
+  std::getline(lines, row1);
+  std::getline(lines, row2);
+  EXPECT_FALSE(std::getline(lines, extra));
+  EXPECT_EQ(header.rfind("AGGREGATION JOB", 0), 0u) << table.out;
+  EXPECT_NE(header.find("LEASE EXPIRY"), std::string::npos);
+  EXPECT_EQ(row1.rfind(first.aggregation_job_id.to_base64url(), 0), 0u) << table.out;
+  EXPECT_NE(row1.find("InProgress"), std::string::npos);
+  EXPECT_NE(row1.find("2023-11-14T22:23:20Z"), std::string::npos) << row1;  // lease expiry
+  EXPECT_NE(row2.find("Finished"), std::string::npos);
+
+  Result json = list(list_aggregation_jobs, {"--task", task_id.to_base64url(), "--json"});
+  ASSERT_EQ(json.code, 0) << json.err;
+  nlohmann::json jobs = nlohmann::json::parse(json.out);
+  ASSERT_EQ(jobs.size(), 2u);
+  EXPECT_EQ(jobs[0]["aggregation_job_id"], first.aggregation_job_id.to_base64url());
+  EXPECT_EQ(jobs[0]["state"], "InProgress");
+  EXPECT_EQ(jobs[0]["lease"]["expiry"], 1'700'000'600u);
+  EXPECT_EQ(jobs[0]["lease"]["attempts"], 1u);
+  EXPECT_EQ(jobs[0]["client_timestamp_interval"]["start"], 1'700'000'000u);
+  EXPECT_EQ(jobs[1]["state"], "Finished");
+  EXPECT_EQ(jobs[1]["step"], 1);
+  EXPECT_TRUE(jobs[1]["lease"]["expiry"].is_null());
+
+  Result one = list(list_aggregation_jobs, {"--task", task_id.to_base64url(), "--job",
+                                            second.aggregation_job_id.to_base64url(), "--json"});
+  ASSERT_EQ(one.code, 0) << one.err;
+  EXPECT_EQ(nlohmann::json::parse(one.out).size(), 1u);
+
+  Result missing = list(list_aggregation_jobs, {"--task", task_id.to_base64url(), "--job",
+                                                AggregationJobId::random().to_base64url()});
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_NE(missing.err.find("no aggregation job"), std::string::npos) << missing.err;
+  Result no_task = list(list_aggregation_jobs, {"--task", TaskId::random().to_base64url()});
+  EXPECT_EQ(no_task.code, 1);
+  EXPECT_NE(no_task.err.find("no task"), std::string::npos) << no_task.err;
+  EXPECT_EQ(list(list_aggregation_jobs, {}).code, 2);  // --task is required
+  EXPECT_EQ(list(list_aggregation_jobs, {"--task", "!!"}).code, 2);
+  EXPECT_EQ(list(list_aggregation_jobs, {"--task", task_id.to_base64url()}, false).code, 2);
+}
+
+TEST_F(CliJobCommands, ListCollectionJobsAsATableAndAsJson) {
+  ASSERT_EQ(provision({kSampleTasks}).code, 0);
+  const TaskId task_id = *TaskId::from_base64url("G9YKXjoEjfoU7M_fi_o2H0wmzavRb2sBFHeykeRhDMk");
+  CollectionJob job;
+  job.task_id = task_id;
+  job.collection_job_id = CollectionJobId::random();
+  job.query = {0};
+  job.batch_identifier = Interval{1'699'999'200, 3600};
+  job.state = CollectionJobState::Finished;
+  job.report_count = 12;
+  job.client_timestamp_interval = Interval{1'699'999'200, 3600};
+  job.leader_aggregate_share = Bytes{1};
+  job.helper_aggregate_share = Bytes{2};
+  datastore_->run_tx("put", [&](Transaction& tx) { tx.put_collection_job(job); });
+
+  Result table = list(list_collection_jobs, {"--task", task_id.to_base64url()});
+  ASSERT_EQ(table.code, 0) << table.err;
+  EXPECT_EQ(table.out.rfind("COLLECTION JOB", 0), 0u) << table.out;
+  EXPECT_NE(table.out.find(job.collection_job_id.to_base64url()), std::string::npos);
+  EXPECT_NE(table.out.find("2023-11-14T22:00:00Z+3600s"), std::string::npos) << table.out;
+
+  Result json = list(list_collection_jobs, {"--json", "--task", task_id.to_base64url(), "--job",
+                                            job.collection_job_id.to_base64url()});
+  ASSERT_EQ(json.code, 0) << json.err;
+  nlohmann::json jobs = nlohmann::json::parse(json.out);
+  ASSERT_EQ(jobs.size(), 1u);
+  EXPECT_EQ(jobs[0]["state"], "Finished");
+  EXPECT_EQ(jobs[0]["report_count"], 12);
+  EXPECT_EQ(jobs[0]["batch_identifier"]["interval"]["start"], 1'699'999'200u);
+  EXPECT_EQ(jobs[0]["lease"]["attempts"], 0);
+  EXPECT_EQ(list(list_collection_jobs, {"--task", task_id.to_base64url(), "--job",
+                                        CollectionJobId::random().to_base64url()})
+                .code,
+            1);
+}
+
+TEST(CliCreateDatastoreKey, PrintsOrWritesAUsableKey) {
+  auto run = [](const std::vector<std::string>& args) {
+    std::ostringstream out, err;
+    int code = create_datastore_key(args, out, err);
+    return Result{code, out.str(), err.str()};
+  };
+  Result printed = run({});
+  ASSERT_EQ(printed.code, 0) << printed.err;
+  ASSERT_FALSE(printed.out.empty());
+  const std::string key = printed.out.substr(0, printed.out.size() - 1);
+  EXPECT_EQ(DatastoreKeys::parse(key).all().size(), 1u);  // a valid DATASTORE_KEYS entry
+  EXPECT_NE(run({}).out, printed.out);                    // random each time
+
+  const std::string path = scratch_file("unused", "") + ".key";
+  Result written = run({"--out-file", path});
+  ASSERT_EQ(written.code, 0) << written.err;
+  EXPECT_EQ(written.out, "");
+  std::ifstream in(path);
+  std::string stored;
+  std::getline(in, stored);
+  EXPECT_EQ(DatastoreKeys::parse(stored).all().size(), 1u);
+  EXPECT_EQ(std::filesystem::status(path).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  // Never over an existing file.
+  Result again = run({"--out-file", path});
+  EXPECT_EQ(again.code, 1);
+  std::ifstream in_again(path);
+  std::string still;
+  std::getline(in_again, still);
+  EXPECT_EQ(still, stored);
+
+  Result dry = run({"--dry-run"});
+  EXPECT_EQ(dry.code, 0);
+  EXPECT_EQ(dry.out, "");
+  EXPECT_EQ(run({"extra"}).code, 2);
 }
 
 }  // namespace

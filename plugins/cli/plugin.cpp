@@ -31,6 +31,20 @@ class CliPlugin final : public Plugin {
         [datastore](const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
           return set_global_hpke_key_state(args, datastore, out, err);
         });
+    commands.add(
+        "list-aggregation-jobs", "list a task's aggregation jobs and their leases",
+        [datastore](const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+          return list_aggregation_jobs(args, datastore, out, err);
+        });
+    commands.add(
+        "list-collection-jobs", "list a task's collection jobs and their leases",
+        [datastore](const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+          return list_collection_jobs(args, datastore, out, err);
+        });
+    commands.add("create-datastore-key", "print a new datastore key (or write it to a file)",
+                 [](const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+                   return create_datastore_key(args, out, err);
+                 });
     commands.add("collect",
                  "collect a batch from the leader and print the aggregate (a DAP collector)",
                  [vdafs](const std::vector<std::string>& args, std::ostream& out,

@@ -425,16 +425,11 @@ std::vector<ProvisionedTask> parse_tasks(const YAML::Node& root, const std::stri
     throw ConfigError(config_location(file, root) +
                       ": expected a YAML sequence of tasks (see Janus's docs/samples/tasks.yaml)");
   }
+  // A task id may come more than once: as in Janus, each entry is written in turn over the
+  // previous one, so the later entry wins.
   std::vector<ProvisionedTask> tasks;
-  std::map<TaskId, std::size_t> indices;
   for (std::size_t i = 0; i < root.size(); ++i) {
     tasks.push_back(parse_task(root[i], file, i, vdafs, options));
-    auto [it, inserted] = indices.emplace(tasks.back().task.task_id, i);
-    if (!inserted) {
-      throw ConfigError(config_location(file, root[i]) + ": key 'tasks[" + std::to_string(i) +
-                        "].task_id': task " + tasks.back().task.task_id.to_base64url() +
-                        " is already defined by tasks[" + std::to_string(it->second) + "]");
-    }
   }
   return tasks;
 }

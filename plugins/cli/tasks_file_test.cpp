@@ -252,9 +252,6 @@ const std::vector<BadCase>& bad_cases() {
       {"duplicate hpke config id",
        [](YAML::Node& t) { t[0]["hpke_keys"].push_back(YAML::Clone(t[0]["hpke_keys"][0])); },
        "key 'tasks[0].hpke_keys[1].config.id': config id 164 is used twice"},
-      {"duplicate task id", [](YAML::Node& t) { t[1]["task_id"] = YAML::Clone(t[0]["task_id"]); },
-       "key 'tasks[1].task_id': task G9YKXjoEjfoU7M_fi_o2H0wmzavRb2sBFHeykeRhDMk is already "
-       "defined by tasks[0]"},
       {"task not a map", [](YAML::Node& t) { t[1] = "task"; },
        "tasks[1]: expected a map of task fields"},
   };

@@ -279,21 +279,29 @@ TEST(JanusProcess, UnknownPlugin) {
       << err;
 }
 
-// `janus <component> --config-file FILE` with Janus's own sample: the common
-// keys parse, and the component's plugin (not built yet) is reported missing.
+// `janus <component> --config-file FILE` with Janus's own sample against a plugin directory
+// without the component plugins: the common keys parse, and the component is reported as
+// not part of this build, plainly, before anything starts.
 TEST(JanusProcess, JanusComponentFormWithSampleConfig) {
-  std::string sample = kSamples + "/basic_config/aggregation_job_driver.yaml";
-  // The sample's health address (0.0.0.0:8000) may be taken on a test machine:
-  // use a copy with a free loopback port.
-  std::ifstream in(sample);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto at = text.find("0.0.0.0:8000");
-  ASSERT_NE(at, std::string::npos);
-  text.replace(at, 12, "127.0.0.1:" + std::to_string(free_port()));
-  std::string config = write_file("aggregation_job_driver.yaml", text);
-  std::string err = expect_startup_failure(
-      {"aggregation_job_driver", "--config-file", config, "--plugin-dir", kPluginDir});
-  EXPECT_NE(err.find("plugin 'job_driver' not found"), std::string::npos) << err;
+  for (const char* component : {"aggregation_job_driver", "garbage_collector"}) {
+    std::string sample = kSamples + "/basic_config/" + component + ".yaml";
+    // The sample's health address (0.0.0.0:8000) may be taken on a test machine:
+    // use a copy with a free loopback port.
+    std::ifstream in(sample);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto at = text.find("0.0.0.0:8000");
+    ASSERT_NE(at, std::string::npos);
+    text.replace(at, 12, "127.0.0.1:" + std::to_string(free_port()));
+    std::string config = write_file(std::string(component) + ".yaml", text);
+    std::string err =
+        expect_startup_failure({component, "--config-file", config, "--plugin-dir", kPluginDir});
+    EXPECT_EQ(err.rfind("janus: error: component '" + std::string(component) +
+                            "' is not part of this build; available: none (no " + kPluginDir +
+                            "/libjanus_",
+                        0),
+              0u)
+        << err;
+  }
 }
 
 TEST(JanusProcess, PortAlreadyInUse) {

@@ -34,7 +34,8 @@ for path in /usr/bin/janus /usr/bin/janus_cli /usr/lib/libjanus_sdk.so \
   /usr/lib/janus/plugins/libjanus_aggregator.so /usr/lib/janus/plugins/libjanus_cli.so \
   /usr/lib/janus/plugins/libjanus_collection_driver.so \
   /usr/lib/janus/plugins/libjanus_job_creator.so /usr/lib/janus/plugins/libjanus_job_driver.so \
-  /usr/lib/janus/plugins/libjanus_prio3.so /usr/share/janus/db/0001_tasks_and_keys.up.sql \
+  /usr/lib/janus/plugins/libjanus_prio3.so /usr/lib/janus/plugins/libjanus_garbage_collector.so \
+  /usr/lib/janus/plugins/libjanus_key_rotator.so /usr/share/janus/db/0001_tasks_and_keys.up.sql \
   /usr/share/janus/config/aggregator.yaml /usr/share/janus/config/tasks.yaml \
   /usr/share/janus/config/host.yaml /usr/lib/systemd/system/janus@.service; do
   grep -qx "$path" "$work/contents" || fail "the package lacks $path"
