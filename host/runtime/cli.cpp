@@ -20,6 +20,7 @@
 #include "janus/config.h"
 #include "janus/datastore/schema.h"
 #include "janus/log.h"
+#include "janus/tracing.h"
 #include "janus/version.h"
 
 namespace janus::runtime {
@@ -132,11 +133,35 @@ std::shared_ptr<spdlog::logger> configure_host_logging(const HostConfig& config)
   return logger;
 }
 
+// Starts the OTLP span exporter when the config names an endpoint; its RAII stop flushes
+// the spans still queued when the process ends normally.
+struct TracingSession {
+  TracingSession(const HostConfig& config, const std::string& service_name,
+                 const std::shared_ptr<spdlog::logger>& logger) {
+    if (!config.logging.otlp_endpoint) return;
+    tracing::OtlpExporterOptions options;
+    options.endpoint = *config.logging.otlp_endpoint;
+    options.service_name = service_name;
+    tracing::start_otlp_exporter(options, log::logger("janus::tracing"));
+    logger->info("exporting trace spans over OTLP/HTTP to {}", options.endpoint);
+    active = true;
+  }
+  ~TracingSession() {
+    if (active) tracing::stop_exporter();
+  }
+  TracingSession(const TracingSession&) = delete;
+  TracingSession& operator=(const TracingSession&) = delete;
+  bool active = false;
+};
+
 // Runs the host until a stop signal; returns the exit code.
-int serve(HostConfig config, const CommonOptions& options) {
+// `component`: the Janus component run (names the trace spans' service), if any.
+int serve(HostConfig config, const CommonOptions& options, const std::string& component = "") {
   apply_secrets(config, options.database_password, options.datastore_keys);
   export_plugin_secrets(options);
   auto logger = configure_host_logging(config);
+  TracingSession tracing_session(config, component.empty() ? "janus" : "janus_" + component,
+                                 logger);
 
   raise_open_file_limit(*logger, config.http_server.max_connections);
 
@@ -146,6 +171,7 @@ int serve(HostConfig config, const CommonOptions& options) {
   logger->info("received {}; shutting down", signal_number == SIGINT ? "SIGINT" : "SIGTERM");
   if (!host.stop()) {
     logger->error("exiting with work still in flight");
+    tracing::stop_exporter();
     spdlog::shutdown();
     std::fflush(nullptr);
     std::_Exit(1);
@@ -184,7 +210,8 @@ void check_components_built(const HostConfig& config, const CommonOptions& optio
 int run_once(HostConfig config, const CommonOptions& options, const std::string& command) {
   apply_secrets(config, options.database_password, options.datastore_keys);
   export_plugin_secrets(options);
-  configure_host_logging(config);
+  auto logger = configure_host_logging(config);
+  TracingSession tracing_session(config, "janus_" + command, logger);
   Host host(std::move(config), host_options_from(options));
   host.configure_plugins();
   const Commands::Entry* entry = host.commands().find(command);
@@ -387,7 +414,7 @@ std::vector<Subcommand> subcommands() {
                      HostConfig config = load_component(options, component, plugin);
                      check_components_built(config, options);
                      if (once) return run_once(std::move(config), options, *once);
-                     return serve(std::move(config), options);
+                     return serve(std::move(config), options, component);
                    }});
   }
   out.push_back(

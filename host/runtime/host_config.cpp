@@ -95,7 +95,20 @@ void parse_common(ConfigMap& map, HostConfig& config, bool database_required) {
     console.accept("listen_address");
     console.finish();
   }
-  logging.unimplemented("open_telemetry_config", warn);
+  if (logging.has("open_telemetry_config") && !logging.node()["open_telemetry_config"].IsNull()) {
+    // Janus's enum of exporters has one member, otlp: {endpoint}.
+    ConfigMap telemetry = logging.section("open_telemetry_config");
+    ConfigMap otlp = telemetry.section("otlp");
+    const std::string endpoint = otlp.required<std::string>("endpoint");
+    if (endpoint.rfind("http://", 0) != 0 && endpoint.rfind("https://", 0) != 0) {
+      throw ConfigError(config_location(otlp.file(), otlp.node()["endpoint"]) + ": key '" +
+                        otlp.key_path("endpoint") +
+                        "': expected an http:// or https:// URL, got '" + endpoint + "'");
+    }
+    config.logging.otlp_endpoint = endpoint;
+    otlp.finish();
+    telemetry.finish();
+  }
   logging.finish();
 
   ConfigMap metrics = map.section("metrics_config");

@@ -25,6 +25,8 @@ namespace janus::runtime {
 struct LoggingConfig {
   bool force_json_output = false;
   bool stackdriver_json_output = false;
+  // open_telemetry_config.otlp.endpoint: spans go there over OTLP/HTTP (JSON).
+  std::optional<std::string> otlp_endpoint;
 };
 
 struct PrometheusExporterConfig {

@@ -70,8 +70,12 @@ TEST(ComponentConfig, JanusSamplesParse) {
           EXPECT_TRUE(config.logging.force_json_output) << path;
           ASSERT_TRUE(config.metrics.prometheus.has_value()) << path;
           EXPECT_EQ(config.metrics.prometheus->port, 9464);
-          // tokio_console enabled, open_telemetry_config: accepted, not implemented.
-          EXPECT_GE(config.warnings.size(), 2u) << path;
+          // tokio_console enabled: accepted, not implemented; open_telemetry_config is served.
+          EXPECT_GE(config.warnings.size(), 1u) << path;
+          EXPECT_EQ(config.logging.otlp_endpoint, "https://example.com") << path;
+          for (const auto& warning : config.warnings) {
+            EXPECT_EQ(warning.find("open_telemetry_config"), std::string::npos) << warning;
+          }
         }
       } else {
         EXPECT_TRUE(config.warnings.empty()) << path;
@@ -80,6 +84,24 @@ TEST(ComponentConfig, JanusSamplesParse) {
     }
   }
   EXPECT_EQ(parsed, 12);
+}
+
+TEST(ComponentConfig, OtlpEndpointMustBeAnHttpUrl) {
+  auto parse = [](const std::string& telemetry) {
+    return parse_component_config(YAML::Load("database:\n  url: postgres://x@y/z\nlogging_config:\n"
+                                             "  open_telemetry_config:\n" +
+                                             telemetry),
+                                  "agg.yaml", "aggregator", "aggregator");
+  };
+  EXPECT_EQ(parse("    otlp:\n      endpoint: http://127.0.0.1:4318\n").logging.otlp_endpoint,
+            "http://127.0.0.1:4318");
+  EXPECT_EQ(error_of([&] { parse("    otlp:\n      endpoint: localhost:4317\n"); }),
+            "agg.yaml:6: key 'logging_config.open_telemetry_config.otlp.endpoint': expected an "
+            "http:// or https:// URL, got 'localhost:4317'");
+  EXPECT_NE(error_of([&] {
+              parse("    otlp: {}\n");
+            }).find("missing required key 'logging_config.open_telemetry_config.otlp.endpoint'"),
+            std::string::npos);
 }
 
 TEST(ComponentConfig, PluginSectionKeepsLinesAndSkipsCommonKeys) {

@@ -18,6 +18,7 @@
 #include "janus/http_client.h"
 #include "janus/messages.h"
 #include "janus/testing/test_database.h"
+#include "otlp_receiver.h"
 #include "process.h"
 
 namespace janus::testing {
@@ -124,6 +125,80 @@ TEST_P(SampleConfig, StartsServesAndStops) {
 
 INSTANTIATE_TEST_SUITE_P(Janus07, SampleConfig,
                          ::testing::Values("basic_config", "advanced_config", "config"));
+
+// Janus's open_telemetry_config.otlp.endpoint, pointed at a local OTLP/HTTP receiver: the
+// advanced sample's aggregator exports a server span per request (with the route, the task id
+// and the status), a span per datastore transaction (the handler's as children of its
+// request's span) and the key rotator's bootstrap transaction, all under its service name,
+// and flushes them when it stops.
+TEST(AggregatorProcess, ExportsSpansToTheConfiguredOtlpEndpoint) {
+  TestDatabase db;
+  OtlpReceiver receiver;
+  const std::uint16_t health = free_port(), port = free_port(), metrics = free_port();
+  const std::string config = write_file(
+      "otlp-aggregator.yaml", runnable_sample_config("advanced_config", "aggregator", db.url(),
+                                                     health, metrics, port, receiver.endpoint()));
+  RealClock clock;
+  RealClientCountTask count(db, clock);
+  Process janus(JANUS_EXECUTABLE, {"aggregator", "--config-file", config},
+                {{"DATASTORE_KEYS", count.datastore_keys}, {"RUST_LOG", "info"}});
+  ASSERT_TRUE(eventually([&] { return http(health, "GET", "/healthz").status == 200; }, 30s))
+      << janus.stderr_text() << janus.stdout_text();
+  const std::string task_id = count.task.task_id.to_base64url();
+  EXPECT_EQ(http(port, "GET", "/hpke_config?task_id=" + task_id).status, 200);
+  HttpHeaders headers;
+  headers.add("Content-Type", "application/dap-report");
+  HttpClientResponse accepted = HttpClient().send(
+      HttpMethod::Put, "http://127.0.0.1:" + std::to_string(port) + count.upload_path(), headers,
+      hex(count.reports().at(0), "report"));
+  EXPECT_EQ(accepted.status, 200);
+  janus.signal(SIGTERM);
+  ExitStatus status = janus.wait(30s);
+  EXPECT_TRUE(status.exited);
+  EXPECT_EQ(status.exit_code, 0) << janus.stderr_text();
+  EXPECT_NE(
+      janus.stdout_text().find("exporting trace spans over OTLP/HTTP to " + receiver.endpoint()),
+      std::string::npos)
+      << janus.stdout_text();
+
+  const std::vector<ReceivedSpan> spans = receiver.spans();
+  auto named = [&](const std::string& name) {
+    std::vector<const ReceivedSpan*> found;
+    for (const ReceivedSpan& span : spans) {
+      if (span.name == name) found.push_back(&span);
+    }
+    return found;
+  };
+  std::string names;
+  for (const ReceivedSpan& span : spans) names += span.name + "\n";
+  for (const ReceivedSpan& span : spans) EXPECT_EQ(span.service_name, "janus_aggregator");
+
+  auto uploads = named("PUT /tasks/{task_id}/reports");
+  ASSERT_EQ(uploads.size(), 1u) << names;
+  EXPECT_EQ(uploads[0]->kind, 2);
+  EXPECT_EQ(uploads[0]->attributes.at("task_id"), task_id);
+  EXPECT_EQ(uploads[0]->attributes.at("http.response.status_code"), "200");
+  auto configs = named("GET /hpke_config");
+  ASSERT_EQ(configs.size(), 1u) << names;
+  EXPECT_EQ(configs[0]->attributes.at("http.response.status_code"), "200");
+  EXPECT_EQ(named("tx global_hpke_key_rotator").size(), 1u) << names;
+
+  // Every transaction span is a "tx <name>" span of PostgreSQL; those the request handlers
+  // ran hang under their request's span, in its trace.
+  std::size_t children = 0;
+  for (const ReceivedSpan& span : spans) {
+    if (span.name.rfind("tx ", 0) != 0) continue;
+    EXPECT_EQ(span.attributes.at("db.system"), "postgresql");
+    for (const ReceivedSpan* request : {uploads[0], configs[0]}) {
+      if (span.parent_span_id == request->span_id) {
+        EXPECT_EQ(span.trace_id, request->trace_id);
+        EXPECT_GE(span.start_ns, request->start_ns);
+        ++children;
+      }
+    }
+  }
+  EXPECT_GE(children, 1u) << names;
+}
 
 // A misspelled required key in a Janus-form config: one line on stderr naming the file, the
 // misspelled key's line and the key it resembles, and exit code 1.

@@ -4,6 +4,7 @@
 #include <janus/codec.h>
 #include <janus/hpke.h>
 #include <janus/messages.h>
+#include <janus/tracing.h>
 #include <janus/vdaf.h>
 
 #include <algorithm>
@@ -108,6 +109,12 @@ void CollectionDriver::abandon(const Lease<AcquiredCollectionJob>& lease, const 
 
 void CollectionDriver::step(const Lease<AcquiredCollectionJob>& lease, const StepContext& context) {
   const AcquiredCollectionJob& acquired = lease.leased;
+  if (tracing::enabled()) {
+    tracing::set_current_attribute("task_id", acquired.task_id.to_base64url());
+    tracing::set_current_attribute("collection_job_id", acquired.collection_job_id.to_base64url());
+    tracing::set_current_attribute("janus.lease.attempts",
+                                   static_cast<std::int64_t>(lease.attempts));
+  }
   if (lease.attempts > config_.maximum_attempts_before_failure) {
     abandon(lease, "leased " + std::to_string(lease.attempts) + " times without finishing");
     return;

@@ -11,6 +11,7 @@
 #include "janus/codec.h"
 #include "janus/messages.h"
 #include "janus/ping_pong.h"
+#include "janus/tracing.h"
 #include "janus/vdaf.h"
 
 namespace janus::job_driver {
@@ -360,6 +361,13 @@ std::vector<std::optional<Bytes>> JobDriver::apply_response(const AggregationJob
 
 void JobDriver::step(const Lease<AcquiredAggregationJob>& lease, const StepContext& context) {
   const AcquiredAggregationJob& acquired = lease.leased;
+  if (tracing::enabled()) {
+    tracing::set_current_attribute("task_id", acquired.task_id.to_base64url());
+    tracing::set_current_attribute("aggregation_job_id",
+                                   acquired.aggregation_job_id.to_base64url());
+    tracing::set_current_attribute("janus.lease.attempts",
+                                   static_cast<std::int64_t>(lease.attempts));
+  }
   // Janus counts acquisitions: the one that exceeds the limit abandons the job.
   if (lease.attempts > config_.maximum_attempts_before_failure) {
     abandon(lease, context);

@@ -197,7 +197,8 @@ void replace_all(std::string& text, const std::string& from, const std::string& 
 
 std::string runnable_sample_config(const std::string& flavour, const std::string& component,
                                    const std::string& database_url, std::uint16_t health_port,
-                                   std::uint16_t metrics_port, std::uint16_t listen_port) {
+                                   std::uint16_t metrics_port, std::uint16_t listen_port,
+                                   const std::string& otlp_endpoint) {
   const std::string sample =
       flavour == "config"
           ? JANUS_SOURCE_DIR "/config/" + component + ".yaml"
@@ -214,6 +215,13 @@ std::string runnable_sample_config(const std::string& flavour, const std::string
   // The advanced aggregator's aggregator API listener.
   replace_all(text, "0.0.0.0:8081", "127.0.0.1:" + std::to_string(free_port()));
   replace_all(text, "tls_trust_store_path: /path/to/file.pem", "");
+  // The advanced samples' OTLP endpoint: the test's receiver, or a loopback port nothing
+  // listens on (tests reach loopback addresses only).
+  replace_all(text, "endpoint: \"https://example.com\"",
+              "endpoint: \"" +
+                  (otlp_endpoint.empty() ? "http://127.0.0.1:" + std::to_string(free_port())
+                                         : otlp_endpoint) +
+                  "\"");
   return text;
 }
 

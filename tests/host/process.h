@@ -69,9 +69,11 @@ void replace_all(std::string& text, const std::string& from, const std::string& 
 // "config" the project's own sample config/<component>.yaml) made runnable here: its
 // database URL, health address (0.0.0.0:8000), DAP listen address (0.0.0.0:8080, when
 // `listen_port` is given) and Prometheus port (9464) replaced, and the placeholder TLS trust
-// store removed. Throws if the sample cannot be read.
+// store removed, and its OTLP endpoint (https://example.com) replaced by `otlp_endpoint` or
+// a closed loopback port. Throws if the sample cannot be read.
 std::string runnable_sample_config(const std::string& flavour, const std::string& component,
                                    const std::string& database_url, std::uint16_t health_port,
-                                   std::uint16_t metrics_port, std::uint16_t listen_port = 0);
+                                   std::uint16_t metrics_port, std::uint16_t listen_port = 0,
+                                   const std::string& otlp_endpoint = "");
 
 }  // namespace janus::testing

@@ -9,6 +9,7 @@
 
 #include "janus/datastore/schema.h"
 #include "janus/metrics.h"
+#include "janus/tracing.h"
 #include "pg.h"
 
 namespace janus {
@@ -221,7 +222,13 @@ void Datastore::run_tx_erased(std::string_view name, Isolation isolation,
                           ? "BEGIN ISOLATION LEVEL READ COMMITTED"
                           : "BEGIN ISOLATION LEVEL REPEATABLE READ";
   const auto started = SteadyClock::now();
+  // One span per transaction, its retries included, a child of the caller's span.
+  tracing::Span span =
+      tracing::enabled() ? tracing::Span::start("tx " + std::string(name)) : tracing::Span();
+  auto scope = span.activate();
+  span.set_attribute("db.system", "postgresql");
   for (std::uint64_t attempt = 0;; ++attempt) {
+    span.set_attribute("janus.tx.attempts", static_cast<std::int64_t>(attempt + 1));
     PooledConnection connection(impl_->pool);
     try {
       connection->clear_last_error();
@@ -248,6 +255,9 @@ void Datastore::run_tx_erased(std::string_view name, Isolation isolation,
       }
       if (!retryable || attempt >= impl_->config.max_transaction_retries) {
         record_transaction(name, false, attempt, SteadyClock::now() - started);
+        if (span.recording()) {
+          span.set_error(retryable ? "retries exhausted" : "failed, not retryable");
+        }
         throw;
       }
     }

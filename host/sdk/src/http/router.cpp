@@ -9,6 +9,7 @@
 
 #include "janus/http.h"
 #include "janus/metrics.h"
+#include "janus/tracing.h"
 
 namespace janus {
 namespace {
@@ -247,12 +248,32 @@ void Router::add_async(HttpMethod method, std::string_view pattern, AsyncHttpHan
 void Router::dispatch(HttpRequest& request, HttpResponder respond) const {
   std::optional<HttpResponse> answer;
   const Route* route = match(request, answer);
+  const std::string route_label = route ? route->pattern : std::string("unmatched");
+  // One span per request, named as OpenTelemetry's HTTP semantic conventions name server
+  // spans; the DAP ids in the path are attributes. The handler runs in its scope, so the
+  // transactions it runs are its children.
+  std::shared_ptr<tracing::Span> span;  // none when tracing is off: no allocation
+  if (tracing::enabled()) {
+    span = std::make_shared<tracing::Span>(tracing::Span::start(
+        std::string(to_string(request.method)) + " " + route_label, tracing::SpanKind::Server));
+    span->set_attribute("http.request.method", to_string(request.method));
+    span->set_attribute("http.route", route_label);
+    span->set_attribute("url.path", request.path);
+    for (const char* id : {"task_id", "aggregation_job_id", "collection_job_id"}) {
+      if (auto value = request.path_param(id)) span->set_attribute(id, *value);
+    }
+  }
+  std::optional<tracing::Span::Scope> scope;
+  if (span) scope.emplace(span->activate());
   // OpenTelemetry's HTTP server metric, as Janus exports it to Prometheus, recorded when
   // the answer is sent (an asynchronous handler answers later, from another thread).
   HttpResponder recorded([respond, started = std::chrono::steady_clock::now(),
-                          method = request.method,
-                          route_label = route ? route->pattern
-                                              : std::string("unmatched")](HttpResponse response) {
+                          method = request.method, route_label, span](HttpResponse response) {
+    if (span) {
+      span->set_attribute("http.response.status_code", std::int64_t{response.status});
+      if (response.status >= 500) span->set_error("HTTP " + std::to_string(response.status));
+      span->end();
+    }
     metrics::registry()
         .histogram("http_server_request_duration_seconds", "Duration of HTTP server requests.",
                    metrics::duration_buckets(),

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "janus/tracing.h"
+
 namespace janus {
 
 // ---- PeriodicWorker -------------------------------------------------------
@@ -36,7 +38,15 @@ std::chrono::milliseconds PeriodicWorker::next_delay() {
 }
 
 void PeriodicWorker::run_once() {
-  pass_();
+  tracing::Span span =
+      tracing::enabled() ? tracing::Span::start(options_.name + " pass") : tracing::Span();
+  auto scope = span.activate();
+  try {
+    pass_();
+  } catch (const std::exception& e) {
+    span.set_error(e.what());
+    throw;
+  }
   ++passes_;
 }
 
@@ -255,9 +265,16 @@ void LeaseWorkerRunner::run_step(std::shared_ptr<LeasedJob> job,
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     }
   } record_step_time{step_time_, step_started};
+  // One span per step; the step's plugin adds the task and job ids it knows
+  // (tracing::set_current_attribute) and its transactions and requests are children.
+  tracing::Span span =
+      tracing::enabled() ? tracing::Span::start(options_.name + " step") : tracing::Span();
+  auto scope = span.activate();
+  span.set_attribute("janus.job", job->description);
   try {
     functions_.step(*job, context);
   } catch (const std::exception& e) {
+    span.set_error(e.what());
     count(&Stats::failed);
     if (logger_) {
       logger_->error("worker {}: stepping job {} failed: {}", options_.name, job->description,
@@ -267,6 +284,7 @@ void LeaseWorkerRunner::run_step(std::shared_ptr<LeasedJob> job,
   }
   if (std::chrono::steady_clock::now() >= deadline) {
     // The lease may already belong to someone else: leave it to expire.
+    span.set_error("step ran past its lease deadline");
     count(&Stats::timed_out);
     cancellations_.increment();
     if (logger_) {

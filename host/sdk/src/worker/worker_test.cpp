@@ -4,6 +4,9 @@
 
 #include <deque>
 
+#include "janus/tracing.h"
+#include "otlp_receiver.h"
+
 namespace janus {
 namespace {
 
@@ -240,6 +243,57 @@ TEST(LeaseWorkerRunner, AcquireFailureIsSurvived) {
                            clock);
   EXPECT_EQ(runner.run_once(), 0u);
   EXPECT_EQ(attempts, 1);
+}
+
+// With tracing on, each step is a span named after the worker, carrying the job's
+// description and what the step adds (the job drivers' task and job ids); a failed step's
+// span is marked failed and a pass of a periodic worker is a span too. The step's own spans
+// (its transactions) are its children.
+TEST(WorkerTracing, StepsAndPassesAreSpans) {
+  testing::OtlpReceiver receiver;
+  tracing::OtlpExporterOptions options;
+  options.endpoint = receiver.endpoint();
+  options.flush_interval = 20ms;
+  tracing::start_otlp_exporter(options);
+  MockClock clock(1'000'000);
+  FakeJobSource source;
+  source.clock = &clock;
+  source.pending = {1, 2};
+  LeaseWorkerFunctions functions{[&](std::size_t max) { return source.acquire(max); },
+                                 [&](const LeasedJob& job, const StepContext&) {
+                                   const int id = *std::static_pointer_cast<int>(job.job);
+                                   tracing::set_current_attribute("task_id",
+                                                                  "task-" + std::to_string(id));
+                                   tracing::Span::start("tx inner").end();
+                                   if (id == 2) throw std::runtime_error("peer answered 500");
+                                 },
+                                 [&](const LeasedJob& job) { source.release(job); }};
+  LeaseWorkerRunner runner({"aggregation_job_driver", 1h, 10, 60s}, functions, clock);
+  EXPECT_EQ(runner.run_once(), 2u);
+  PeriodicWorker periodic({"garbage_collector", 1h}, [] {});
+  periodic.run_once();
+  tracing::stop_exporter();
+
+  std::map<std::string, testing::ReceivedSpan> steps;
+  std::vector<testing::ReceivedSpan> inner;
+  bool pass = false;
+  for (const auto& span : receiver.spans()) {
+    if (span.name == "aggregation_job_driver step") steps[span.attributes.at("janus.job")] = span;
+    if (span.name == "tx inner") inner.push_back(span);
+    if (span.name == "garbage_collector pass") pass = true;
+  }
+  ASSERT_EQ(steps.size(), 2u);
+  EXPECT_EQ(steps["job-1"].attributes.at("task_id"), "task-1");
+  EXPECT_EQ(steps["job-1"].status_code, 0);
+  EXPECT_EQ(steps["job-2"].attributes.at("task_id"), "task-2");
+  EXPECT_EQ(steps["job-2"].status_code, 2);
+  EXPECT_EQ(steps["job-2"].status_message, "peer answered 500");
+  ASSERT_EQ(inner.size(), 2u);
+  for (const auto& span : inner) {
+    EXPECT_TRUE(span.parent_span_id == steps["job-1"].span_id ||
+                span.parent_span_id == steps["job-2"].span_id);
+  }
+  EXPECT_TRUE(pass);
 }
 
 }  // namespace
