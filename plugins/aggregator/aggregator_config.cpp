@@ -1,46 +1,27 @@
 #include "aggregator_config.h"
 
 namespace janus::aggregator {
-namespace {
-
-// A positive integer: zero would make the upload batcher or the counters meaningless.
-std::uint64_t positive(ConfigMap& map, const std::string& key, std::uint64_t value) {
-  if (value == 0) {
-    throw ConfigError(config_location(map.file(), map.node()[key]) + ": key '" + map.key_path(key) +
-                      "': must be greater than 0");
-  }
-  return value;
-}
-
-}  // namespace
 
 AggregatorConfig parse_aggregator_config(const YAML::Node& section, const std::string& file,
                                          const ConfigWarningSink& warn) {
   ConfigMap map(section, file);
   AggregatorConfig config;
   config.listen_address = map.required<std::string>("listen_address");
-  config.max_upload_batch_size =
-      positive(map, "max_upload_batch_size", map.required<std::uint64_t>("max_upload_batch_size"));
+  config.max_upload_batch_size = read_positive(map, "max_upload_batch_size");
   config.max_upload_batch_write_delay =
       std::chrono::milliseconds(map.required<std::uint64_t>("max_upload_batch_write_delay_ms"));
-  config.max_concurrent_upload_writes = positive(
-      map, "max_concurrent_upload_writes",
-      map.get<std::uint64_t>("max_concurrent_upload_writes", config.max_concurrent_upload_writes));
-  config.batch_aggregation_shard_count =
-      positive(map, "batch_aggregation_shard_count",
-               map.required<std::uint64_t>("batch_aggregation_shard_count"));
+  config.max_concurrent_upload_writes =
+      read_positive(map, "max_concurrent_upload_writes", config.max_concurrent_upload_writes);
+  config.batch_aggregation_shard_count = read_positive(map, "batch_aggregation_shard_count");
   config.task_counter_shard_count =
-      positive(map, "task_counter_shard_count",
-               map.get<std::uint64_t>("task_counter_shard_count", config.task_counter_shard_count));
-  config.global_hpke_configs_refresh_interval = std::chrono::milliseconds(
-      positive(map, "global_hpke_configs_refresh_interval",
-               map.get<std::uint64_t>("global_hpke_configs_refresh_interval",
-                                      config.global_hpke_configs_refresh_interval.count())));
+      read_positive(map, "task_counter_shard_count", config.task_counter_shard_count);
+  config.global_hpke_configs_refresh_interval =
+      std::chrono::milliseconds(read_positive(map, "global_hpke_configs_refresh_interval",
+                                              config.global_hpke_configs_refresh_interval.count()));
   config.task_cache_ttl = std::chrono::seconds(
       map.get<std::uint64_t>("task_cache_ttl_s", config.task_cache_ttl.count()));
   config.task_cache_capacity =
-      positive(map, "task_cache_capacity",
-               map.get<std::uint64_t>("task_cache_capacity", config.task_cache_capacity));
+      read_positive(map, "task_cache_capacity", config.task_cache_capacity);
   config.require_global_hpke_keys =
       map.get<bool>("require_global_hpke_keys", config.require_global_hpke_keys);
 
@@ -82,8 +63,7 @@ AggregatorConfig parse_aggregator_config(const YAML::Node& section, const std::s
       !map.node()["helper_aggregation_request_queue"].IsNull()) {
     ConfigMap queue = map.section("helper_aggregation_request_queue");
     RequestQueueOptions options;
-    options.concurrency =
-        positive(queue, "concurrency", queue.required<std::uint64_t>("concurrency"));
+    options.concurrency = read_positive(queue, "concurrency");
     options.depth = queue.required<std::uint64_t>("depth");
     // Absent or null: no timeout, as in Janus.
     if (auto timeout = queue.optional<std::uint64_t>("timeout_ms")) {

@@ -20,15 +20,13 @@
 #include "janus/testing/test_database.h"
 #include "otlp_receiver.h"
 #include "process.h"
+#include "real_client_task.h"
+#include "signature_test_support.h"
 
 namespace janus::testing {
 namespace {
 
 using namespace std::chrono_literals;
-
-Bytes hex(const nlohmann::json& object, const char* key) {
-  return *hex_decode(object.at(key).get<std::string>());
-}
 
 // The Count task of the real client's reports (divviup-ts-0.9.1-client-reports.json),
 // provisioned as a leader task with the file's HPKE key.
@@ -38,23 +36,11 @@ struct RealClientCountTask {
   std::string datastore_keys;
   std::unique_ptr<Datastore> datastore;
 
-  RealClientCountTask(TestDatabase& db, const Clock& clock) {
-    std::ifstream in(JANUS_SHARED_DIR "/vectors/dap-09/divviup-ts-0.9.1-client-reports.json");
-    doc = nlohmann::json::parse(in);
+  RealClientCountTask(TestDatabase& db, const Clock& clock)
+      : doc(real_client_reports_document()), task(real_client_count_leader_task(doc)) {
     auto key = DatastoreKeys::generate_key();
     datastore_keys = base64url_encode(ByteSpan(key.data(), key.size()));
     datastore = db.open_datastore(clock, DatastoreKeys::parse(datastore_keys));
-    task.task_id = *TaskId::from_bytes(hex(doc, "task_id_hex"));
-    task.peer_aggregator_endpoint = "https://helper.example/";
-    task.vdaf = {"Prio3Count", nlohmann::json::object()};
-    task.vdaf_verify_key = hex(doc, "vdaf_verify_key");
-    task.time_precision = doc.at("time_precision").get<Duration>();
-    task.tolerable_clock_skew = 60;
-    const nlohmann::json& leader = doc.at("hpke").at("leader");
-    HpkeConfigList leader_list = decode_message<HpkeConfigList>(hex(leader, "hpke_config_list"));
-    task.hpke_keys = {StoredHpkeKeypair{leader_list.configs.at(0).id,
-                                        encode_message(leader_list.configs.at(0)),
-                                        hex(leader, "private_key")}};
     datastore->run_tx("provision", [&](Transaction& tx) { tx.put_aggregator_task(task); });
   }
   const nlohmann::json& reports() const {
@@ -100,7 +86,7 @@ TEST_P(SampleConfig, StartsServesAndStops) {
   headers.add("Content-Type", "application/dap-report");
   HttpClientResponse accepted = HttpClient().send(
       HttpMethod::Put, "http://127.0.0.1:" + std::to_string(port) + count.upload_path(), headers,
-      hex(record, "report"));
+      hex_field(record, "report"));
   EXPECT_EQ(accepted.status, 200) << std::string(accepted.body.begin(), accepted.body.end())
                                   << janus.stdout_text();
 
@@ -150,7 +136,7 @@ TEST(AggregatorProcess, ExportsSpansToTheConfiguredOtlpEndpoint) {
   headers.add("Content-Type", "application/dap-report");
   HttpClientResponse accepted = HttpClient().send(
       HttpMethod::Put, "http://127.0.0.1:" + std::to_string(port) + count.upload_path(), headers,
-      hex(count.reports().at(0), "report"));
+      hex_field(count.reports().at(0), "report"));
   EXPECT_EQ(accepted.status, 200);
   janus.signal(SIGTERM);
   ExitStatus status = janus.wait(30s);
@@ -260,7 +246,7 @@ TEST(AggregatorProcess, UploadsRealClientReportsOverHttp) {
   HttpClientResponse hpke_config = client.send(
       HttpMethod::Get, base + "/hpke_config?task_id=" + task.task_id.to_base64url(), accept);
   EXPECT_EQ(hpke_config.status, 200);
-  EXPECT_EQ(hpke_config.body, hex(leader, "hpke_config_list"));
+  EXPECT_EQ(hpke_config.body, hex_field(leader, "hpke_config_list"));
 
   HttpHeaders upload;
   upload.add("Content-Type", "application/dap-report");
@@ -268,15 +254,16 @@ TEST(AggregatorProcess, UploadsRealClientReportsOverHttp) {
   for (const nlohmann::json& record : count.reports()) {
     HttpClientResponse response =
         client.send(HttpMethod::Put, base + "/tasks/" + task.task_id.to_base64url() + "/reports",
-                    upload, hex(record, "report"));
+                    upload, hex_field(record, "report"));
     EXPECT_EQ(response.status, 200) << std::string(response.body.begin(), response.body.end());
     EXPECT_EQ(response.headers.get("Access-Control-Allow-Origin").value_or(""),
               "https://app.example");
     auto stored = count.datastore->run_tx("read", [&](Transaction& tx) {
-      return tx.get_client_report(task.task_id, *ReportId::from_bytes(hex(record, "report_id")));
+      return tx.get_client_report(task.task_id,
+                                  *ReportId::from_bytes(hex_field(record, "report_id")));
     });
     ASSERT_TRUE(stored.has_value());
-    EXPECT_EQ(stored->leader_input_share, hex(record, "leader_input_share"));
+    EXPECT_EQ(stored->leader_input_share, hex_field(record, "leader_input_share"));
   }
 
   janus.signal(SIGTERM);
@@ -300,18 +287,6 @@ std::pair<std::string, Bytes> generate_signing_key() {
   BIO_free(bio);
   EVP_PKEY_free(key);
   return {pem, public_key};
-}
-
-bool signature_verifies(const Bytes& public_key, const Bytes& message, const Bytes& signature) {
-  const unsigned char* cursor = public_key.data();
-  EVP_PKEY* key = d2i_PUBKEY(nullptr, &cursor, static_cast<long>(public_key.size()));
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  const bool ok = key && EVP_DigestVerifyInit(ctx, nullptr, EVP_sha256(), nullptr, key) == 1 &&
-                  EVP_DigestVerify(ctx, signature.data(), signature.size(), message.data(),
-                                   message.size()) == 1;
-  EVP_MD_CTX_free(ctx);
-  EVP_PKEY_free(key);
-  return ok;
 }
 
 // Janus's --hpke-config-signing-key / HPKE_CONFIG_SIGNING_KEY on a Janus sample config: the
@@ -342,7 +317,8 @@ TEST(AggregatorProcess, HpkeConfigSigningKeyFromTheFlagOrTheEnvironment) {
     ASSERT_TRUE(header) << janus.stdout_text();
     auto signature = base64url_decode(*header);
     ASSERT_TRUE(signature) << *header;
-    EXPECT_TRUE(signature_verifies(public_key, response.body, *signature));
+    EXPECT_TRUE(
+        janus::testing::ecdsa_p256_signature_verifies(public_key, response.body, *signature));
     janus.signal(SIGTERM);
     EXPECT_EQ(janus.wait(30s).exit_code, 0) << janus.stderr_text();
   }

@@ -6,6 +6,7 @@
 #include <openssl/x509.h>
 
 #include "hpke_config_signer.h"
+#include "signature_test_support.h"
 #include "test_fixture.h"
 
 namespace janus::aggregator {
@@ -191,19 +192,6 @@ std::string generate_pem(const char* type, const char* curve, bool pkcs8) {
   return pem;
 }
 
-bool verifies(const Bytes& public_key_der, const Bytes& message, const Bytes& signature) {
-  const unsigned char* cursor = public_key_der.data();
-  EVP_PKEY* key = d2i_PUBKEY(nullptr, &cursor, static_cast<long>(public_key_der.size()));
-  if (!key) return false;
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  const bool ok = EVP_DigestVerifyInit(ctx, nullptr, EVP_sha256(), nullptr, key) == 1 &&
-                  EVP_DigestVerify(ctx, signature.data(), signature.size(), message.data(),
-                                   message.size()) == 1;
-  EVP_MD_CTX_free(ctx);
-  EVP_PKEY_free(key);
-  return ok;
-}
-
 TEST_F(HpkeConfigTest, SignedWhenASigningKeyIsGiven) {
   put_task(task);
   const std::string path = "/hpke_config?task_id=" + task.task_id.to_base64url();
@@ -221,11 +209,12 @@ TEST_F(HpkeConfigTest, SignedWhenASigningKeyIsGiven) {
     ASSERT_TRUE(header) << "pkcs8=" << pkcs8;
     auto signature = base64url_decode(*header);
     ASSERT_TRUE(signature) << *header;
-    EXPECT_TRUE(verifies(public_key, response.body, *signature));
+    EXPECT_TRUE(
+        janus::testing::ecdsa_p256_signature_verifies(public_key, response.body, *signature));
     // The signature covers exactly the body: another body does not verify.
     Bytes other = response.body;
     other.back() ^= 1;
-    EXPECT_FALSE(verifies(public_key, other, *signature));
+    EXPECT_FALSE(janus::testing::ecdsa_p256_signature_verifies(public_key, other, *signature));
   }
 }
 

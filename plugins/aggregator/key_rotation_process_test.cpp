@@ -15,39 +15,24 @@
 #include "janus/http_client.h"
 #include "janus/testing/test_database.h"
 #include "process.h"
+#include "real_client_task.h"
 
 namespace janus::testing {
 namespace {
 
 using namespace std::chrono_literals;
 
-Bytes hex_of(const nlohmann::json& object, const char* key) {
-  return *hex_decode(object.at(key).get<std::string>());
-}
-
 TEST(DatastoreKeyRotationProcess, RotatesUnderUploadsThenTheOldKeyCanGo) {
   TestDatabase db;
   RealClock clock;
-  std::ifstream in(JANUS_SHARED_DIR "/vectors/dap-09/divviup-ts-0.9.1-client-reports.json");
-  const nlohmann::json doc = nlohmann::json::parse(in);
+  const nlohmann::json doc = real_client_reports_document();
   const DatastoreKey old_key = DatastoreKeys::generate_key(),
                      new_key = DatastoreKeys::generate_key();
   const std::string old_text = base64url_encode(ByteSpan(old_key.data(), old_key.size()));
   const std::string new_text = base64url_encode(ByteSpan(new_key.data(), new_key.size()));
 
   // The real client's Count task, written under the old key only.
-  AggregatorTask task;
-  task.task_id = *TaskId::from_bytes(hex_of(doc, "task_id_hex"));
-  task.peer_aggregator_endpoint = "https://helper.example/";
-  task.vdaf = {"Prio3Count", nlohmann::json::object()};
-  task.vdaf_verify_key = hex_of(doc, "vdaf_verify_key");
-  task.time_precision = doc.at("time_precision").get<Duration>();
-  task.tolerable_clock_skew = 60;
-  task.aggregator_auth_token = AuthToken::generate(AuthTokenType::Bearer);
-  const nlohmann::json& leader = doc.at("hpke").at("leader");
-  HpkeConfigList list = decode_message<HpkeConfigList>(hex_of(leader, "hpke_config_list"));
-  task.hpke_keys = {StoredHpkeKeypair{list.configs.at(0).id, encode_message(list.configs.at(0)),
-                                      hex_of(leader, "private_key")}};
+  const AggregatorTask task = real_client_count_leader_task(doc);
   db.open_datastore(clock, DatastoreKeys({old_key}))->run_tx("provision", [&](Transaction& tx) {
     tx.put_aggregator_task(task);
   });
@@ -81,7 +66,8 @@ TEST(DatastoreKeyRotationProcess, RotatesUnderUploadsThenTheOldKeyCanGo) {
       for (int i = 0; i < 5000 && !stop; ++i) {
         const auto& record = reports.at(static_cast<std::size_t>(i) % reports.size());
         const int status =
-            client.send(HttpMethod::Put, upload_url, report_type, hex_of(record, "report")).status;
+            client.send(HttpMethod::Put, upload_url, report_type, hex_field(record, "report"))
+                .status;
         (status == 200 ? answered : refused) += 1;
       }
     });
@@ -111,9 +97,9 @@ TEST(DatastoreKeyRotationProcess, RotatesUnderUploadsThenTheOldKeyCanGo) {
   HttpClientResponse hpke_config = HttpClient().send(
       HttpMethod::Get, base + "/hpke_config?task_id=" + task.task_id.to_base64url(), {});
   EXPECT_EQ(hpke_config.status, 200);
-  EXPECT_EQ(hpke_config.body, hex_of(leader, "hpke_config_list"));
+  EXPECT_EQ(hpke_config.body, hex_field(doc.at("hpke").at("leader"), "hpke_config_list"));
   EXPECT_EQ(HttpClient()
-                .send(HttpMethod::Put, upload_url, report_type, hex_of(reports.at(0), "report"))
+                .send(HttpMethod::Put, upload_url, report_type, hex_field(reports.at(0), "report"))
                 .status,
             200)
       << janus.stdout_text();

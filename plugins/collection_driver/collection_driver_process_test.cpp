@@ -19,34 +19,16 @@
 #include "janus/vdaf.h"
 #include "prio3.h"
 #include "process.h"
+#include "real_client_task.h"
 
 namespace janus::testing {
 namespace {
 
 using namespace std::chrono_literals;
 
-Bytes hex(const nlohmann::json& object, const char* key) {
-  return *hex_decode(object.at(key).get<std::string>());
-}
-
 // A leader Count task as the real client's task file describes it.
 AggregatorTask count_task() {
-  std::ifstream in(JANUS_SHARED_DIR "/vectors/dap-09/divviup-ts-0.9.1-client-reports.json");
-  const nlohmann::json doc = nlohmann::json::parse(in);
-  AggregatorTask task;
-  task.task_id = *TaskId::from_bytes(hex(doc, "task_id_hex"));
-  task.peer_aggregator_endpoint = "https://helper.example/";
-  task.vdaf = {"Prio3Count", nlohmann::json::object()};
-  task.vdaf_verify_key = hex(doc, "vdaf_verify_key");
-  task.time_precision = doc.at("time_precision").get<Duration>();
-  task.tolerable_clock_skew = 60;
-  task.min_batch_size = 1;
-  task.aggregator_auth_token = AuthToken::generate(AuthTokenType::Bearer);
-  const nlohmann::json& leader = doc.at("hpke").at("leader");
-  HpkeConfigList list = decode_message<HpkeConfigList>(hex(leader, "hpke_config_list"));
-  task.hpke_keys = {StoredHpkeKeypair{list.configs.at(0).id, encode_message(list.configs.at(0)),
-                                      hex(leader, "private_key")}};
-  return task;
+  return real_client_count_leader_task(real_client_reports_document());
 }
 
 // A collection job over an empty batch of a task with min_batch_size 10: the driver must

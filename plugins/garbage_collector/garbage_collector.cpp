@@ -17,28 +17,20 @@ namespace {
 // serialize anyway.
 constexpr std::size_t kUnlimitedConcurrency = 8;
 
-std::uint64_t positive(ConfigMap& map, const std::string& key, std::uint64_t value) {
-  if (value == 0) {
-    throw ConfigError(config_location(map.file(), map.node()[key]) + ": key '" + map.key_path(key) +
-                      "': must be greater than 0");
-  }
-  return value;
-}
-
 }  // namespace
 
 GarbageCollectorConfig parse_garbage_collection(const YAML::Node& section, const std::string& file,
                                                 const std::string& path) {
   ConfigMap map(section, file, path);
   GarbageCollectorConfig config;
-  config.gc_frequency = std::chrono::seconds(
-      positive(map, "gc_frequency_s", map.required<std::uint64_t>("gc_frequency_s")));
+  config.gc_frequency = std::chrono::seconds(read_positive(map, "gc_frequency_s"));
   config.report_limit = map.required<std::uint64_t>("report_limit");
   config.aggregation_limit = map.required<std::uint64_t>("aggregation_limit");
   config.collection_limit = map.required<std::uint64_t>("collection_limit");
-  config.tasks_per_tx = positive(map, "tasks_per_tx", map.get<std::uint64_t>("tasks_per_tx", 1));
-  if (auto limit = map.optional<std::uint64_t>("concurrent_tx_limit")) {
-    config.concurrent_tx_limit = positive(map, "concurrent_tx_limit", *limit);
+  config.tasks_per_tx = read_positive(map, "tasks_per_tx", 1);
+  // Absent or null: no limit beyond the collector's own.
+  if (map.optional<std::uint64_t>("concurrent_tx_limit")) {
+    config.concurrent_tx_limit = read_positive(map, "concurrent_tx_limit");
   }
   map.finish();
   return config;

@@ -12,15 +12,6 @@
 namespace janus::job_creator {
 namespace {
 
-std::uint64_t positive(ConfigMap& map, const std::string& key) {
-  const auto value = map.required<std::uint64_t>(key);
-  if (value == 0) {
-    throw ConfigError(config_location(map.file(), map.node()[key]) + ": key '" + map.key_path(key) +
-                      "': must be greater than 0");
-  }
-  return value;
-}
-
 Time saturating_add(Time a, Duration b) {
   return a > std::numeric_limits<Time>::max() - b ? std::numeric_limits<Time>::max() : a + b;
 }
@@ -75,12 +66,13 @@ void write_job(Transaction& tx, const AggregatorTask& task, const std::optional<
 JobCreatorConfig parse_job_creator_config(const YAML::Node& section, const std::string& file) {
   ConfigMap map(section, file);
   JobCreatorConfig config;
-  config.batch_aggregation_shard_count = positive(map, "batch_aggregation_shard_count");
-  config.tasks_update_frequency = std::chrono::seconds(positive(map, "tasks_update_frequency_s"));
+  config.batch_aggregation_shard_count = read_positive(map, "batch_aggregation_shard_count");
+  config.tasks_update_frequency =
+      std::chrono::seconds(read_positive(map, "tasks_update_frequency_s"));
   config.aggregation_job_creation_interval =
-      std::chrono::seconds(positive(map, "aggregation_job_creation_interval_s"));
+      std::chrono::seconds(read_positive(map, "aggregation_job_creation_interval_s"));
   config.min_aggregation_job_size = map.required<std::uint64_t>("min_aggregation_job_size");
-  config.max_aggregation_job_size = positive(map, "max_aggregation_job_size");
+  config.max_aggregation_job_size = read_positive(map, "max_aggregation_job_size");
   if (config.min_aggregation_job_size > config.max_aggregation_job_size) {
     throw ConfigError(config_location(file, map.node()["min_aggregation_job_size"]) + ": key '" +
                       map.key_path("min_aggregation_job_size") +

@@ -17,15 +17,12 @@
 #include "janus/messages.h"
 #include "janus/testing/test_database.h"
 #include "process.h"
+#include "real_client_task.h"
 
 namespace janus::testing {
 namespace {
 
 using namespace std::chrono_literals;
-
-Bytes hex(const nlohmann::json& object, const char* key) {
-  return *hex_decode(object.at(key).get<std::string>());
-}
 
 struct Case {
   std::string component, dir;
@@ -46,19 +43,13 @@ TEST_P(JobsSampleConfig, StartsAndStops) {
   auto key = DatastoreKeys::generate_key();
   const std::string datastore_keys = base64url_encode(ByteSpan(key.data(), key.size()));
   auto datastore = db.open_datastore(clock, DatastoreKeys::parse(datastore_keys));
-  std::ifstream vectors(JANUS_SHARED_DIR "/vectors/dap-09/divviup-ts-0.9.1-client-reports.json");
-  const nlohmann::json doc = nlohmann::json::parse(vectors);
-  AggregatorTask task;
-  task.task_id = *TaskId::from_bytes(hex(doc, "task_id_hex"));
+  const nlohmann::json doc = real_client_reports_document();
+  AggregatorTask task = real_client_count_leader_task(doc);
   task.peer_aggregator_endpoint = "http://127.0.0.1:9/";
-  task.vdaf = {"Prio3Count", nlohmann::json::object()};
-  task.vdaf_verify_key = hex(doc, "vdaf_verify_key");
-  task.time_precision = doc.at("time_precision").get<Duration>();
-  task.aggregator_auth_token = AuthToken::generate(AuthTokenType::Bearer);
   datastore->run_tx("provision", [&](Transaction& tx) {
     tx.put_aggregator_task(task);
     for (const nlohmann::json& record : doc.at("cases").at(0).at("reports")) {
-      Report report = decode_message<Report>(hex(record, "report"));
+      Report report = decode_message<Report>(hex_field(record, "report"));
       tx.put_client_report(LeaderStoredReport{
           task.task_id, report.metadata.id, report.metadata.time, Bytes{0, 0}, report.public_share,
           Bytes{1}, encode_message(report.helper_encrypted_input_share)});
@@ -119,8 +110,7 @@ TEST(JobsProcess, LeaderProcessesAggregateRealReportsWithAHelperProcess) {
   const std::string leader_keys = new_datastore_keys(), helper_keys = new_datastore_keys();
   auto leader_store = leader_db.open_datastore(clock, DatastoreKeys::parse(leader_keys));
   auto helper_store = helper_db.open_datastore(clock, DatastoreKeys::parse(helper_keys));
-  std::ifstream vectors(JANUS_SHARED_DIR "/vectors/dap-09/divviup-ts-0.9.1-client-reports.json");
-  const nlohmann::json doc = nlohmann::json::parse(vectors);
+  const nlohmann::json doc = real_client_reports_document();
   const nlohmann::json& reports = doc.at("cases").at(0).at("reports");
   ASSERT_EQ(doc.at("cases").at(0).at("vdaf"), "count");
 
@@ -128,19 +118,20 @@ TEST(JobsProcess, LeaderProcessesAggregateRealReportsWithAHelperProcess) {
                       leader_health = free_port();
   const AuthToken token = AuthToken::generate(AuthTokenType::Bearer);
   AggregatorTask task;
-  task.task_id = *TaskId::from_bytes(hex(doc, "task_id_hex"));
+  task.task_id = *TaskId::from_bytes(hex_field(doc, "task_id_hex"));
   task.vdaf = {"Prio3Count", nlohmann::json::object()};
-  task.vdaf_verify_key = hex(doc, "vdaf_verify_key");
+  task.vdaf_verify_key = hex_field(doc, "vdaf_verify_key");
   task.time_precision = doc.at("time_precision").get<Duration>();
   task.tolerable_clock_skew = 60;
   AggregatorTask helper_task = task;
   helper_task.role = Role::Helper;
   helper_task.peer_aggregator_endpoint = "https://leader.example/";
   const nlohmann::json& helper_hpke = doc.at("hpke").at("helper");
-  HpkeConfigList helper_list = decode_message<HpkeConfigList>(hex(helper_hpke, "hpke_config_list"));
+  HpkeConfigList helper_list =
+      decode_message<HpkeConfigList>(hex_field(helper_hpke, "hpke_config_list"));
   helper_task.hpke_keys = {StoredHpkeKeypair{helper_list.configs.at(0).id,
                                              encode_message(helper_list.configs.at(0)),
-                                             hex(helper_hpke, "private_key")}};
+                                             hex_field(helper_hpke, "private_key")}};
   helper_task.aggregator_auth_token_hash = token.hash();
   helper_store->run_tx("provision", [&](Transaction& tx) { tx.put_aggregator_task(helper_task); });
   AggregatorTask leader_task = task;
@@ -150,9 +141,9 @@ TEST(JobsProcess, LeaderProcessesAggregateRealReportsWithAHelperProcess) {
   leader_store->run_tx("provision", [&](Transaction& tx) {
     tx.put_aggregator_task(leader_task);
     for (const nlohmann::json& record : reports) {
-      Report report = decode_message<Report>(hex(record, "report"));
+      Report report = decode_message<Report>(hex_field(record, "report"));
       PlaintextInputShare leader_share =
-          decode_message<PlaintextInputShare>(hex(record, "leader_plaintext_input_share"));
+          decode_message<PlaintextInputShare>(hex_field(record, "leader_plaintext_input_share"));
       ASSERT_TRUE(leader_share.extensions.empty());
       tx.put_client_report(LeaderStoredReport{
           task.task_id, report.metadata.id, report.metadata.time, Bytes{0, 0}, report.public_share,

@@ -265,6 +265,11 @@ bench_task_secrets() {
 # bench_vdaf_yaml: the task's `vdaf:` value in tasks.yaml form. Set them before bench_provision.
 bench_shards=32
 bench_vdaf_yaml=Prio3Count
+# The task's time_precision and report_expiry_age (tasks.yaml values), and YAML lines added to
+# both aggregators' configs (bench-gc's garbage_collection section).
+bench_time_precision=3600
+bench_report_expiry_age=null
+bench_aggregator_extra=""
 write_configs() { # role dap_port health_port
   local role=$1 port=$2 health=$3
   # The aggregator's keys are Janus's basic sample's (upload batching unchanged) plus the
@@ -279,6 +284,7 @@ max_upload_batch_size: 100
 max_upload_batch_write_delay_ms: 250
 batch_aggregation_shard_count: $bench_shards
 task_counter_shard_count: 32
+${bench_aggregator_extra}
 ${JANUS_BENCH_LEADER_EXTRA:+$([ "$role" = leader ] && printf '%b' "$JANUS_BENCH_LEADER_EXTRA")}
 EOF
   cat >"$run/janus_cli-$role.yaml" <<EOF
@@ -309,8 +315,9 @@ write_tasks() { # role
     type: Bearer
     hash: $(sha256_b64url "$LEADER_TOKEN")"
   fi
-  # report_expiry_age null: the cached reports (timestamps of the hour they were made in) are
-  # never too old; reports are never from the future, so the skew only needs to be sensible.
+  # report_expiry_age null (the default): the cached reports (timestamps of the hour they
+  # were made in) are never too old; reports are never from the future, so the skew only needs
+  # to be sensible.
   cat >"$run/tasks-$role.yaml" <<EOF
 - task_id: $TASK_ID
   peer_aggregator_endpoint: "$peer"
@@ -320,9 +327,9 @@ write_tasks() { # role
   vdaf_verify_key: $VDAF_VERIFY_KEY
   max_batch_query_count: 1
   task_expiration: null
-  report_expiry_age: null
+  report_expiry_age: $bench_report_expiry_age
   min_batch_size: 1
-  time_precision: 3600
+  time_precision: $bench_time_precision
   tolerable_clock_skew: 600
   collector_hpke_config:
 $(hpke_config_yaml "    " 1 "$COLLECTOR_PUBLIC_KEY")
@@ -439,7 +446,7 @@ bench_pool_ensure() { # dir vdaf_json needed [min_rate]
     # Bounded: even at min_rate reports/s a part finishes well within this.
     timeout -k 5 $((count / min_rate + 120)) node "$load/gen-reports.mjs" \
       --leader "$leader_url" --helper "$helper_url" --task "$TASK_ID" \
-      --vdaf "$vdaf" --time-precision 3600 --count "$count" \
+      --vdaf "$vdaf" --time-precision "$bench_time_precision" --count "$count" \
       --out "$run/part-$g.bin" --native-hpke 1 --seed "$RANDOM$g" >"$run/gen-$g.log" 2>&1 &
     gen_pids+=($!)
     pids+=($!)

@@ -126,6 +126,11 @@ class ConfigMap {
   std::set<std::string> consumed_;
 };
 
+// The integer at `key` (or `fallback` when absent and given), refused with a ConfigError
+// naming file, line and key when it is 0 (a count, size or interval where 0 makes no sense).
+std::uint64_t read_positive(ConfigMap& map, const std::string& key,
+                            std::optional<std::uint64_t> fallback = std::nullopt);
+
 // Loads a YAML file; throws ConfigError naming the file for an unreadable file
 // or a syntax error (with its line).
 YAML::Node load_yaml_file(const std::string& file);

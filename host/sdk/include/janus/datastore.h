@@ -129,7 +129,9 @@ class Transaction {
   void put_aggregator_task(const AggregatorTask& task);
   std::optional<AggregatorTask> get_aggregator_task(const TaskId& task_id);
   std::vector<AggregatorTask> get_aggregator_tasks();
-  std::vector<TaskId> get_task_ids();
+  // Task ids in byte order: all of them, or (for paging) at most `limit` after `after`.
+  std::vector<TaskId> get_task_ids(const std::optional<TaskId>& after = std::nullopt,
+                                   std::optional<std::size_t> limit = std::nullopt);
   // Throws MutationTargetNotFound. Everything belonging to the task goes with it.
   void delete_task(const TaskId& task_id);
   void update_task_expiration(const TaskId& task_id, std::optional<Time> task_expiration);

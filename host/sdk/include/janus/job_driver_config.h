@@ -75,8 +75,4 @@ struct JobDriverConfig {
 // a zero where one makes no sense, or a clock-skew allowance not below the lease duration.
 void read_job_driver_config(ConfigMap& map, JobDriverConfig& config);
 
-// The value of `key` (or `fallback` when absent and given), refused when 0.
-std::uint64_t read_positive(ConfigMap& map, const std::string& key,
-                            std::optional<std::uint64_t> fallback = std::nullopt);
-
 }  // namespace janus

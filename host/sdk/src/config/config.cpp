@@ -273,4 +273,15 @@ YAML::Node load_yaml_file(const std::string& file) {
   }
 }
 
+std::uint64_t read_positive(ConfigMap& map, const std::string& key,
+                            std::optional<std::uint64_t> fallback) {
+  const std::uint64_t value =
+      fallback ? map.get<std::uint64_t>(key, *fallback) : map.required<std::uint64_t>(key);
+  if (value == 0) {
+    throw ConfigError(config_location(map.file(), map.node()[key]) + ": key '" + map.key_path(key) +
+                      "': must be greater than 0");
+  }
+  return value;
+}
+
 }  // namespace janus

@@ -209,8 +209,17 @@ std::vector<AggregatorTask> Transaction::get_aggregator_tasks() {
   return tasks;
 }
 
-std::vector<TaskId> Transaction::get_task_ids() {
-  auto r = connection_.exec("SELECT task_id FROM tasks ORDER BY task_id");
+std::vector<TaskId> Transaction::get_task_ids(const std::optional<TaskId>& after,
+                                              std::optional<std::size_t> limit) {
+  // bytea compares bytewise, as TaskId's operator< does. A NULL bound or limit is none.
+  std::optional<Bytes> bound;
+  if (after) bound = Bytes(after->span().begin(), after->span().end());
+  std::optional<std::int64_t> max_rows;
+  if (limit) max_rows = static_cast<std::int64_t>(*limit);
+  auto r = connection_.exec(
+      "SELECT task_id FROM tasks WHERE $1::BYTEA IS NULL OR task_id > $1 ORDER BY task_id "
+      "LIMIT $2",
+      pg::Params().bytea(bound).int8(max_rows));
   std::vector<TaskId> ids;
   for (int row = 0; row < r.rows(); ++row) ids.push_back(id_from<TaskId>(r, row, 0, "task id"));
   return ids;

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <future>
 #include <latch>
@@ -48,6 +49,21 @@ TEST_F(TransactionTest, CommitsOnReturnAndRollsBackOnException) {
   EXPECT_FALSE(
       tx([&](Transaction& t) { return t.get_aggregator_task(dropped.task_id); }).has_value());
   EXPECT_EQ(db_.query("SELECT updated_by FROM tasks"), "test");
+}
+
+// Task ids come in byte order; with a bound and a limit, one page after the bound.
+TEST_F(TransactionTest, TaskIdsPageInByteOrder) {
+  std::vector<TaskId> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(put_task().task_id);
+  std::sort(ids.begin(), ids.end());
+  EXPECT_EQ(tx([&](Transaction& t) { return t.get_task_ids(); }), ids);
+  EXPECT_EQ(tx([&](Transaction& t) { return t.get_task_ids(std::nullopt, 2); }),
+            std::vector<TaskId>(ids.begin(), ids.begin() + 2));
+  EXPECT_EQ(tx([&](Transaction& t) { return t.get_task_ids(ids[1], 2); }),
+            std::vector<TaskId>(ids.begin() + 2, ids.begin() + 4));
+  EXPECT_EQ(tx([&](Transaction& t) { return t.get_task_ids(ids[3]); }),
+            std::vector<TaskId>(ids.begin() + 4, ids.end()));
+  EXPECT_TRUE(tx([&](Transaction& t) { return t.get_task_ids(ids[4], 10); }).empty());
 }
 
 // REPEATABLE READ: a row committed by another session after the transaction's first read

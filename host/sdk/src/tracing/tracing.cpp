@@ -157,6 +157,12 @@ class Exporter {
         } else {
           stats_.dropped += batch.size();
           ++stats_.failed_requests;
+          // Stopping with a collector that fails: one timeout is the most the flush may add
+          // to the shutdown, not one per batch.
+          if (stopping_) {
+            stats_.dropped += queue_.size();
+            queue_.clear();
+          }
         }
         if (!stopping_ && queue_.size() < options_.max_batch_spans) break;
       }
