@@ -98,37 +98,26 @@ INSTANTIATE_TEST_SUITE_P(Vdaf08, Prio3OfficialVectors,
 // prio3_test.rs builds its Prio3SumVecField64Multiproof with 3 proofs and ID
 // 0xFFFFFFFF; VDAF-08's Prio3SumVecWithMultiproof_0 (same private ID) has 4,
 // as its share lengths show (leader input share 80 + 4·49 elements + blind).
-struct MultiproofVector {
-  std::string path;
-  std::size_t proofs;
-};
-
-class Prio3MultiproofVectors : public ::testing::TestWithParam<MultiproofVector> {};
-
-TEST_P(Prio3MultiproofVectors, ReproducesEveryValue) {
-  const MultiproofVector& param = GetParam();
-  const nlohmann::json vector = testing::read_json(param.path);
-  Fields top(vector, param.path);
-  const auto vdaf = make_prio3_sum_vec_field64_multiproof_turboshake(
-      param.proofs, top["bits"].get<std::size_t>(), top["length"].get<std::size_t>(),
-      top["chunk_length"].get<std::size_t>(), top["shares"].get<std::size_t>(), 0xFFFFFFFF);
-  reproduce_vector(*vdaf, top, param.path);
+std::size_t proofs_of(const std::string& file) {
+  return file.find("Prio3SumVecWithMultiproof") != std::string::npos ? 4 : 3;
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Vdaf08, Prio3MultiproofVectors,
-    ::testing::Values(
-        MultiproofVector{"vectors/vdaf-08/libprio-0.16-extra/Prio3SumVecField64Multiproof_0.json",
-                         3},
-        MultiproofVector{"vectors/vdaf-08/libprio-0.16-extra/Prio3SumVecField64Multiproof_1.json",
-                         3},
-        MultiproofVector{"vectors/vdaf-08/Prio3SumVecWithMultiproof_0.json", 4}),
-    [](const ::testing::TestParamInfo<MultiproofVector>& info) {
-      const std::string& path = info.param.path;
-      const std::size_t slash = path.rfind('/');
-      std::string name = path.substr(slash + 1, path.rfind('.') - slash - 1);
-      return name;
-    });
+class Prio3MultiproofVectors : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(Prio3MultiproofVectors, ReproducesEveryValue) {
+  const std::string file = GetParam();
+  const nlohmann::json vector = testing::read_json("vectors/vdaf-08/" + file + ".json");
+  Fields top(vector, file);
+  const auto vdaf = make_prio3_sum_vec_field64_multiproof_turboshake(
+      proofs_of(file), top["bits"].get<std::size_t>(), top["length"].get<std::size_t>(),
+      top["chunk_length"].get<std::size_t>(), top["shares"].get<std::size_t>(), 0xFFFFFFFF);
+  reproduce_vector(*vdaf, top, file);
+}
+
+INSTANTIATE_TEST_SUITE_P(Vdaf08, Prio3MultiproofVectors,
+                         ::testing::Values("libprio-0.16-extra/Prio3SumVecField64Multiproof_0",
+                                           "libprio-0.16-extra/Prio3SumVecField64Multiproof_1",
+                                           "Prio3SumVecWithMultiproof_0"));
 
 }  // namespace
 }  // namespace janus::prio3
