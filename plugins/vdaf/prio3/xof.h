@@ -1,5 +1,8 @@
 // XofTurboShake128 (VDAF-08 §6.2.1): TurboSHAKE128 over
-// byte(len(dst)) ‖ dst ‖ seed ‖ binder with domain byte 0x01.
+// byte(len(dst)) ‖ dst ‖ seed ‖ binder with domain byte 0x01, its lockstep
+// helpers (several sponges permuting side by side), and what any XOF shares:
+// next_vec sampling (sample_vec_chunked, XofVecOutput) and the Direct* forms
+// of the lockstep helpers for XOFs without a sponge (xof_hmac.h).
 #pragma once
 
 #include <algorithm>
