@@ -161,6 +161,75 @@ TEST_P(HelperVectors, InitAnswersTheRecordedResponseAndSharesTheOutput) {
 
 INSTANTIATE_TEST_SUITE_P(DivviupTs091, HelperVectors, ::testing::Values(0u, 1u, 2u, 3u));
 
+// Janus 0.7's Field64 multiproof SumVec with XofHmacSha256Aes128 through the helper's routes:
+// its 32-byte verify key, the leader's and helper's prep shares and the aggregate share.
+TEST_F(HelperTest, AggregatesTheMultiproofHmacVdaf) {
+  use_case(0);
+  task.vdaf = VdafDescription{"Prio3SumVecField64MultiproofHmacSha256Aes128",
+                              {{"proofs", 3}, {"bits", 8}, {"length", 4}, {"chunk_length", 3}}};
+  task.vdaf_verify_key = Bytes(32, 0x5b);
+  put_task(task);
+  auto vdaf = vdafs.create(task.vdaf);
+  ASSERT_EQ(vdaf->verify_key_size(), 32u);
+
+  const json measurement = {7, 0, 255, 42};
+  const HpkeConfig helper_config =
+      decode_message<HpkeConfig>(testing::vector_keypair(doc, "helper").config);
+  // A one-report init request, and the leader's state, as a leader with `verify_key` makes them.
+  auto make_req = [&](const ReportMetadata& metadata, const Bytes& verify_key,
+                      PingPongTransition& leader) {
+    const VdafShards shards = vdaf->shard(measurement, metadata.id.span());
+    leader = ping_pong_leader_initialized(*vdaf, verify_key, {}, metadata.id.span(),
+                                          shards.public_share, shards.input_shares.at(0));
+    ReportShare share{
+        metadata, shards.public_share,
+        dap_seal(helper_config, dap_input_share_info(Role::Helper),
+                 encode_message(InputShareAad{task.task_id, metadata, shards.public_share}),
+                 encode_message(PlaintextInputShare{{}, shards.input_shares.at(1)}))};
+    AggregationJobInitReq req;
+    req.partial_batch_selector = PartialBatchSelector::time_interval();
+    req.prepare_inits.push_back(PrepareInit{share, *leader.outbound});
+    return encode_message(req);
+  };
+  const ReportMetadata metadata{ReportId::random(), 1704164400};
+  PingPongTransition leader;
+  const Bytes req = make_req(metadata, task.vdaf_verify_key, leader);
+
+  HttpResponse response = init(AggregationJobId::random(), req);
+  ASSERT_EQ(response.status, 200) << std::string(response.body.begin(), response.body.end());
+  const AggregationJobResp resp = decode_message<AggregationJobResp>(response.body);
+  ASSERT_EQ(resp.prepare_resps.size(), 1u);
+  ASSERT_EQ(resp.prepare_resps[0].state, PrepareResp::State::Continue);
+  const PingPongTransition leader_done =
+      ping_pong_leader_continued(*vdaf, {}, leader.state, resp.prepare_resps[0].message);
+  ASSERT_TRUE(leader_done.state.finished());
+
+  AggregateShareReq share_request;
+  const Time start = 1704164400 / task.time_precision * task.time_precision;
+  share_request.batch_selector = BatchSelector::time_interval({start, task.time_precision});
+  share_request.report_count = 1;
+  update_report_id_checksum(share_request.checksum, metadata.id);
+  HttpResponse helper_share = aggregate_share(share_request);
+  ASSERT_EQ(helper_share.status, 200)
+      << std::string(helper_share.body.begin(), helper_share.body.end());
+  EXPECT_EQ(vdaf->unshard({},
+                          std::vector<Bytes>{leader_done.state.output_share,
+                                             open_share(helper_share, share_request)},
+                          1),
+            measurement);
+
+  // A report the leader prepared with another verify key fails the proof check.
+  PingPongTransition wrong_leader;
+  HttpResponse rejected =
+      init(AggregationJobId::random(),
+           make_req({ReportId::random(), 1704164400}, Bytes(32, 0x5c), wrong_leader));
+  ASSERT_EQ(rejected.status, 200);
+  const AggregationJobResp bad_resp = decode_message<AggregationJobResp>(rejected.body);
+  ASSERT_EQ(bad_resp.prepare_resps.size(), 1u);
+  EXPECT_EQ(bad_resp.prepare_resps[0].state, PrepareResp::State::Reject);
+  EXPECT_EQ(bad_resp.prepare_resps[0].error, PrepareError::VdafPrepError);
+}
+
 TEST_F(HelperTest, RequestsNeedTheLeadersToken) {
   use_case(0);
   put_task(task);

@@ -104,6 +104,45 @@ TEST(TasksFile, VdafParametersRoundTrip) {
             nlohmann::json({{"bits", 8}, {"length", 10}, {"chunk_length", 3}}));
 }
 
+// Janus 0.7's Field64 multiproof SumVec with XofHmacSha256Aes128 takes a
+// 32-byte verify key; the VDAF says so, and the parser checks and generates
+// keys of that size.
+TEST(TasksFile, MultiproofHmacVdafTakesA32ByteKey) {
+  YAML::Node root = YAML::LoadFile(kSampleTasks);
+  root[0]["vdaf"] = YAML::Load(
+      "!Prio3SumVecField64MultiproofHmacSha256Aes128 "
+      "{proofs: 2, bits: 8, length: 10, chunk_length: 9}");
+  try {
+    parse(root);
+    ADD_FAILURE() << "a 16-byte key was accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find(
+                  "key 'tasks[0].vdaf_verify_key': the VDAF "
+                  "Prio3SumVecField64MultiproofHmacSha256Aes128 needs a 32-byte key, this one "
+                  "has 16"),
+              std::string::npos)
+        << e.what();
+  }
+  const std::string key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";  // bytes 0..31
+  root[0]["vdaf_verify_key"] = key;
+  auto tasks = parse(root);
+  EXPECT_EQ(tasks[0].task.vdaf.name, "Prio3SumVecField64MultiproofHmacSha256Aes128");
+  EXPECT_EQ(tasks[0].task.vdaf.parameters,
+            nlohmann::json({{"proofs", 2}, {"bits", 8}, {"length", 10}, {"chunk_length", 9}}));
+  EXPECT_EQ(tasks[0].task.vdaf_verify_key, b64(key));
+  auto again = parse(YAML::Load(tasks_to_yaml(tasks)));
+  EXPECT_EQ(again[0].task, tasks[0].task);
+
+  root[0].remove("vdaf_verify_key");
+  auto generated = parse(root, /*generate=*/true);
+  EXPECT_EQ(generated[0].task.vdaf_verify_key.size(), 32u);
+
+  root[0]["vdaf"] = YAML::Load(
+      "!Prio3SumVecField64MultiproofHmacSha256Aes128 "
+      "{proofs: 1, bits: 8, length: 10, chunk_length: 9}");
+  EXPECT_THROW(parse(root, /*generate=*/true), ConfigError);
+}
+
 const char kMinimalHelper[] = R"(
 - peer_aggregator_endpoint: "https://leader.example.com/dap"
   query_type: TimeInterval

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <span>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "field.h"
@@ -27,14 +28,15 @@ F decode_from_bit_vector(std::span<const F> bits) {
 
 // 1/num_shares, cached for the share counts in use (an inversion costs ~150
 // multiplications, more than a small circuit's evaluation).
-inline Field128 shares_inverse(std::size_t num_shares) {
-  static const std::array<Field128, 8> table = [] {
-    std::array<Field128, 8> inverses{};
-    for (std::size_t n = 1; n < inverses.size(); ++n) inverses[n] = Field128::from_u64(n).inv();
+template <class F = Field128>
+F shares_inverse(std::size_t num_shares) {
+  static const std::array<F, 8> table = [] {
+    std::array<F, 8> inverses{};
+    for (std::size_t n = 1; n < inverses.size(); ++n) inverses[n] = F::from_u64(n).inv();
     return inverses;
   }();
   if (num_shares > 0 && num_shares < table.size()) return table[num_shares];
-  return Field128::from_u64(num_shares).inv();
+  return F::from_u64(num_shares).inv();
 }
 
 // Upper bound on measurement and chunk lengths: parameters come from task
@@ -90,13 +92,18 @@ class SumCircuit final : public ValidityCircuit<Field128> {
   std::vector<Gadget> gadgets_;
 };
 
-class SumVecCircuit final : public ValidityCircuit<Field128> {
+// Over Field128 (Prio3SumVec) or Field64 (libprio's multiproof variant); bits
+// is below the field's encoded bit width, as libprio requires.
+template <class F>
+class SumVecCircuitOver final : public ValidityCircuit<F> {
  public:
-  using F = Field128;
-  SumVecCircuit(std::size_t length, std::size_t bits, std::size_t chunk_length)
+  static constexpr std::size_t kMaxBits = 8 * F::kEncodedSize - 1;
+  SumVecCircuitOver(std::size_t length, std::size_t bits, std::size_t chunk_length)
       : length_(length), bits_(bits), chunk_length_(chunk_length) {
     if (length == 0) throw std::invalid_argument("Prio3SumVec: length must be positive");
-    if (bits == 0 || bits > 127) throw std::invalid_argument("Prio3SumVec: bits must be in 1..127");
+    if (bits == 0 || bits > kMaxBits) {
+      throw std::invalid_argument("Prio3SumVec: bits must be in 1.." + std::to_string(kMaxBits));
+    }
     if (chunk_length == 0) {
       throw std::invalid_argument("Prio3SumVec: chunk_length must be positive");
     }
@@ -116,7 +123,7 @@ class SumVecCircuit final : public ValidityCircuit<Field128> {
   F eval(std::span<const F> meas, std::span<const F> joint_rand, std::size_t num_shares,
          F constant_scale, GadgetCaller<F>& gadgets) const override {
     return gadgets.call_parallel_sum_range_check(0, gadgets_[0], meas, joint_rand[0],
-                                                 shares_inverse(num_shares) * constant_scale);
+                                                 shares_inverse<F>(num_shares) * constant_scale);
   }
   void truncate(std::span<const F> meas, F* out) const override {
     for (std::size_t i = 0; i < length_; ++i) {
@@ -129,6 +136,8 @@ class SumVecCircuit final : public ValidityCircuit<Field128> {
   std::size_t length_, bits_, chunk_length_;
   std::vector<Gadget> gadgets_;
 };
+
+using SumVecCircuit = SumVecCircuitOver<Field128>;
 
 class HistogramCircuit final : public ValidityCircuit<Field128> {
  public:

@@ -13,12 +13,12 @@
 #include "field.h"
 #include "flp.h"
 #include "xof.h"
+#include "xof_hmac.h"
 
 namespace janus::prio3 {
 namespace {
 
 constexpr std::uint8_t kVdafVersion = 8;
-constexpr std::uint8_t kNumProofs = 1;  // PROOFS: DAP-09's Prio3 uses one proof
 
 enum class Usage : std::uint16_t {
   kMeasShare = 1,
@@ -210,18 +210,32 @@ bool fits_in_bits(std::uint64_t value, std::size_t bits) {
   return bits >= 64 || (value >> bits) == 0;
 }
 
-template <class F>
+// Prio3 over field F with XOF `Xof` (XofTurboShake128 as VDAF-08 specifies,
+// or libprio's XofHmacSha256Aes128) and PROOFS = num_proofs (VDAF-08 §7.1.2:
+// the FLP runs num_proofs times with independent randomness; DAP-09's four
+// standard instances use one).
+template <class F, class Xof = XofTurboShake128>
 class Prio3 : public Vdaf {
+  static constexpr std::size_t kSeedSize = Xof::kSeedLength;
+  using Seed = typename Xof::SeedType;
+  using Feed = FeedFor<Xof>;
+  using Pass = PassengerFor<F, Xof>;
+
  public:
   Prio3(VdafDescription description, std::uint32_t algorithm_id,
-        std::shared_ptr<const ValidityCircuit<F>> circuit, std::size_t num_shares)
+        std::shared_ptr<const ValidityCircuit<F>> circuit, std::size_t num_shares,
+        std::size_t num_proofs = 1)
       : description_(std::move(description)),
         algorithm_id_(algorithm_id),
         flp_(std::move(circuit)),
         num_shares_(num_shares),
+        num_proofs_(static_cast<std::uint8_t>(num_proofs)),
         uses_joint_rand_(flp_.joint_rand_len() > 0) {
     if (num_shares < 2 || num_shares > 255) {
       throw std::invalid_argument("Prio3: the number of shares must be in 2..255");
+    }
+    if (num_proofs < 1 || num_proofs > 255) {
+      throw std::invalid_argument("Prio3: the number of proofs must be in 1..255");
     }
     for (std::uint16_t usage = 1; usage <= 7; ++usage) {
       dsts_[usage] = format_dst(algorithm_id_, static_cast<Usage>(usage));
@@ -256,10 +270,10 @@ class Prio3 : public Vdaf {
     std::vector<F>& leader_meas = scratch_vector<F>(Scratch::kLeaderMeas, meas.size());
     std::copy(meas.begin(), meas.end(), leader_meas.begin());
     Bytes leader;
-    leader.reserve((flp_.meas_len() + flp_.proof_len()) * F::kEncodedSize + kSeedSize);
+    leader.reserve((flp_.meas_len() + proofs_len()) * F::kEncodedSize + kSeedSize);
     const ByteSpan leader_blind = uses_joint_rand_ ? seed(helpers * per_helper) : ByteSpan{};
-    std::optional<XofTurboShake128> leader_part_xof;
-    std::optional<XofFeed> leader_part_feed;
+    std::optional<Xof> leader_part_xof;
+    std::optional<Feed> leader_part_feed;
     if (uses_joint_rand_) {
       leader_part_xof.emplace(leader_blind, dst(Usage::kJointRandPart));
       leader_part_xof->absorb_binder(std::array{std::uint8_t{0}});
@@ -269,32 +283,31 @@ class Prio3 : public Vdaf {
     // The helpers' proof shares and the prove randomness depend on nothing
     // else: they ride along the expansions below where lanes are free.
     const ByteSpan k_prove = seed(helpers * per_helper + (uses_joint_rand_ ? 1 : 0));
-    XofTurboShake128 prove_xof(k_prove, dst(Usage::kProveRandomness), std::array{kNumProofs});
-    std::vector<F> prove_rand(flp_.prove_rand_len());
+    Xof prove_xof(k_prove, dst(Usage::kProveRandomness), std::array{num_proofs_});
+    std::vector<F> prove_rand(flp_.prove_rand_len() * num_proofs_);
     bool prove_rand_done = false;
-    std::vector<std::vector<F>> helper_proofs(helpers, std::vector<F>(flp_.proof_len()));
+    std::vector<std::vector<F>> helper_proofs(helpers, std::vector<F>(proofs_len()));
     std::vector<Seed> helper_parts;
     for (std::size_t j = 0; j < helpers; ++j) {
       const std::uint8_t helper_id = static_cast<std::uint8_t>(j + 1);
       const bool last = j + 1 == helpers;
-      XofTurboShake128 proof_xof(seed(j * per_helper + 1), dst(Usage::kProofShare),
-                                 std::array{kNumProofs, helper_id});
-      std::optional<Passenger<F>> proof_passenger, prove_passenger;
-      Passenger<F>* passengers[2];
+      Xof proof_xof(seed(j * per_helper + 1), dst(Usage::kProofShare),
+                    std::array{num_proofs_, helper_id});
+      std::optional<Pass> proof_passenger, prove_passenger;
+      Pass* passengers[2];
       std::size_t passenger_count = 0;
       const std::size_t free_lanes = 3 - (uses_joint_rand_ ? (last ? 2 : 1) : 0);
-      proof_passenger.emplace(proof_xof, helper_proofs[j].data(), flp_.proof_len());
+      proof_passenger.emplace(proof_xof, helper_proofs[j].data(), helper_proofs[j].size());
       passengers[passenger_count++] = &*proof_passenger;
       if (!prove_rand_done && free_lanes >= 2) {
         prove_passenger.emplace(prove_xof, prove_rand.data(), prove_rand.size());
         passengers[passenger_count++] = &*prove_passenger;
         prove_rand_done = true;
       }
-      XofTurboShake128 meas_xof(seed(j * per_helper), dst(Usage::kMeasShare),
-                                std::array{helper_id});
-      std::optional<XofTurboShake128> part_xof;
-      std::optional<XofFeed> part_feed;
-      XofFeed* feeds[2];
+      Xof meas_xof(seed(j * per_helper), dst(Usage::kMeasShare), std::array{helper_id});
+      std::optional<Xof> part_xof;
+      std::optional<Feed> part_feed;
+      Feed* feeds[2];
       std::size_t feed_count = 0;
       if (uses_joint_rand_) {
         part_xof.emplace(seed(j * per_helper + 2), dst(Usage::kJointRandPart));
@@ -306,7 +319,7 @@ class Prio3 : public Vdaf {
       }
       F* leader_out = leader_meas.data();
       next_vec_feeding<F>(
-          meas_xof, leader_meas.size(), std::span<XofFeed* const>(feeds, feed_count),
+          meas_xof, leader_meas.size(), std::span<Feed* const>(feeds, feed_count),
           [&](const F* values, const std::uint8_t* encoded, std::size_t n) {
             for (std::size_t i = 0; i < n; ++i) leader_out[i] -= values[i];
             if (part_feed) part_feed->push(encoded, n * F::kEncodedSize);
@@ -319,7 +332,7 @@ class Prio3 : public Vdaf {
             }
             leader_out += n;
           },
-          /*scaled=*/false, std::span<Passenger<F>* const>(passengers, passenger_count));
+          /*scaled=*/false, std::span<Pass* const>(passengers, passenger_count));
       if (part_feed) {
         part_feed->finish();
         helper_parts.push_back(part_xof->next_seed());
@@ -334,7 +347,7 @@ class Prio3 : public Vdaf {
     if (!prove_rand_done) prove_xof.next_vec(prove_rand.data(), prove_rand.size());
     std::vector<F> joint_rand;
     if (uses_joint_rand_) joint_rand = joint_rands(joint_rand_seed(parts));
-    std::vector<F> leader_proof = flp_.prove(meas, prove_rand, joint_rand);
+    std::vector<F> leader_proof = prove_all(meas, prove_rand, joint_rand);
     for (const std::vector<F>& share : helper_proofs) {
       for (std::size_t i = 0; i < leader_proof.size(); ++i) leader_proof[i] -= share[i];
     }
@@ -393,19 +406,19 @@ class Prio3 : public Vdaf {
     const std::size_t meas_bytes = flp_.meas_len() * F::kEncodedSize;
     // The query randomness depends on nothing else, so it is expanded
     // alongside the long hash or expansion below, sharing its permutations.
-    XofTurboShake128 query_xof(verify_key, dst(Usage::kQueryRandomness));
-    query_xof.absorb_binder(std::array{kNumProofs});
+    Xof query_xof(verify_key, dst(Usage::kQueryRandomness));
+    query_xof.absorb_binder(std::array{num_proofs_});
     query_xof.absorb_binder(nonce);
-    std::vector<F> query_rand(flp_.query_rand_len());
-    std::optional<Passenger<F>> query_passenger;
+    std::vector<F> query_rand(flp_.query_rand_len() * num_proofs_);
+    std::optional<Pass> query_passenger;
     if (agg_id != 0 || uses_joint_rand_) {
       query_passenger.emplace(query_xof, query_rand.data(), query_rand.size());
     }
     if (agg_id == 0) {
-      const std::size_t proof_bytes = flp_.proof_len() * F::kEncodedSize;
+      const std::size_t proof_bytes = proofs_len() * F::kEncodedSize;
       encoded_meas_share = input_share.subspan(0, meas_bytes);
       decode_vec_scaled_into<F>(encoded_meas_share, meas_share, "leader measurement share");
-      proof_share.resize(flp_.proof_len());
+      proof_share.resize(proofs_len());
       decode_vec_scaled_into<F>(input_share.subspan(meas_bytes, proof_bytes), proof_share,
                                 "leader proof share");
       if (uses_joint_rand_) blind = input_share.subspan(meas_bytes + proof_bytes, kSeedSize);
@@ -416,8 +429,8 @@ class Prio3 : public Vdaf {
       // sponges permuting side by side.
       expanded_meas_share.reserve(meas_bytes + kSeedSize);
       if (uses_joint_rand_) blind = input_share.subspan(2 * kSeedSize, kSeedSize);
-      std::optional<XofTurboShake128> part_xof;
-      std::optional<XofFeed> part_feed;
+      std::optional<Xof> part_xof;
+      std::optional<Feed> part_feed;
       if (uses_joint_rand_) {
         part_xof.emplace(blind, dst(Usage::kJointRandPart));
         const std::uint8_t id = static_cast<std::uint8_t>(agg_id);
@@ -425,19 +438,18 @@ class Prio3 : public Vdaf {
         part_xof->absorb_binder(nonce);
         part_feed.emplace(*part_xof);
       }
-      XofFeed* feeds[1] = {part_feed ? &*part_feed : nullptr};
+      Feed* feeds[1] = {part_feed ? &*part_feed : nullptr};
       // The proof share and the query randomness ride along.
-      proof_share.resize(flp_.proof_len());
-      XofTurboShake128 proof_xof(input_share.subspan(kSeedSize, kSeedSize), dst(Usage::kProofShare),
-                                 std::array{kNumProofs, static_cast<std::uint8_t>(agg_id)});
-      Passenger<F> proof_passenger(proof_xof, proof_share.data(), proof_share.size(),
-                                   /*scaled=*/true);
-      Passenger<F>* passengers[2] = {&proof_passenger, &*query_passenger};
-      XofTurboShake128 xof(input_share.subspan(0, kSeedSize), dst(Usage::kMeasShare),
-                           std::array{static_cast<std::uint8_t>(agg_id)});
+      proof_share.resize(proofs_len());
+      Xof proof_xof(input_share.subspan(kSeedSize, kSeedSize), dst(Usage::kProofShare),
+                    std::array{num_proofs_, static_cast<std::uint8_t>(agg_id)});
+      Pass proof_passenger(proof_xof, proof_share.data(), proof_share.size(), /*scaled=*/true);
+      Pass* passengers[2] = {&proof_passenger, &*query_passenger};
+      Xof xof(input_share.subspan(0, kSeedSize), dst(Usage::kMeasShare),
+              std::array{static_cast<std::uint8_t>(agg_id)});
       F* values_out = meas_share.data();
       next_vec_feeding<F>(
-          xof, meas_share.size(), std::span<XofFeed* const>(feeds, part_feed ? 1 : 0),
+          xof, meas_share.size(), std::span<Feed* const>(feeds, part_feed ? 1 : 0),
           [&](const F* values, const std::uint8_t* encoded, std::size_t n) {
             std::copy(values, values + n, values_out);
             values_out += n;
@@ -445,7 +457,7 @@ class Prio3 : public Vdaf {
                                        encoded + n * F::kEncodedSize);
             if (part_feed) part_feed->push(encoded, n * F::kEncodedSize);
           },
-          /*scaled=*/true, passengers);
+          /*scaled=*/true, std::span<Pass* const>(passengers, 2));
       if (part_feed) {
         part_feed->finish();
         helper_part = part_xof->next_seed();
@@ -473,11 +485,11 @@ class Prio3 : public Vdaf {
     Seed part{};
     if (uses_joint_rand_) {
       if (agg_id == 0) {
-        XofTurboShake128 part_xof(blind, dst(Usage::kJointRandPart));
+        Xof part_xof(blind, dst(Usage::kJointRandPart));
         part_xof.absorb_binder(std::array{std::uint8_t{0}});
         part_xof.absorb_binder(nonce);
-        Passenger<F>* passengers[1] = {&*query_passenger};
-        absorb_alongside<F>(part_xof, encoded_meas_share, passengers);
+        Pass* passengers[1] = {&*query_passenger};
+        absorb_alongside<F>(part_xof, encoded_meas_share, std::span<Pass* const>(passengers, 1));
         part = part_xof.next_seed();
       } else {
         part = helper_part;
@@ -494,13 +506,29 @@ class Prio3 : public Vdaf {
 
     if (!query_passenger) query_xof.next_vec(query_rand.data(), query_rand.size());
 
-    std::vector<F> verifier;
     try {
-      verifier = flp_.query(meas_share, proof_share, query_rand, joint_rand, num_shares_, scale);
+      if (num_proofs_ == 1) {
+        encode_vec_scaled_into<F>(
+            flp_.query(meas_share, proof_share, query_rand, joint_rand, num_shares_, scale),
+            result.prep_share);
+      } else {
+        const std::span<const F> proofs(proof_share), query_rands(query_rand),
+            joint_rands(joint_rand);
+        const std::size_t proof_len = flp_.proof_len(), query_rand_len = flp_.query_rand_len(),
+                          joint_rand_len = flp_.joint_rand_len();
+        result.prep_share.reserve(verifiers_len() * F::kEncodedSize + kSeedSize);
+        for (std::size_t p = 0; p < num_proofs_; ++p) {
+          encode_vec_scaled_into<F>(
+              flp_.query(meas_share, proofs.subspan(p * proof_len, proof_len),
+                         query_rands.subspan(p * query_rand_len, query_rand_len),
+                         joint_rands.subspan(p * joint_rand_len, joint_rand_len), num_shares_,
+                         scale),
+              result.prep_share);
+        }
+      }
     } catch (const FlpAbort& e) {
       throw VdafPrepError(e.what());
     }
-    encode_vec_scaled_into<F>(verifier, result.prep_share);
     if (uses_joint_rand_)
       result.prep_share.insert(result.prep_share.end(), part.begin(), part.end());
     return result;
@@ -513,7 +541,7 @@ class Prio3 : public Vdaf {
     }
     // Add the verifier shares as encoded integers (add_encoded checks each
     // element is below p) and convert to field elements once.
-    const std::size_t verifier_bytes = flp_.verifier_len() * F::kEncodedSize;
+    const std::size_t verifier_bytes = verifiers_len() * F::kEncodedSize;
     Bytes verifier_sum(verifier_bytes, 0);
     std::vector<Seed> parts;
     for (const Bytes& prep_share : prep_shares) {
@@ -528,12 +556,16 @@ class Prio3 : public Vdaf {
       }
     }
     // The sum is already range-checked; decode it scaled (no conversion).
-    std::vector<F> verifier(flp_.verifier_len());
-    for (std::size_t i = 0; i < verifier.size(); ++i) {
-      verifier[i] = *F::decode_scaled(verifier_sum.data() + i * F::kEncodedSize);
+    std::vector<F> verifiers(verifiers_len());
+    for (std::size_t i = 0; i < verifiers.size(); ++i) {
+      verifiers[i] = *F::decode_scaled(verifier_sum.data() + i * F::kEncodedSize);
     }
-    if (!flp_.decide_scaled(verifier, F::decode_scale())) {
-      throw VdafPrepError("Prio3: proof verifier check failed");
+    const std::size_t verifier_len = flp_.verifier_len();
+    for (std::size_t p = 0; p < num_proofs_; ++p) {
+      if (!flp_.decide_scaled(std::span<const F>(verifiers).subspan(p * verifier_len, verifier_len),
+                              F::decode_scale())) {
+        throw VdafPrepError("Prio3: proof verifier check failed");
+      }
     }
     if (!uses_joint_rand_) return {};
     const Seed seed = joint_rand_seed(parts);
@@ -583,14 +615,14 @@ class Prio3 : public Vdaf {
     check_input_share_length(agg_id, input_share);
     if (agg_id == 0) {
       check_encoded_vec<F>(
-          input_share.subspan(0, (flp_.meas_len() + flp_.proof_len()) * F::kEncodedSize),
-          flp_.meas_len() + flp_.proof_len(), "Prio3 leader input share");
+          input_share.subspan(0, (flp_.meas_len() + proofs_len()) * F::kEncodedSize),
+          flp_.meas_len() + proofs_len(), "Prio3 leader input share");
     }
   }
   void check_prep_share(ByteSpan prep_share) const override {
-    const std::size_t verifier_bytes = flp_.verifier_len() * F::kEncodedSize;
+    const std::size_t verifier_bytes = verifiers_len() * F::kEncodedSize;
     check_size(prep_share, verifier_bytes + (uses_joint_rand_ ? kSeedSize : 0), "Prio3 prep share");
-    check_encoded_vec<F>(prep_share.subspan(0, verifier_bytes), flp_.verifier_len(),
+    check_encoded_vec<F>(prep_share.subspan(0, verifier_bytes), verifiers_len(),
                          "Prio3 prep share");
   }
   void check_prep_message(ByteSpan prep_message) const override {
@@ -605,6 +637,7 @@ class Prio3 : public Vdaf {
 
  protected:
   const FlpGeneric<F>& flp() const { return flp_; }
+  std::size_t num_proofs() const { return num_proofs_; }
   // Throws VdafInputError for a measurement the circuit cannot encode.
   // Writes the encoded measurement into `out` (whose old contents are discarded).
   virtual void encode_measurement(const nlohmann::json& measurement, std::vector<F>& out) const = 0;
@@ -616,36 +649,44 @@ class Prio3 : public Vdaf {
     return dsts_[static_cast<std::size_t>(usage)];
   }
 
-  template <std::size_t N>
-  std::vector<F> expand(ByteSpan seed, Usage usage, const std::array<std::uint8_t, N>& binder,
-                        std::size_t count) const {
-    return expand_into_vec<F>(seed, dst(usage), binder, count);
+  // Lengths of the concatenated proofs and verifiers (PROOF_LEN·PROOFS, VERIFIER_LEN·PROOFS).
+  std::size_t proofs_len() const { return flp_.proof_len() * num_proofs_; }
+  std::size_t verifiers_len() const { return flp_.verifier_len() * num_proofs_; }
+
+  // The proofs, concatenated: proof p uses the p-th slices of the prove and
+  // joint randomness.
+  std::vector<F> prove_all(std::span<const F> meas, std::span<const F> prove_rands,
+                           std::span<const F> joint_rands) const {
+    if (num_proofs_ == 1) return flp_.prove(meas, prove_rands, joint_rands);
+    const std::size_t prove_rand_len = flp_.prove_rand_len(),
+                      joint_rand_len = flp_.joint_rand_len();
+    std::vector<F> proofs;
+    proofs.reserve(proofs_len());
+    for (std::size_t p = 0; p < num_proofs_; ++p) {
+      const std::vector<F> proof =
+          flp_.prove(meas, prove_rands.subspan(p * prove_rand_len, prove_rand_len),
+                     joint_rands.subspan(p * joint_rand_len, joint_rand_len));
+      proofs.insert(proofs.end(), proof.begin(), proof.end());
+    }
+    return proofs;
   }
 
-  Seed joint_rand_part(std::size_t agg_id, ByteSpan blind, ByteSpan encoded_meas_share,
-                       ByteSpan nonce) const {
-    XofTurboShake128 xof(blind, dst(Usage::kJointRandPart));
-    const std::uint8_t id = static_cast<std::uint8_t>(agg_id);
-    xof.absorb_binder({&id, 1});
-    xof.absorb_binder(nonce);
-    xof.absorb_binder(encoded_meas_share);
-    return xof.next_seed();
-  }
   Seed joint_rand_seed(const std::vector<Seed>& parts) const {
     const Seed zero{};
-    XofTurboShake128 xof(zero, dst(Usage::kJointRandSeed));
+    Xof xof(zero, dst(Usage::kJointRandSeed));
     for (const Seed& part : parts) xof.absorb_binder(part);
     return xof.next_seed();
   }
   std::vector<F> joint_rands(const Seed& seed) const {
-    return expand(seed, Usage::kJointRandomness, std::array{kNumProofs}, flp_.joint_rand_len());
+    return expand_into_vec<F, Xof>(seed, dst(Usage::kJointRandomness), std::array{num_proofs_},
+                                   flp_.joint_rand_len() * num_proofs_);
   }
 
   void check_input_share_length(std::size_t agg_id, ByteSpan input_share) const {
     if (agg_id >= num_shares_) throw std::invalid_argument("Prio3: aggregator ID out of range");
     const std::size_t blind = uses_joint_rand_ ? kSeedSize : 0;
     if (agg_id == 0) {
-      check_size(input_share, (flp_.meas_len() + flp_.proof_len()) * F::kEncodedSize + blind,
+      check_size(input_share, (flp_.meas_len() + proofs_len()) * F::kEncodedSize + blind,
                  "Prio3 leader input share");
     } else {
       check_size(input_share, 2 * kSeedSize + blind, "Prio3 helper input share");
@@ -656,6 +697,7 @@ class Prio3 : public Vdaf {
   std::uint32_t algorithm_id_;
   FlpGeneric<F> flp_;
   std::size_t num_shares_;
+  std::uint8_t num_proofs_;
   bool uses_joint_rand_;
   std::array<Dst, 8> dsts_{};
 };
@@ -708,41 +750,48 @@ class Prio3Sum final : public Prio3<Field128> {
   std::size_t bits_;
 };
 
-class Prio3SumVec final : public Prio3<Field128> {
+// Prio3SumVec (algorithm ID 2: Field128, XofTurboShake128, one proof), and
+// the same circuit over other fields, XOFs and numbers of proofs.
+template <class F, class Xof = XofTurboShake128>
+class Prio3SumVecOver final : public Prio3<F, Xof> {
  public:
-  Prio3SumVec(VdafDescription description, std::size_t bits, std::size_t length,
-              std::size_t chunk_length, std::size_t num_shares)
-      : Prio3(std::move(description), 2,
-              std::make_shared<SumVecCircuit>(length, bits, chunk_length), num_shares),
+  Prio3SumVecOver(VdafDescription description, std::size_t bits, std::size_t length,
+                  std::size_t chunk_length, std::size_t num_shares, std::uint32_t algorithm_id = 2,
+                  std::size_t num_proofs = 1)
+      : Prio3<F, Xof>(std::move(description), algorithm_id,
+                      std::make_shared<SumVecCircuitOver<F>>(length, bits, chunk_length),
+                      num_shares, num_proofs),
         bits_(bits),
         length_(length) {}
 
  protected:
-  void encode_measurement(const nlohmann::json& measurement,
-                          std::vector<Field128>& out) const override {
+  void encode_measurement(const nlohmann::json& measurement, std::vector<F>& out) const override {
     if (!measurement.is_array() || measurement.size() != length_) {
-      throw VdafInputError("Prio3SumVec: measurement must be an array of " +
+      throw VdafInputError(this->description().name + ": measurement must be an array of " +
                            std::to_string(length_) + " integers");
     }
     out.clear();
     for (const auto& element : measurement) {
       const auto value = json_to_u64(element);
       if (!value || !fits_in_bits(*value, bits_)) {
-        throw VdafInputError("Prio3SumVec: each element must be an integer in [0, 2^" +
-                             std::to_string(bits_) + ")");
+        throw VdafInputError(this->description().name +
+                             ": each element must be an integer in [0, 2^" + std::to_string(bits_) +
+                             ")");
       }
       encode_into_bit_vector(*value, bits_, out);
     }
   }
-  nlohmann::json decode_result(std::span<const Field128> aggregate, std::uint64_t) const override {
+  nlohmann::json decode_result(std::span<const F> aggregate, std::uint64_t) const override {
     nlohmann::json out = nlohmann::json::array();
-    for (const Field128& value : aggregate) out.push_back(integer_to_json(value.to_integer()));
+    for (const F& value : aggregate) out.push_back(integer_to_json(value.to_integer()));
     return out;
   }
 
  private:
   std::size_t bits_, length_;
 };
+
+using Prio3SumVec = Prio3SumVecOver<Field128>;
 
 class Prio3Histogram final : public Prio3<Field128> {
  public:
@@ -860,7 +909,31 @@ std::shared_ptr<const Vdaf> make_prio3(const VdafDescription& description, std::
     return std::make_shared<Prio3Histogram>(description, params.positive("length"),
                                             params.positive("chunk_length"), num_shares);
   }
+  if (name == kSumVecField64MultiproofHmacSha256Aes128) {
+    // Janus 0.7's VdafInstance: proofs is a u8, and Janus refuses fewer than
+    // two proofs with Field64.
+    Parameters params(description, {"proofs", "bits", "length", "chunk_length", "dp_strategy"});
+    params.check_dp_strategy();
+    const std::size_t proofs = params.positive("proofs");
+    if (proofs < 2 || proofs > 255) {
+      throw std::invalid_argument(name + ": parameter 'proofs' must be in 2..255");
+    }
+    return std::make_shared<Prio3SumVecOver<Field64, XofHmacSha256Aes128>>(
+        description, params.positive("bits"), params.positive("length"),
+        params.positive("chunk_length"), num_shares, kSumVecField64MultiproofHmacSha256Aes128Id,
+        proofs);
+  }
   throw std::invalid_argument("unknown Prio3 VDAF '" + name + "'");
+}
+
+std::shared_ptr<const Vdaf> make_prio3_sum_vec_field64_multiproof_turboshake(
+    std::size_t proofs, std::size_t bits, std::size_t length, std::size_t chunk_length,
+    std::size_t num_shares, std::uint32_t algorithm_id) {
+  VdafDescription description{
+      "Prio3SumVecField64Multiproof",
+      {{"proofs", proofs}, {"bits", bits}, {"length", length}, {"chunk_length", chunk_length}}};
+  return std::make_shared<Prio3SumVecOver<Field64>>(std::move(description), bits, length,
+                                                    chunk_length, num_shares, algorithm_id, proofs);
 }
 
 }  // namespace janus::prio3

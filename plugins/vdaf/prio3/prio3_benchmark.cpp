@@ -31,6 +31,18 @@ std::vector<Config> configs() {
                   {"Prio3Histogram", {{"length", length}, {"chunk_length", chunk}}},
                   length / 3};
   };
+  // Janus 0.7's Field64 multiproof SumVec with XofHmacSha256Aes128.
+  auto multiproof = [](std::size_t proofs, std::size_t bits, std::size_t length,
+                       std::size_t chunk) {
+    nlohmann::json m = nlohmann::json::array();
+    for (std::size_t i = 0; i < length; ++i) m.push_back(i % 2);
+    return Config{
+        "SumVecField64MultiproofHmac(" + std::to_string(proofs) + "," + std::to_string(bits) + "," +
+            std::to_string(length) + "," + std::to_string(chunk) + ")",
+        {"Prio3SumVecField64MultiproofHmacSha256Aes128",
+         {{"proofs", proofs}, {"bits", bits}, {"length", length}, {"chunk_length", chunk}}},
+        m};
+  };
   return {
       {"Count", {"Prio3Count", nlohmann::json::object()}, 1},
       {"Sum(8)", {"Prio3Sum", {{"bits", 8}}}, 173},
@@ -42,12 +54,14 @@ std::vector<Config> configs() {
       histogram(100, 10),
       histogram(1000, 31),
       histogram(10000, 100),
+      multiproof(2, 1, 100, 10),
+      multiproof(3, 8, 1000, 94),
   };
 }
 
 struct Prepared {
   std::shared_ptr<const Vdaf> vdaf;
-  Bytes verify_key = Bytes(16, 0x5a);
+  Bytes verify_key;
   Bytes nonce = Bytes(16, 0x11);
   Bytes rand;
   Bytes agg_param;
@@ -57,7 +71,8 @@ struct Prepared {
   Bytes message;
   Bytes output_share;
 
-  explicit Prepared(const Config& config) : vdaf(make_prio3(config.description)) {
+  explicit Prepared(const Config& config)
+      : vdaf(make_prio3(config.description)), verify_key(vdaf->verify_key_size(), 0x5a) {
     rand.resize(vdaf->rand_size());
     for (std::size_t i = 0; i < rand.size(); ++i) rand[i] = static_cast<std::uint8_t>(i * 13 + 1);
     shards = vdaf->shard(config.measurement, nonce, rand);

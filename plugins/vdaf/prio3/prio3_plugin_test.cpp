@@ -16,7 +16,7 @@ namespace {
 
 using janus::testing::VdafPluginContext;
 
-TEST(Prio3Plugin, LoadsAndRegistersTheFourVdafs) {
+TEST(Prio3Plugin, LoadsAndRegistersItsVdafs) {
   boost::dll::shared_library library(std::filesystem::path(JANUS_PRIO3_PLUGIN_PATH));
   EXPECT_EQ(library.get_alias<const std::uint32_t>("janus_plugin_abi_version"), kPluginAbiVersion);
   VdafRegistry registry;
@@ -24,8 +24,9 @@ TEST(Prio3Plugin, LoadsAndRegistersTheFourVdafs) {
     auto plugin = library.get_alias<PluginFactory>("janus_plugin_create")();
     VdafPluginContext context(registry);
     plugin->configure(context);
-    EXPECT_EQ(registry.names(), (std::vector<std::string>{"Prio3Count", "Prio3Histogram",
-                                                          "Prio3Sum", "Prio3SumVec"}));
+    EXPECT_EQ(registry.names(),
+              (std::vector<std::string>{"Prio3Count", "Prio3Histogram", "Prio3Sum", "Prio3SumVec",
+                                        "Prio3SumVecField64MultiproofHmacSha256Aes128"}));
     const auto vdaf = registry.create({"Prio3Histogram", {{"length", 4}, {"chunk_length", 2}}});
     EXPECT_EQ(vdaf->algorithm_id(), 3u);
     const Bytes nonce(16, 1), key(16, 2), no_param;
@@ -40,6 +41,25 @@ TEST(Prio3Plugin, LoadsAndRegistersTheFourVdafs) {
                                     *vdaf->prep_next(helper.state, message).output_share};
     EXPECT_EQ(vdaf->unshard(no_param, out, 1), nlohmann::json({0, 0, 1, 0}));
     EXPECT_THROW(registry.create({"Prio3Sum", {}}), std::invalid_argument);
+
+    // Janus 0.7's multiproof SumVec: the XOF's OpenSSL calls work inside the module.
+    const auto multiproof =
+        registry.create({"Prio3SumVecField64MultiproofHmacSha256Aes128",
+                         {{"proofs", 2}, {"bits", 4}, {"length", 3}, {"chunk_length", 2}}});
+    EXPECT_EQ(multiproof->algorithm_id(), 0xFFFF1003u);
+    EXPECT_EQ(multiproof->verify_key_size(), 32u);
+    const Bytes long_key(32, 2);
+    const VdafShards report = multiproof->shard(nlohmann::json({3, 15, 0}), nonce);
+    const auto mp_leader = multiproof->prep_init(long_key, 0, no_param, nonce, report.public_share,
+                                                 report.input_shares[0]);
+    const auto mp_helper = multiproof->prep_init(long_key, 1, no_param, nonce, report.public_share,
+                                                 report.input_shares[1]);
+    const Bytes mp_message = multiproof->prep_shares_to_prep(
+        no_param, std::vector<Bytes>{mp_leader.prep_share, mp_helper.prep_share});
+    const std::vector<Bytes> mp_out = {
+        *multiproof->prep_next(mp_leader.state, mp_message).output_share,
+        *multiproof->prep_next(mp_helper.state, mp_message).output_share};
+    EXPECT_EQ(multiproof->unshard(no_param, mp_out, 1), nlohmann::json({3, 15, 0}));
     // Registering twice is refused (no silent duplicates).
     EXPECT_THROW(plugin->configure(context), std::invalid_argument);
     registry.clear();  // no factory outlives the library

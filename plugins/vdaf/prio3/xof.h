@@ -1,5 +1,8 @@
 // XofTurboShake128 (VDAF-08 §6.2.1): TurboSHAKE128 over
-// byte(len(dst)) ‖ dst ‖ seed ‖ binder with domain byte 0x01.
+// byte(len(dst)) ‖ dst ‖ seed ‖ binder with domain byte 0x01, its lockstep
+// helpers (several sponges permuting side by side), and what any XOF shares:
+// next_vec sampling (sample_vec_chunked, XofVecOutput) and the Direct* forms
+// of the lockstep helpers for XOFs without a sponge (xof_hmac.h).
 #pragma once
 
 #include <algorithm>
@@ -9,6 +12,7 @@
 #include <cstring>
 #include <span>
 #include <stdexcept>
+#include <type_traits>
 #include <vector>
 
 #include "turboshake.h"
@@ -18,8 +22,69 @@ namespace janus::prio3 {
 inline constexpr std::size_t kSeedSize = 16;
 using Seed = std::array<std::uint8_t, kSeedSize>;
 
-class XofTurboShake128 {
+// next_vec (VDAF-08 §6.2) over any XOF's output stream: rejection sampling
+// of little-endian candidates, delivered in chunks: sink(const F* values,
+// const std::uint8_t* encoded, std::size_t n). The accepted candidates' bytes
+// are exactly the field encoding of the values, so callers that need both
+// never re-encode. With `scaled`, the values are decode_scaled() ones
+// (F::sample_scaled): multiplied by F::decode_scale(), which saves a
+// conversion per element. `squeeze(out, n)` reads the XOF's next n bytes.
+template <class F, class Squeeze, class Sink>
+void sample_vec_chunked(Squeeze&& squeeze, std::size_t count, Sink&& sink, bool scaled) {
+  constexpr std::size_t kChunk = 32;
+  std::array<std::uint8_t, F::kEncodedSize * kChunk> block;
+  std::array<F, kChunk> values;
+  std::size_t produced = 0;
+  while (produced < count) {
+    const std::size_t want = std::min(count - produced, kChunk);
+    squeeze(block.data(), want * F::kEncodedSize);
+    std::size_t accepted = 0;
+    for (std::size_t i = 0; i < want; ++i) {
+      const std::uint8_t* candidate = block.data() + i * F::kEncodedSize;
+      if (scaled ? F::sample_scaled(candidate, values[accepted])
+                 : F::sample(candidate, values[accepted])) {
+        if (accepted != i) {
+          std::memcpy(block.data() + accepted * F::kEncodedSize, candidate, F::kEncodedSize);
+        }
+        ++accepted;
+      }
+    }
+    sink(values.data(), block.data(), accepted);
+    produced += accepted;
+  }
+}
+
+// The next_vec forms every XOF offers, from its next_vec_chunked (CRTP).
+template <class Xof>
+class XofVecOutput {
  public:
+  // If `encoded` is given, the encoding of `out` is written there too.
+  template <class F>
+  void next_vec(F* out, std::size_t count, std::uint8_t* encoded = nullptr) {
+    static_cast<Xof*>(this)->template next_vec_chunked<F>(
+        count, [&](const F* values, const std::uint8_t* bytes, std::size_t n) {
+          std::copy(values, values + n, out);
+          out += n;
+          if (encoded && n > 0) {
+            std::memcpy(encoded, bytes, n * F::kEncodedSize);
+            encoded += n * F::kEncodedSize;
+          }
+        });
+  }
+
+  template <class F>
+  std::vector<F> next_vec(std::size_t count) {
+    std::vector<F> out(count);
+    next_vec(out.data(), count);
+    return out;
+  }
+};
+
+class XofTurboShake128 : public XofVecOutput<XofTurboShake128> {
+ public:
+  static constexpr std::size_t kSeedLength = kSeedSize;
+  using SeedType = Seed;
+
   // The binder may be given here or appended piecewise with absorb_binder()
   // before the first output is read (saves concatenating long binders).
   XofTurboShake128(std::span<const std::uint8_t> seed, std::span<const std::uint8_t> dst,
@@ -49,56 +114,12 @@ class XofTurboShake128 {
     return seed;
   }
 
-  // next_vec (VDAF-08 §6.2): rejection sampling of little-endian candidates,
-  // delivered in chunks: sink(const F* values, const std::uint8_t* encoded,
-  // std::size_t n). The accepted candidates' bytes are exactly the field
-  // encoding of the values, so callers that need both never re-encode.
-  // With `scaled`, the values are decode_scaled() ones (F::sample_scaled):
-  // multiplied by F::decode_scale(), which saves a conversion per element.
+  // next_vec in chunks (see sample_vec_chunked).
   template <class F, class Sink>
   void next_vec_chunked(std::size_t count, Sink&& sink, bool scaled = false) {
     finish_once();
-    constexpr std::size_t kChunk = 32;
-    std::array<std::uint8_t, F::kEncodedSize * kChunk> block;
-    std::array<F, kChunk> values;
-    std::size_t produced = 0;
-    while (produced < count) {
-      const std::size_t want = std::min(count - produced, kChunk);
-      sponge_.squeeze(block.data(), want * F::kEncodedSize);
-      std::size_t accepted = 0;
-      for (std::size_t i = 0; i < want; ++i) {
-        const std::uint8_t* candidate = block.data() + i * F::kEncodedSize;
-        if (scaled ? F::sample_scaled(candidate, values[accepted])
-                   : F::sample(candidate, values[accepted])) {
-          if (accepted != i) {
-            std::memcpy(block.data() + accepted * F::kEncodedSize, candidate, F::kEncodedSize);
-          }
-          ++accepted;
-        }
-      }
-      sink(values.data(), block.data(), accepted);
-      produced += accepted;
-    }
-  }
-
-  // If `encoded` is given, the encoding of `out` is written there too.
-  template <class F>
-  void next_vec(F* out, std::size_t count, std::uint8_t* encoded = nullptr) {
-    next_vec_chunked<F>(count, [&](const F* values, const std::uint8_t* bytes, std::size_t n) {
-      std::copy(values, values + n, out);
-      out += n;
-      if (encoded && n > 0) {
-        std::memcpy(encoded, bytes, n * F::kEncodedSize);
-        encoded += n * F::kEncodedSize;
-      }
-    });
-  }
-
-  template <class F>
-  std::vector<F> next_vec(std::size_t count) {
-    std::vector<F> out(count);
-    next_vec(out.data(), count);
-    return out;
+    sample_vec_chunked<F>([this](std::uint8_t* out, std::size_t n) { sponge_.squeeze(out, n); },
+                          count, sink, scaled);
   }
 
   // The sponge, for next_vec_feeding: finished for output, or still taking
@@ -308,16 +329,82 @@ void absorb_alongside(XofTurboShake128& xof, std::span<const std::uint8_t> data,
   for (Passenger<F>* passenger : passengers) passenger->finish();
 }
 
-inline Seed derive_seed(std::span<const std::uint8_t> seed, std::span<const std::uint8_t> dst,
-                        std::span<const std::uint8_t> binder) {
-  return XofTurboShake128(seed, dst, binder).next_seed();
+// The lockstep helpers above for an XOF without a TurboSHAKE sponge (such as
+// XofHmacSha256Aes128): the same calls, done one after the other. A
+// DirectFeed absorbs what is pushed at once; a DirectPassenger expands when
+// its driver finishes.
+template <class Xof>
+class DirectFeed {
+ public:
+  explicit DirectFeed(Xof& xof) : xof_(xof) {}
+  void push(const std::uint8_t* data, std::size_t n) { xof_.absorb_binder({data, n}); }
+  void finish() {}
+
+ private:
+  Xof& xof_;
+};
+
+template <class F, class Xof>
+class DirectPassenger {
+ public:
+  DirectPassenger(Xof& xof, F* out, std::size_t count, bool scaled = false)
+      : xof_(xof), out_(out), count_(count), scaled_(scaled) {}
+  void finish() {
+    if (done_) return;
+    done_ = true;
+    F* out = out_;
+    xof_.template next_vec_chunked<F>(
+        count_,
+        [&](const F* values, const std::uint8_t*, std::size_t n) {
+          out = std::copy(values, values + n, out);
+        },
+        scaled_);
+  }
+
+ private:
+  Xof& xof_;
+  F* out_;
+  std::size_t count_;
+  bool scaled_;
+  bool done_ = false;
+};
+
+template <class Xof>
+inline constexpr bool kXofIsTurboShake = std::is_same_v<Xof, XofTurboShake128>;
+template <class Xof>
+using FeedFor = std::conditional_t<kXofIsTurboShake<Xof>, XofFeed, DirectFeed<Xof>>;
+template <class F, class Xof>
+using PassengerFor =
+    std::conditional_t<kXofIsTurboShake<Xof>, Passenger<F>, DirectPassenger<F, Xof>>;
+
+template <class F, class Xof, class Sink>
+void next_vec_feeding(Xof& source, std::size_t count, std::span<DirectFeed<Xof>* const> feeds,
+                      Sink&& sink, bool scaled = false,
+                      std::span<DirectPassenger<F, Xof>* const> passengers = {}) {
+  (void)feeds;  // the sink pushes into them; they absorb as it does
+  source.template next_vec_chunked<F>(count, sink, scaled);
+  for (DirectPassenger<F, Xof>* passenger : passengers) passenger->finish();
 }
 
-template <class F>
+template <class F, class Xof>
+void absorb_alongside(Xof& xof, std::span<const std::uint8_t> data,
+                      std::span<DirectPassenger<F, Xof>* const> passengers) {
+  xof.absorb_binder(data);
+  for (DirectPassenger<F, Xof>* passenger : passengers) passenger->finish();
+}
+
+template <class Xof = XofTurboShake128>
+typename Xof::SeedType derive_seed(std::span<const std::uint8_t> seed,
+                                   std::span<const std::uint8_t> dst,
+                                   std::span<const std::uint8_t> binder) {
+  return Xof(seed, dst, binder).next_seed();
+}
+
+template <class F, class Xof = XofTurboShake128>
 std::vector<F> expand_into_vec(std::span<const std::uint8_t> seed,
                                std::span<const std::uint8_t> dst,
                                std::span<const std::uint8_t> binder, std::size_t count) {
-  return XofTurboShake128(seed, dst, binder).next_vec<F>(count);
+  return Xof(seed, dst, binder).template next_vec<F>(count);
 }
 
 }  // namespace janus::prio3

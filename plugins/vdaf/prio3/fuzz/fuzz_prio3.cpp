@@ -34,6 +34,9 @@ std::vector<Instance> make_instances() {
       {{"Prio3SumVec", {{"bits", 2}, {"length", 5}, {"chunk_length", 2}}},
        nlohmann::json::array({0, 1, 2, 3, 1})},
       {{"Prio3Histogram", {{"length", 10}, {"chunk_length", 3}}}, 7},
+      {{"Prio3SumVecField64MultiproofHmacSha256Aes128",
+        {{"proofs", 2}, {"bits", 2}, {"length", 5}, {"chunk_length", 2}}},
+       nlohmann::json::array({0, 1, 2, 3, 1})},
   };
   std::vector<Instance> instances;
   for (const auto& [description, measurement] : configs) {
