@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "cli_arguments.h"
+#include "collector.h"
 #include "commands.h"
 #include "janus/codec.h"
 #include "janus/hpke.h"
@@ -89,10 +90,6 @@ Query query_from_arguments(const Arguments& args) {
   return Query::fixed_size(FixedSizeQuery::by_batch_id(*id));
 }
 
-std::string body_text(const HttpClientResponse& response) {
-  return std::string(response.body.begin(), response.body.end());
-}
-
 }  // namespace
 
 int collect(const std::vector<std::string>& args, const VdafRegistry& vdafs, std::ostream& out,
@@ -109,8 +106,7 @@ int collect(const std::vector<std::string>& args, const VdafRegistry& vdafs, std
     }
     auto task_id = TaskId::from_base64url(parsed.required("--task-id"));
     if (!task_id) throw UsageError("--task-id: expected 32 bytes of unpadded base64url");
-    std::string leader = parsed.required("--leader");
-    if (leader.empty() || leader.back() != '/') leader += '/';
+    const std::string leader = with_trailing_slash(parsed.required("--leader"));
     const VdafDescription description = vdaf_from_arguments(parsed);
     const std::shared_ptr<const Vdaf> vdaf = vdafs.create(description);
 
@@ -140,51 +136,22 @@ int collect(const std::vector<std::string>& args, const VdafRegistry& vdafs, std
         std::chrono::seconds(parsed.option("--timeout") ? number(parsed, "--timeout") : 600);
 
     HttpClient client;
-    const std::string job_url = leader + "tasks/" + task_id->to_base64url() + "/collection_jobs/" +
-                                CollectionJobId::random().to_base64url();
-    HttpHeaders create_headers = auth;
-    create_headers.add("Content-Type", std::string(media_type::kCollectReq));
-    CollectionReq request{query, {}};
-    HttpClientResponse created =
-        client.send(HttpMethod::Put, job_url, create_headers, encode_message(request));
-    if (created.status != 201 && created.status != 200) {
-      throw std::runtime_error("PUT " + job_url + " answered " + std::to_string(created.status) +
-                               ": " + body_text(created));
-    }
-
-    HttpClientResponse polled;
-    while (true) {
-      polled = client.send(HttpMethod::Post, job_url, auth);
-      if (polled.status != 202) break;
+    const CollectorTask task{*task_id, leader, auth, collector_key, vdaf};
+    const CollectionJob job{CollectionJobId::random(), query, {}};
+    start_collection(client, task, job);
+    std::optional<CollectionResult> collected;
+    while (!(collected = poll_collection(client, task, job))) {
       if (std::chrono::steady_clock::now() + poll_interval > deadline) {
         throw std::runtime_error("the collection job was still pending at the timeout");
       }
       std::this_thread::sleep_for(poll_interval);
     }
-    if (polled.status != 200) {
-      throw std::runtime_error("POST " + job_url + " answered " + std::to_string(polled.status) +
-                               ": " + body_text(polled));
-    }
-    const Collection collection = decode_message<Collection>(polled.body);
+    const nlohmann::json& result = collected->aggregate;
 
-    BatchSelector selector =
-        query.type == QueryType::TimeInterval
-            ? BatchSelector::time_interval(query.batch_interval)
-            : BatchSelector::fixed_size(collection.partial_batch_selector.batch_id);
-    const Bytes aad = encode_message(AggregateShareAad{*task_id, {}, selector});
-    std::vector<Bytes> shares;
-    shares.push_back(dap_open(collector_key, collection.leader_encrypted_aggregate_share,
-                              dap_aggregate_share_info(Role::Leader), aad));
-    shares.push_back(dap_open(collector_key, collection.helper_encrypted_aggregate_share,
-                              dap_aggregate_share_info(Role::Helper), aad));
-    const nlohmann::json result = vdaf->unshard({}, shares, collection.report_count);
-
-    out << "Number of reports: " << collection.report_count << "\n"
-        << "Interval start: " << collection.interval.start << "\n"
-        << "Interval duration: " << collection.interval.duration << "\n";
-    if (query.type == QueryType::FixedSize) {
-      out << "Batch ID: " << collection.partial_batch_selector.batch_id.to_base64url() << "\n";
-    }
+    out << "Number of reports: " << collected->report_count << "\n"
+        << "Interval start: " << collected->interval.start << "\n"
+        << "Interval duration: " << collected->interval.duration << "\n";
+    if (collected->batch_id) out << "Batch ID: " << collected->batch_id->to_base64url() << "\n";
     out << "Aggregation result: " << result.dump() << std::endl;
     return 0;
   });

@@ -12,6 +12,7 @@
 #include "janus/config.h"
 #include "janus/hpke.h"
 #include "janus/messages.h"
+#include "provisioning.h"
 #include "tasks_file.h"
 
 namespace janus::cli {
@@ -116,22 +117,9 @@ int provision_tasks(const std::vector<std::string>& args, Datastore* datastore,
     std::vector<ProvisionedTask> tasks = load_tasks_file(parsed.positional[0], vdafs, options);
 
     if (!dry_run) {
-      // One transaction: all tasks or none. A task that exists is deleted with
-      // everything belonging to it and written again, as Janus does.
-      std::vector<AggregatorTask> written = store->run_tx("provision-tasks", [&](Transaction& tx) {
-        std::vector<AggregatorTask> read_back;
-        for (const auto& provisioned : tasks) {
-          try {
-            tx.delete_task(provisioned.task.task_id);
-          } catch (const MutationTargetNotFound&) {
-          }
-          tx.put_aggregator_task(provisioned.task);
-          auto stored = tx.get_aggregator_task(provisioned.task.task_id);
-          if (!stored) throw DatastoreError("task vanished right after it was written");
-          read_back.push_back(std::move(*stored));
-        }
-        return read_back;
-      });
+      std::vector<AggregatorTask> to_write;
+      for (const auto& provisioned : tasks) to_write.push_back(provisioned.task);
+      std::vector<AggregatorTask> written = replace_tasks(*store, to_write, "provision-tasks");
       for (std::size_t i = 0; i < tasks.size(); ++i) tasks[i].task = std::move(written[i]);
     }
     if (parsed.flag("--echo-tasks")) {

@@ -1,0 +1,397 @@
+// The whole DAP interop flow between real `janus` processes, driven only through the
+// interop test API (draft-dcook-ppm-dap-interop-test-design), as the interop test runner
+// drives it: a leader (aggregator + interop_aggregator + job creator + job driver +
+// collection driver) and a helper (aggregator + interop_aggregator), each with its own
+// database, a client-role process and a collector-role process. Each test adds a task to
+// both aggregators and the collector, uploads measurements through the client, collects
+// through the collector and compares the aggregate.
+#include <signal.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "janus/clock.h"
+#include "janus/codec.h"
+#include "janus/datastore.h"
+#include "janus/datastore/keys.h"
+#include "janus/ids.h"
+#include "janus/testing/test_database.h"
+#include "process.h"
+
+namespace janus::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+std::string new_datastore_keys() {
+  auto key = DatastoreKeys::generate_key();
+  return base64url_encode(ByteSpan(key.data(), key.size()));
+}
+
+std::string port_text(std::uint16_t port) { return std::to_string(port); }
+
+// A test API call: POST JSON, expect 200 and a JSON object back.
+json post(std::uint16_t port, const std::string& path, const json& body) {
+  Reply reply = http(port, "POST", path, body.dump());
+  EXPECT_EQ(reply.status, 200) << path << ": " << reply.body;
+  return json::parse(reply.body);
+}
+
+const char kDriverConfig[] =
+    "      job_discovery_interval_s: 1\n"
+    "      max_concurrent_job_workers: 2\n"
+    "      worker_lease_duration_s: 60\n"
+    "      worker_lease_clock_skew_allowance_s: 10\n"
+    "      maximum_attempts_before_failure: 5\n"
+    "      batch_aggregation_shard_count: 4\n";
+
+class InteropProcess : public ::testing::Test {
+ protected:
+  struct Node {
+    std::unique_ptr<Process> process;
+    std::uint16_t port = 0;
+    std::string name;
+  };
+
+  // One deployment for every test of the suite (each test adds its own task).
+  static void SetUpTestSuite() {
+    leader_db_ = std::make_unique<TestDatabase>();
+    helper_db_ = std::make_unique<TestDatabase>();
+    leader_keys_ = new_datastore_keys();
+    leader_.port = free_port();
+    helper_.port = free_port();
+    client_.port = free_port();
+    collector_.port = free_port();
+    const std::string aggregator =
+        "  - plugin: prio3\n"
+        "  - plugin: aggregator\n    config:\n      listen_address: 127.0.0.1:PORT\n"
+        "      max_upload_batch_size: 10\n      max_upload_batch_write_delay_ms: 10\n"
+        "      batch_aggregation_shard_count: 4\n"
+        "  - plugin: interop_aggregator\n    config:\n      listen_address: 127.0.0.1:PORT\n";
+    auto aggregator_config = [&](const TestDatabase& db, std::uint16_t port) {
+      std::string text = "database:\n  url: " + db.url() +
+                         "\nhealth_check_listen_address: 127.0.0.1:" + port_text(free_port()) +
+                         "\nplugins:\n" + aggregator;
+      replace_all(text, "PORT", port_text(port));
+      return text;
+    };
+    const std::string leader_config =
+        aggregator_config(*leader_db_, leader_.port) +
+        "  - plugin: job_creator\n    config:\n      batch_aggregation_shard_count: 4\n"
+        "      tasks_update_frequency_s: 1\n      aggregation_job_creation_interval_s: 1\n"
+        "      min_aggregation_job_size: 1\n      max_aggregation_job_size: 100\n"
+        "  - plugin: job_driver\n    config:\n" +
+        kDriverConfig + "  - plugin: collection_driver\n    config:\n" + kDriverConfig +
+        "      min_collection_job_retry_delay_s: 1\n      max_collection_job_retry_delay_s: 2\n";
+    auto role_config = [](const std::string& plugin, std::uint16_t port) {
+      return "health_check_listen_address: 127.0.0.1:" + port_text(free_port()) +
+             "\nplugins:\n  - plugin: prio3\n  - plugin: " + plugin +
+             "\n    config:\n      listen_address: 127.0.0.1:" + port_text(port) + "\n";
+    };
+    const std::map<std::string, std::string> log = {{"RUST_LOG", "info"}};
+    leader_.name = "leader";
+    leader_.process = std::make_unique<Process>(
+        JANUS_EXECUTABLE,
+        std::vector<std::string>{"--config-file", write_file("interop-leader.yaml", leader_config)},
+        std::map<std::string, std::string>{{"DATASTORE_KEYS", leader_keys_}, {"RUST_LOG", "info"}});
+    helper_.name = "helper";
+    helper_.process = std::make_unique<Process>(
+        JANUS_EXECUTABLE,
+        std::vector<std::string>{
+            "--config-file",
+            write_file("interop-helper.yaml", aggregator_config(*helper_db_, helper_.port))},
+        std::map<std::string, std::string>{{"DATASTORE_KEYS", new_datastore_keys()},
+                                           {"RUST_LOG", "info"}});
+    client_.name = "client";
+    client_.process = std::make_unique<Process>(
+        JANUS_EXECUTABLE,
+        std::vector<std::string>{
+            "--config-file",
+            write_file("interop-client.yaml", role_config("interop_client", client_.port))},
+        log);
+    collector_.name = "collector";
+    collector_.process = std::make_unique<Process>(
+        JANUS_EXECUTABLE,
+        std::vector<std::string>{"--config-file",
+                                 write_file("interop-collector.yaml",
+                                            role_config("interop_collector", collector_.port))},
+        log);
+  }
+
+  static void TearDownTestSuite() {
+    for (Node* node : {&collector_, &client_, &leader_, &helper_}) {
+      if (!node->process) continue;
+      node->process->signal(SIGTERM);
+      ExitStatus status = node->process->wait(30s);
+      EXPECT_TRUE(status.exited) << node->name;
+      EXPECT_EQ(status.exit_code, 0) << node->name << ": " << node->process->stderr_text();
+      node->process.reset();
+    }
+    leader_db_.reset();
+    helper_db_.reset();
+  }
+
+  void SetUp() override {
+    // /internal/test/ready on every role, as the test runner waits for the containers.
+    for (Node* node : {&leader_, &helper_, &client_, &collector_}) {
+      ASSERT_TRUE(eventually(
+          [&] { return http(node->port, "POST", "/internal/test/ready", "{}").status == 200; },
+          60s))
+          << node->name << ": " << node->process->stderr_text() << node->process->stdout_text();
+    }
+  }
+
+  void TearDown() override {
+    if (HasFailure()) {
+      for (Node* node : {&leader_, &helper_, &client_, &collector_}) {
+        ADD_FAILURE() << node->name << " output:\n"
+                      << node->process->stderr_text() << node->process->stdout_text();
+      }
+    }
+  }
+
+  // The aggregator's endpoint for a task, made absolute as the test runner does.
+  static std::string endpoint(const Node& node, const std::string& task_id,
+                              const std::string& role) {
+    json answer = post(node.port, "/internal/test/endpoint_for_task",
+                       {{"task_id", task_id}, {"role", role}, {"hostname", "127.0.0.1"}});
+    EXPECT_EQ(answer.at("status"), "success") << answer.dump();
+    std::string relative = answer.at("endpoint").get<std::string>();
+    EXPECT_EQ(relative.front(), '/');
+    return "http://127.0.0.1:" + port_text(node.port) + relative;
+  }
+
+  struct Task {
+    std::string task_id, leader, helper;
+    json vdaf;
+    int query_type = 1;
+    std::uint64_t time_precision = 3600;
+  };
+
+  // add_task on the collector (which returns its HPKE config) and both aggregators.
+  static Task add_task(const json& vdaf, int query_type, std::uint64_t min_batch_size) {
+    Task task;
+    task.task_id = TaskId::random().to_base64url();
+    task.vdaf = vdaf;
+    task.query_type = query_type;
+    task.leader = endpoint(leader_, task.task_id, "leader");
+    task.helper = endpoint(helper_, task.task_id, "helper");
+    const std::string aggregator_token = TaskId::random().to_base64url();
+    const std::string collector_token = TaskId::random().to_base64url();
+    json collector = post(collector_.port, "/internal/test/add_task",
+                          {{"task_id", task.task_id},
+                           {"leader", task.leader},
+                           {"vdaf", vdaf},
+                           {"collector_authentication_token", collector_token},
+                           {"query_type", query_type}});
+    EXPECT_EQ(collector.at("status"), "success") << collector.dump();
+    Bytes verify_key(16);  // every Prio3 VDAF of VDAF-08 takes a 16-byte verify key
+    random_bytes(verify_key);
+    json request = {{"task_id", task.task_id},
+                    {"leader", task.leader},
+                    {"helper", task.helper},
+                    {"vdaf", vdaf},
+                    {"leader_authentication_token", aggregator_token},
+                    {"vdaf_verify_key", base64url_encode(verify_key)},
+                    {"max_batch_query_count", 1},
+                    {"query_type", query_type},
+                    {"min_batch_size", min_batch_size},
+                    {"time_precision", task.time_precision},
+                    {"collector_hpke_config", collector.at("collector_hpke_config")},
+                    {"task_expiration", 4'000'000'000}};
+    if (query_type == 2) request["max_batch_size"] = min_batch_size;
+    json helper_request = request;
+    helper_request["role"] = "helper";
+    EXPECT_EQ(post(helper_.port, "/internal/test/add_task", helper_request).at("status"),
+              "success");
+    request["role"] = "leader";
+    request["collector_authentication_token"] = collector_token;
+    EXPECT_EQ(post(leader_.port, "/internal/test/add_task", request).at("status"), "success");
+    return task;
+  }
+
+  static void upload(const Task& task, const json& measurement, std::uint64_t time) {
+    json answer = post(client_.port, "/internal/test/upload",
+                       {{"task_id", task.task_id},
+                        {"leader", task.leader},
+                        {"helper", task.helper},
+                        {"vdaf", task.vdaf},
+                        {"measurement", measurement},
+                        {"time", time},
+                        {"time_precision", task.time_precision}});
+    EXPECT_EQ(answer.at("status"), "success") << answer.dump();
+  }
+
+  // collection_start, then collection_poll until the job is no longer in progress.
+  static json collect(const Task& task, const json& query) {
+    json started = post(collector_.port, "/internal/test/collection_start",
+                        {{"task_id", task.task_id}, {"agg_param", ""}, {"query", query}});
+    EXPECT_EQ(started.at("status"), "success") << started.dump();
+    const auto deadline = std::chrono::steady_clock::now() + 90s;
+    json polled;
+    do {
+      std::this_thread::sleep_for(500ms);
+      polled = post(collector_.port, "/internal/test/collection_poll",
+                    {{"handle", started.at("handle")}});
+    } while (polled.at("status") == "in progress" && std::chrono::steady_clock::now() < deadline);
+    return polled;
+  }
+
+  // Waits until the leader has aggregated `count` reports into the batch (with the helper).
+  // The test runner gives the aggregators time the same way; collecting earlier could find
+  // the batch too small while the job creator has not yet picked the last reports up.
+  static bool aggregated(const Task& task, const BatchIdentifier& batch, std::uint64_t count) {
+    RealClock clock;
+    auto leader_store = leader_db_->open_datastore(clock, DatastoreKeys::parse(leader_keys_));
+    const TaskId task_id = *TaskId::from_base64url(task.task_id);
+    return eventually(
+        [&] {
+          std::uint64_t total = 0;
+          for (const BatchAggregation& shard : leader_store->run_tx("count", [&](Transaction& tx) {
+                 return tx.get_batch_aggregations_for_batch(task_id, batch, {});
+               })) {
+            total += shard.report_count;
+          }
+          return total == count;
+        },
+        60s);
+  }
+
+  // A time two precisions in the past: its batch is closed, so it can be collected at once.
+  static std::uint64_t past_time(std::uint64_t precision) {
+    const auto now =
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count());
+    return (now / precision - 2) * precision;
+  }
+
+  static std::unique_ptr<TestDatabase> leader_db_, helper_db_;
+  static std::string leader_keys_;
+  static Node leader_, helper_, client_, collector_;
+};
+
+std::unique_ptr<TestDatabase> InteropProcess::leader_db_, InteropProcess::helper_db_;
+std::string InteropProcess::leader_keys_;
+InteropProcess::Node InteropProcess::leader_, InteropProcess::helper_, InteropProcess::client_,
+    InteropProcess::collector_;
+
+struct VdafCase {
+  std::string name;
+  json vdaf;
+  std::vector<json> measurements;
+  json expected;
+};
+
+class InteropTimeInterval : public InteropProcess,
+                            public ::testing::WithParamInterface<VdafCase> {};
+
+TEST_P(InteropTimeInterval, UploadAndCollectThroughTheTestApi) {
+  const VdafCase& c = GetParam();
+  const Task task = add_task(c.vdaf, 1, c.measurements.size());
+  const std::uint64_t time = past_time(task.time_precision);
+  for (const json& measurement : c.measurements) upload(task, measurement, time + 17);
+  ASSERT_TRUE(aggregated(task, Interval{time, task.time_precision}, c.measurements.size()));
+
+  json result = collect(task, {{"type", 1},
+                               {"batch_interval_start", time},
+                               {"batch_interval_duration", task.time_precision}});
+  ASSERT_EQ(result.at("status"), "complete") << result.dump();
+  EXPECT_EQ(result.at("report_count"), c.measurements.size());
+  EXPECT_EQ(result.at("interval_start"), time);
+  EXPECT_EQ(result.at("interval_duration"), task.time_precision);
+  EXPECT_EQ(result.at("result"), c.expected) << result.dump();
+  EXPECT_FALSE(result.contains("batch_id"));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Prio3, InteropTimeInterval,
+    ::testing::Values(
+        VdafCase{"Count", {{"type", "Prio3Count"}}, {"1", "0", "1", "1"}, "3"},
+        VdafCase{"Sum", {{"type", "Prio3Sum"}, {"bits", "8"}}, {"200", "7", "0"}, "207"},
+        VdafCase{"SumVec",
+                 {{"type", "Prio3SumVec"}, {"bits", "4"}, {"length", "3"}, {"chunk_length", "2"}},
+                 {json{"1", "2", "15"}, json{"0", "3", "1"}},
+                 json{"1", "5", "16"}},
+        VdafCase{"Histogram",
+                 {{"type", "Prio3Histogram"}, {"length", "4"}, {"chunk_length", "2"}},
+                 {"0", "3", "3", "1", "3"},
+                 json{"1", "1", "0", "3"}}),
+    [](const ::testing::TestParamInfo<VdafCase>& info) { return info.param.name; });
+
+// fixed_size by batch id: the test runner learns the batch id from a first collection of
+// the current batch; that query is being added on main, so here the id is read from the
+// leader's database (the only step outside the test API).
+TEST_F(InteropProcess, FixedSizeByBatchIdThroughTheTestApi) {
+  const json vdaf = {{"type", "Prio3Sum"}, {"bits", "16"}};
+  const std::vector<std::string> measurements = {"1000", "2000", "3", "40"};
+  const Task task = add_task(vdaf, 2, measurements.size());
+  const std::uint64_t time = past_time(task.time_precision);
+  for (const std::string& measurement : measurements) upload(task, measurement, time + 5);
+
+  RealClock clock;
+  auto leader_store = leader_db_->open_datastore(clock, DatastoreKeys::parse(leader_keys_));
+  const TaskId task_id = *TaskId::from_base64url(task.task_id);
+  std::optional<BatchId> batch_id;
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto jobs = leader_store->run_tx(
+            "jobs", [&](Transaction& tx) { return tx.get_aggregation_jobs_for_task(task_id); });
+        if (jobs.empty() || !jobs[0].batch_id) return false;
+        batch_id = jobs[0].batch_id;
+        return true;
+      },
+      60s));
+  ASSERT_TRUE(aggregated(task, *batch_id, measurements.size()));
+
+  json result =
+      collect(task, {{"type", 2}, {"subtype", 0}, {"batch_id", batch_id->to_base64url()}});
+  ASSERT_EQ(result.at("status"), "complete") << result.dump();
+  EXPECT_EQ(result.at("report_count"), measurements.size());
+  EXPECT_EQ(result.at("result"), "3043");
+  EXPECT_EQ(result.at("batch_id"), batch_id->to_base64url());
+}
+
+// What the test runner sends that cannot work is answered with status "error" (or 400 when
+// it cannot be parsed), and unknown test API paths with 404.
+TEST_F(InteropProcess, ErrorsThroughTheTestApi) {
+  const Task task = add_task({{"type", "Prio3Count"}}, 1, 1);
+  json unknown_vdaf = post(collector_.port, "/internal/test/add_task",
+                           {{"task_id", task.task_id},
+                            {"leader", task.leader},
+                            {"vdaf", {{"type", "Poplar1"}, {"bits", "8"}}},
+                            {"collector_authentication_token", "token"},
+                            {"query_type", 1}});
+  EXPECT_EQ(unknown_vdaf.at("status"), "error");
+  EXPECT_EQ(http(collector_.port, "POST", "/internal/test/add_task", "{").status, 400);
+  EXPECT_EQ(http(leader_.port, "POST", "/internal/test/add_task", "{}").status, 400);
+  EXPECT_EQ(http(client_.port, "POST", "/internal/test/no_such_command", "{}").status, 404);
+  json poll = post(collector_.port, "/internal/test/collection_poll", {{"handle", "nope"}});
+  EXPECT_EQ(poll.at("status"), "error");
+  // A measurement the VDAF cannot encode: the client reports the failure.
+  json upload_answer = post(client_.port, "/internal/test/upload",
+                            {{"task_id", task.task_id},
+                             {"leader", task.leader},
+                             {"helper", task.helper},
+                             {"vdaf", task.vdaf},
+                             {"measurement", "2"},
+                             {"time_precision", task.time_precision}});
+  EXPECT_EQ(upload_answer.at("status"), "error") << upload_answer.dump();
+  // An upload to a task the leader does not have fails at the leader.
+  json unknown_task = post(client_.port, "/internal/test/upload",
+                           {{"task_id", TaskId::random().to_base64url()},
+                            {"leader", task.leader},
+                            {"helper", task.helper},
+                            {"vdaf", task.vdaf},
+                            {"measurement", "1"},
+                            {"time_precision", task.time_precision}});
+  EXPECT_EQ(unknown_task.at("status"), "error") << unknown_task.dump();
+}
+
+}  // namespace
+}  // namespace janus::testing
