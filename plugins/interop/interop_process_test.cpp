@@ -232,34 +232,20 @@ class InteropProcess : public ::testing::Test {
     json started = post(collector_.port, "/internal/test/collection_start",
                         {{"task_id", task.task_id}, {"agg_param", ""}, {"query", query}});
     EXPECT_EQ(started.at("status"), "success") << started.dump();
+    if (!started.contains("handle")) return started;
+    return poll_until_done(started.at("handle"));
+  }
+
+  // collection_poll until the job is no longer in progress (or 90 s pass).
+  static json poll_until_done(const json& handle) {
+    EXPECT_TRUE(handle.is_string()) << handle.dump();
     const auto deadline = std::chrono::steady_clock::now() + 90s;
     json polled;
     do {
       std::this_thread::sleep_for(500ms);
-      polled = post(collector_.port, "/internal/test/collection_poll",
-                    {{"handle", started.at("handle")}});
+      polled = post(collector_.port, "/internal/test/collection_poll", {{"handle", handle}});
     } while (polled.at("status") == "in progress" && std::chrono::steady_clock::now() < deadline);
     return polled;
-  }
-
-  // Waits until the leader has aggregated `count` reports into the batch (with the helper).
-  // The test runner gives the aggregators time the same way; collecting earlier could find
-  // the batch too small while the job creator has not yet picked the last reports up.
-  static bool aggregated(const Task& task, const BatchIdentifier& batch, std::uint64_t count) {
-    RealClock clock;
-    auto leader_store = leader_db_->open_datastore(clock, DatastoreKeys::parse(leader_keys_));
-    const TaskId task_id = *TaskId::from_base64url(task.task_id);
-    return eventually(
-        [&] {
-          std::uint64_t total = 0;
-          for (const BatchAggregation& shard : leader_store->run_tx("count", [&](Transaction& tx) {
-                 return tx.get_batch_aggregations_for_batch(task_id, batch, {});
-               })) {
-            total += shard.report_count;
-          }
-          return total == count;
-        },
-        60s);
   }
 
   // A time two precisions in the past: its batch is closed, so it can be collected at once.
@@ -295,8 +281,9 @@ TEST_P(InteropTimeInterval, UploadAndCollectThroughTheTestApi) {
   const VdafCase& c = GetParam();
   const Task task = add_task(c.vdaf, 1, c.measurements.size());
   const std::uint64_t time = past_time(task.time_precision);
+  // min_batch_size is the number of reports, and the leader's collection driver waits while
+  // the interval holds unaggregated reports: the collection must hold every upload.
   for (const json& measurement : c.measurements) upload(task, measurement, time + 17);
-  ASSERT_TRUE(aggregated(task, Interval{time, task.time_precision}, c.measurements.size()));
 
   json result = collect(task, {{"type", 1},
                                {"batch_interval_start", time},
@@ -324,38 +311,64 @@ INSTANTIATE_TEST_SUITE_P(
                  json{"1", "1", "0", "3"}}),
     [](const ::testing::TestParamInfo<VdafCase>& info) { return info.param.name; });
 
-// fixed_size by batch id: the test runner learns the batch id from a first collection of
-// the current batch; that query is being added on main, so here the id is read from the
-// leader's database (the only step outside the test API).
-TEST_F(InteropProcess, FixedSizeByBatchIdThroughTheTestApi) {
-  const json vdaf = {{"type", "Prio3Sum"}, {"bits", "16"}};
-  const std::vector<std::string> measurements = {"1000", "2000", "3", "40"};
-  const Task task = add_task(vdaf, 2, measurements.size());
-  const std::uint64_t time = past_time(task.time_precision);
-  for (const std::string& measurement : measurements) upload(task, measurement, time + 5);
+// fixed_size as the test runner collects it: a first collection of the current batch
+// (subtype 1) tells the batch id, a second one by that batch id (subtype 0, the same
+// aggregation parameter, so no second query of the batch) gives the same aggregate.
+struct FixedSizeCase {
+  std::string name;
+  json vdaf;
+  std::vector<json> measurements;
+  json expected;
+};
 
-  RealClock clock;
-  auto leader_store = leader_db_->open_datastore(clock, DatastoreKeys::parse(leader_keys_));
-  const TaskId task_id = *TaskId::from_base64url(task.task_id);
-  std::optional<BatchId> batch_id;
+class InteropFixedSize : public InteropProcess,
+                         public ::testing::WithParamInterface<FixedSizeCase> {};
+
+TEST_P(InteropFixedSize, CurrentBatchThenByBatchIdThroughTheTestApi) {
+  const FixedSizeCase& c = GetParam();
+  const Task task = add_task(c.vdaf, 2, c.measurements.size());
+  const std::uint64_t time = past_time(task.time_precision);
+  for (const json& measurement : c.measurements) upload(task, measurement, time + 5);
+
+  // The leader refuses a current-batch collection until a batch holds min_batch_size
+  // aggregated reports: the collector answers "error" meanwhile, and the test runner retries.
+  json started;
   ASSERT_TRUE(eventually(
       [&] {
-        auto jobs = leader_store->run_tx(
-            "jobs", [&](Transaction& tx) { return tx.get_aggregation_jobs_for_task(task_id); });
-        if (jobs.empty() || !jobs[0].batch_id) return false;
-        batch_id = jobs[0].batch_id;
-        return true;
+        started = post(collector_.port, "/internal/test/collection_start",
+                       {{"task_id", task.task_id},
+                        {"agg_param", ""},
+                        {"query", {{"type", 2}, {"subtype", 1}}}});
+        return started.at("status") == "success";
       },
-      60s));
-  ASSERT_TRUE(aggregated(task, *batch_id, measurements.size()));
+      90s))
+      << started.dump();
+  const json current = poll_until_done(started.at("handle"));
+  ASSERT_EQ(current.at("status"), "complete") << current.dump();
+  EXPECT_EQ(current.at("report_count"), c.measurements.size());
+  EXPECT_EQ(current.at("result"), c.expected) << current.dump();
+  ASSERT_TRUE(current.contains("batch_id")) << current.dump();
+  const std::string batch_id = current.at("batch_id").get<std::string>();
+  ASSERT_TRUE(BatchId::from_base64url(batch_id).has_value()) << batch_id;
+  // The client timestamps of the batch, rounded to the precision.
+  EXPECT_EQ(current.at("interval_start"), time);
+  EXPECT_EQ(current.at("interval_duration"), task.time_precision);
 
-  json result =
-      collect(task, {{"type", 2}, {"subtype", 0}, {"batch_id", batch_id->to_base64url()}});
-  ASSERT_EQ(result.at("status"), "complete") << result.dump();
-  EXPECT_EQ(result.at("report_count"), measurements.size());
-  EXPECT_EQ(result.at("result"), "3043");
-  EXPECT_EQ(result.at("batch_id"), batch_id->to_base64url());
+  const json by_id = collect(task, {{"type", 2}, {"subtype", 0}, {"batch_id", batch_id}});
+  ASSERT_EQ(by_id.at("status"), "complete") << by_id.dump();
+  EXPECT_EQ(by_id.at("report_count"), c.measurements.size());
+  EXPECT_EQ(by_id.at("result"), c.expected) << by_id.dump();
+  EXPECT_EQ(by_id.at("batch_id"), batch_id);
 }
+
+INSTANTIATE_TEST_SUITE_P(
+    Prio3, InteropFixedSize,
+    ::testing::Values(FixedSizeCase{"Count", {{"type", "Prio3Count"}}, {"1", "1", "0"}, "2"},
+                      FixedSizeCase{"Sum",
+                                    {{"type", "Prio3Sum"}, {"bits", "16"}},
+                                    {"1000", "2000", "3", "40"},
+                                    "3043"}),
+    [](const ::testing::TestParamInfo<FixedSizeCase>& info) { return info.param.name; });
 
 // What the test runner sends that cannot work is answered with status "error" (or 400 when
 // it cannot be parsed), and unknown test API paths with 404.
@@ -368,11 +381,18 @@ TEST_F(InteropProcess, ErrorsThroughTheTestApi) {
                             {"collector_authentication_token", "token"},
                             {"query_type", 1}});
   EXPECT_EQ(unknown_vdaf.at("status"), "error");
-  EXPECT_EQ(http(collector_.port, "POST", "/internal/test/add_task", "{").status, 400);
-  EXPECT_EQ(http(leader_.port, "POST", "/internal/test/add_task", "{}").status, 400);
-  EXPECT_EQ(http(client_.port, "POST", "/internal/test/no_such_command", "{}").status, 404);
+  EXPECT_FALSE(unknown_vdaf.value("error", "").empty()) << unknown_vdaf.dump();
+  for (Node* node : {&leader_, &client_, &collector_}) {
+    EXPECT_EQ(http(node->port, "POST", "/internal/test/no_such_command", "{}").status, 404)
+        << node->name;
+  }
   json poll = post(collector_.port, "/internal/test/collection_poll", {{"handle", "nope"}});
   EXPECT_EQ(poll.at("status"), "error");
+  json unknown_task = post(collector_.port, "/internal/test/collection_start",
+                           {{"task_id", TaskId::random().to_base64url()},
+                            {"agg_param", ""},
+                            {"query", {{"type", 2}, {"subtype", 1}}}});
+  EXPECT_EQ(unknown_task.at("status"), "error") << unknown_task.dump();
   // A measurement the VDAF cannot encode: the client reports the failure.
   json upload_answer = post(client_.port, "/internal/test/upload",
                             {{"task_id", task.task_id},
@@ -383,14 +403,73 @@ TEST_F(InteropProcess, ErrorsThroughTheTestApi) {
                              {"time_precision", task.time_precision}});
   EXPECT_EQ(upload_answer.at("status"), "error") << upload_answer.dump();
   // An upload to a task the leader does not have fails at the leader.
-  json unknown_task = post(client_.port, "/internal/test/upload",
-                           {{"task_id", TaskId::random().to_base64url()},
-                            {"leader", task.leader},
-                            {"helper", task.helper},
-                            {"vdaf", task.vdaf},
-                            {"measurement", "1"},
-                            {"time_precision", task.time_precision}});
-  EXPECT_EQ(unknown_task.at("status"), "error") << unknown_task.dump();
+  json unknown_upload = post(client_.port, "/internal/test/upload",
+                             {{"task_id", TaskId::random().to_base64url()},
+                              {"leader", task.leader},
+                              {"helper", task.helper},
+                              {"vdaf", task.vdaf},
+                              {"measurement", "1"},
+                              {"time_precision", task.time_precision}});
+  EXPECT_EQ(unknown_upload.at("status"), "error") << unknown_upload.dump();
+}
+
+// Requests that cannot be parsed get 400 with {"status": "error", "error": why}, and the
+// processes go on serving.
+TEST_F(InteropProcess, MalformedRequestsGet400) {
+  struct Bad {
+    Node* node;
+    std::string path, body, why;  // `why`: a part of the expected error message
+  };
+  const std::string task_id = TaskId::random().to_base64url();
+  const std::vector<Bad> cases = {
+      {&leader_, "/internal/test/add_task", "{", "malformed JSON"},
+      {&leader_, "/internal/test/add_task", "[]", "expected a JSON object"},
+      {&leader_, "/internal/test/add_task", "{}", "missing field \"task_id\""},
+      {&helper_, "/internal/test/add_task", R"({"task_id": 5})", "\"task_id\""},
+      {&helper_, "/internal/test/add_task", R"({"task_id": "AAAA"})", "\"task_id\""},
+      {&leader_, "/internal/test/endpoint_for_task",
+       R"({"task_id": ")" + task_id + R"(", "role": "collector"})", "\"role\""},
+      {&client_, "/internal/test/upload", "null", "expected a JSON object"},
+      {&client_, "/internal/test/upload",
+       R"({"task_id": ")" + task_id +
+           R"(", "leader": "http://127.0.0.1:9/", "helper": "http://127.0.0.1:9/",
+           "vdaf": {"type": "Prio3Sum", "bits": 8}, "measurement": "1", "time_precision": 1})",
+       "vdaf.bits"},
+      {&client_, "/internal/test/upload",
+       R"({"task_id": ")" + task_id +
+           R"(", "leader": "http://127.0.0.1:9/", "helper": "http://127.0.0.1:9/",
+           "vdaf": {"type": "Prio3Count"}, "measurement": 1, "time_precision": 1})",
+       "measurement"},
+      {&client_, "/internal/test/upload",
+       R"({"task_id": ")" + task_id +
+           R"(", "leader": "http://127.0.0.1:9/", "helper": "http://127.0.0.1:9/",
+           "vdaf": {"type": "Prio3Count"}, "measurement": "1", "time_precision": -5})",
+       "\"time_precision\""},
+      {&collector_, "/internal/test/add_task", R"({"task_id": ")" + task_id + R"("})",
+       "missing field \"leader\""},
+      {&collector_, "/internal/test/collection_start",
+       R"({"task_id": ")" + task_id + R"(", "agg_param": "", "query": {"type": 3}})", "query type"},
+      {&collector_, "/internal/test/collection_start",
+       R"({"task_id": ")" + task_id +
+           R"(", "agg_param": "!", "query": {"type": 1, "batch_interval_start": 0,
+           "batch_interval_duration": 3600}})",
+       "\"agg_param\""},
+      {&collector_, "/internal/test/collection_poll", R"({"handle": 7})", "\"handle\""},
+  };
+  for (const Bad& bad : cases) {
+    const Reply reply = http(bad.node->port, "POST", bad.path, bad.body);
+    EXPECT_EQ(reply.status, 400) << bad.node->name << " " << bad.path << " " << bad.body << ": "
+                                 << reply.body;
+    const json answer = json::parse(reply.body, nullptr, false);
+    ASSERT_TRUE(answer.is_object()) << reply.body;
+    EXPECT_EQ(answer.value("status", ""), "error") << reply.body;
+    EXPECT_NE(answer.value("error", "").find(bad.why), std::string::npos)
+        << bad.path << " " << bad.body << ": " << reply.body;
+  }
+  // Every process still serves.
+  for (Node* node : {&leader_, &helper_, &client_, &collector_}) {
+    EXPECT_EQ(http(node->port, "POST", "/internal/test/ready", "{}").status, 200) << node->name;
+  }
 }
 
 }  // namespace
