@@ -10,13 +10,15 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <set>
+#include <string>
 #include <thread>
+#include <vector>
 
-#include "janus/clock.h"
 #include "janus/codec.h"
-#include "janus/datastore.h"
 #include "janus/datastore/keys.h"
 #include "janus/ids.h"
 #include "janus/testing/test_database.h"
@@ -34,6 +36,15 @@ std::string new_datastore_keys() {
 }
 
 std::string port_text(std::uint16_t port) { return std::to_string(port); }
+
+// A loopback port that was free a moment ago and that no earlier call returned: the test
+// API port of one role and the health port of another must not coincide.
+std::uint16_t distinct_free_port() {
+  static std::set<std::uint16_t> taken;
+  std::uint16_t port = free_port();
+  while (!taken.insert(port).second) port = free_port();
+  return port;
+}
 
 // A test API call: POST JSON, expect 200 and a JSON object back.
 json post(std::uint16_t port, const std::string& path, const json& body) {
@@ -63,10 +74,10 @@ class InteropProcess : public ::testing::Test {
     leader_db_ = std::make_unique<TestDatabase>();
     helper_db_ = std::make_unique<TestDatabase>();
     leader_keys_ = new_datastore_keys();
-    leader_.port = free_port();
-    helper_.port = free_port();
-    client_.port = free_port();
-    collector_.port = free_port();
+    leader_.port = distinct_free_port();
+    helper_.port = distinct_free_port();
+    client_.port = distinct_free_port();
+    collector_.port = distinct_free_port();
     const std::string aggregator =
         "  - plugin: prio3\n"
         "  - plugin: aggregator\n    config:\n      listen_address: 127.0.0.1:PORT\n"
@@ -74,9 +85,10 @@ class InteropProcess : public ::testing::Test {
         "      batch_aggregation_shard_count: 4\n"
         "  - plugin: interop_aggregator\n    config:\n      listen_address: 127.0.0.1:PORT\n";
     auto aggregator_config = [&](const TestDatabase& db, std::uint16_t port) {
-      std::string text = "database:\n  url: " + db.url() +
-                         "\nhealth_check_listen_address: 127.0.0.1:" + port_text(free_port()) +
-                         "\nplugins:\n" + aggregator;
+      std::string text =
+          "database:\n  url: " + db.url() +
+          "\nhealth_check_listen_address: 127.0.0.1:" + port_text(distinct_free_port()) +
+          "\nplugins:\n" + aggregator;
       replace_all(text, "PORT", port_text(port));
       return text;
     };
@@ -89,7 +101,7 @@ class InteropProcess : public ::testing::Test {
         kDriverConfig + "  - plugin: collection_driver\n    config:\n" + kDriverConfig +
         "      min_collection_job_retry_delay_s: 1\n      max_collection_job_retry_delay_s: 2\n";
     auto role_config = [](const std::string& plugin, std::uint16_t port) {
-      return "health_check_listen_address: 127.0.0.1:" + port_text(free_port()) +
+      return "health_check_listen_address: 127.0.0.1:" + port_text(distinct_free_port()) +
              "\nplugins:\n  - plugin: prio3\n  - plugin: " + plugin +
              "\n    config:\n      listen_address: 127.0.0.1:" + port_text(port) + "\n";
     };
@@ -274,6 +286,9 @@ struct VdafCase {
   json expected;
 };
 
+// gtest prints a case by its name (not its bytes) in test lists and failures.
+void PrintTo(const VdafCase& c, std::ostream* os) { *os << c.name << " " << c.vdaf.dump(); }
+
 class InteropTimeInterval : public InteropProcess,
                             public ::testing::WithParamInterface<VdafCase> {};
 
@@ -320,6 +335,8 @@ struct FixedSizeCase {
   std::vector<json> measurements;
   json expected;
 };
+
+void PrintTo(const FixedSizeCase& c, std::ostream* os) { *os << c.name << " " << c.vdaf.dump(); }
 
 class InteropFixedSize : public InteropProcess,
                          public ::testing::WithParamInterface<FixedSizeCase> {};
