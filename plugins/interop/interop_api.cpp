@@ -69,7 +69,10 @@ QueryType query_type_from_json(const nlohmann::json& value) {
     if (value.get<std::int64_t>() == 1) return QueryType::TimeInterval;
     if (value.get<std::int64_t>() == 2) return QueryType::FixedSize;
   }
-  throw BadRequest("query type: expected 1 (time_interval) or 2 (fixed_size), not " + value.dump());
+  // Only a scalar is quoted back: dumping a nested value would recurse as deep as the
+  // request nests.
+  throw BadRequest("query type: expected 1 (time_interval) or 2 (fixed_size), not " +
+                   (value.is_primitive() ? value.dump() : std::string("a ") + value.type_name()));
 }
 
 Query query_from_object(const nlohmann::json& object) {
@@ -90,14 +93,27 @@ Query query_from_object(const nlohmann::json& object) {
   }
 }
 
-nlohmann::json measurement_from_json(const nlohmann::json& measurement) {
-  if (measurement.is_array()) {
-    nlohmann::json out = nlohmann::json::array();
-    for (const auto& item : measurement) out.push_back(measurement_from_json(item));
-    return out;
-  }
+namespace {
+
+nlohmann::json scalar_measurement(const nlohmann::json& measurement) {
   if (measurement.is_boolean()) return measurement;
   return decimal(measurement, "measurement");
+}
+
+}  // namespace
+
+nlohmann::json measurement_from_json(const nlohmann::json& measurement) {
+  // One level of array at most (Prio3SumVec's strings, Poplar1's Booleans): a measurement
+  // nested deeper is refused here rather than walked recursively.
+  if (!measurement.is_array()) return scalar_measurement(measurement);
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& item : measurement) {
+    if (item.is_array() || item.is_object()) {
+      throw BadRequest("measurement: expected a base-10 string or an array of them");
+    }
+    out.push_back(scalar_measurement(item));
+  }
+  return out;
 }
 
 nlohmann::json result_to_json(const nlohmann::json& aggregate) {
@@ -121,7 +137,8 @@ nlohmann::json error(const std::string& message) {
 namespace {
 
 HttpResponse json_response(int status, const nlohmann::json& body) {
-  const std::string text = body.dump();
+  // Error messages may quote a peer's answer, which need not be UTF-8: replaced, not thrown.
+  const std::string text = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return HttpResponse::bytes(status, "application/json", Bytes(text.begin(), text.end()));
 }
 

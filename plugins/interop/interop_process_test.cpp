@@ -462,6 +462,14 @@ TEST_F(InteropProcess, MalformedRequestsGet400) {
            R"(", "leader": "http://127.0.0.1:9/", "helper": "http://127.0.0.1:9/",
            "vdaf": {"type": "Prio3Count"}, "measurement": "1", "time_precision": -5})",
        "\"time_precision\""},
+      // Nested as deep as a body may be: refused, not walked recursively.
+      {&client_, "/internal/test/upload",
+       R"({"task_id": ")" + task_id +
+           R"(", "leader": "http://127.0.0.1:9/", "helper": "http://127.0.0.1:9/",
+           "vdaf": {"type": "Prio3SumVec", "bits": "1", "length": "1", "chunk_length": "1"},
+           "time_precision": 1, "measurement": )" +
+           std::string(100'000, '[') + std::string(100'000, ']') + "}",
+       "measurement"},
       {&collector_, "/internal/test/add_task", R"({"task_id": ")" + task_id + R"("})",
        "missing field \"leader\""},
       {&collector_, "/internal/test/collection_start",
@@ -475,13 +483,14 @@ TEST_F(InteropProcess, MalformedRequestsGet400) {
   };
   for (const Bad& bad : cases) {
     const Reply reply = http(bad.node->port, "POST", bad.path, bad.body);
-    EXPECT_EQ(reply.status, 400) << bad.node->name << " " << bad.path << " " << bad.body << ": "
+    const std::string shown = bad.body.substr(0, 300);
+    EXPECT_EQ(reply.status, 400) << bad.node->name << " " << bad.path << " " << shown << ": "
                                  << reply.body;
     const json answer = json::parse(reply.body, nullptr, false);
     ASSERT_TRUE(answer.is_object()) << reply.body;
     EXPECT_EQ(answer.value("status", ""), "error") << reply.body;
     EXPECT_NE(answer.value("error", "").find(bad.why), std::string::npos)
-        << bad.path << " " << bad.body << ": " << reply.body;
+        << bad.path << " " << shown << ": " << reply.body;
   }
   // Every process still serves.
   for (Node* node : {&leader_, &helper_, &client_, &collector_}) {

@@ -44,6 +44,7 @@ TEST(InteropApi, Queries) {
   EXPECT_EQ(query_from_object({{"type", 2}, {"subtype", 1}}),
             Query::fixed_size(FixedSizeQuery::current_batch()));
   EXPECT_THROW(query_from_object({{"type", 3}}), BadRequest);
+  EXPECT_THROW(query_from_object({{"type", json{json{1}}}}), BadRequest);
   EXPECT_THROW(query_from_object({{"type", 2}, {"subtype", 2}}), BadRequest);
   EXPECT_THROW(query_from_object({{"type", 2}, {"subtype", 0}, {"batch_id", "AAAA"}}), BadRequest);
   EXPECT_THROW(query_from_object(
@@ -56,6 +57,9 @@ TEST(InteropApi, MeasurementsAndResultsAreBase10Strings) {
   EXPECT_EQ(measurement_from_json(json{"1", "20"}), json({1u, 20u}));
   EXPECT_THROW(measurement_from_json("x"), BadRequest);
   EXPECT_THROW(measurement_from_json(5), BadRequest);
+  EXPECT_EQ(measurement_from_json(json{true, false}), json({true, false}));
+  EXPECT_THROW(measurement_from_json(json{json{"1"}}), BadRequest);  // one level of array only
+  EXPECT_THROW(measurement_from_json(json{{"a", "1"}}), BadRequest);
   EXPECT_EQ(result_to_json(json(7u)), json("7"));
   EXPECT_EQ(result_to_json(json({1u, 0u})), json({"1", "0"}));
   EXPECT_EQ(result_to_json(json("340282366920938463463374607431768211455")),
@@ -86,6 +90,18 @@ TEST(InteropApi, CommandAnswers) {
   HttpResponse failed = run_json_command(post(R"({"do":"fail"})"), command);
   EXPECT_EQ(failed.status, 200);
   EXPECT_EQ(body_of(failed), json({{"status", "error"}, {"error", "it failed"}}));
+  // A message that is not UTF-8 (a peer's answer quoted in it) still makes a JSON answer.
+  HttpResponse binary = run_json_command(post(R"({"do":"it"})"), [](const json&) -> json {
+    throw std::runtime_error("peer said \xff\xfe");
+  });
+  EXPECT_EQ(binary.status, 200);
+  EXPECT_EQ(body_of(binary).at("status"), "error");
+  // Nesting as deep as the body allows is refused without recursing through it.
+  const std::string deep = std::string(200'000, '[') + std::string(200'000, ']');
+  HttpResponse nested = run_json_command(post(R"({"type": )" + deep + "}"), [](const json& r) {
+    return json{{"type", query_type_from_json(field(r, "type")) == QueryType::TimeInterval}};
+  });
+  EXPECT_EQ(nested.status, 400);
   HttpResponse done = run_json_command(post(R"({"do":"it"})"), command);
   EXPECT_EQ(done.status, 200);
   EXPECT_EQ(body_of(done), success());
