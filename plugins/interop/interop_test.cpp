@@ -3,6 +3,8 @@
 // aggregators would) and the answers to bad requests.
 #include <gtest/gtest.h>
 
+#include <yaml-cpp/yaml.h>
+
 #include <nlohmann/json.hpp>
 
 #include "aggregator_role.h"
@@ -10,6 +12,7 @@
 #include "interop_api.h"
 #include "janus/clock.h"
 #include "janus/codec.h"
+#include "janus/config.h"
 #include "janus/hpke.h"
 #include "janus/testing/test_database.h"
 #include "janus/vdaf.h"
@@ -64,6 +67,30 @@ TEST(InteropApi, MeasurementsAndResultsAreBase10Strings) {
   EXPECT_EQ(result_to_json(json({1u, 0u})), json({"1", "0"}));
   EXPECT_EQ(result_to_json(json("340282366920938463463374607431768211455")),
             json("340282366920938463463374607431768211455"));
+}
+
+// Each plugin's config section: listen_address is required, dap_endpoint (aggregator role
+// only) defaults to "/", and any other key is an error naming the file.
+TEST(InteropConfig, Parses) {
+  const InteropConfig aggregator = parse_interop_config(
+      YAML::Load("listen_address: 0.0.0.0:8080\ndap_endpoint: /dap/\n"), "a.yaml", true);
+  EXPECT_EQ(aggregator.listen_address, "0.0.0.0:8080");
+  EXPECT_EQ(aggregator.dap_endpoint, "/dap/");
+  EXPECT_EQ(
+      parse_interop_config(YAML::Load("listen_address: 0.0.0.0:8080"), "a.yaml", true).dap_endpoint,
+      "/");
+  EXPECT_EQ(parse_interop_config(YAML::Load("listen_address: 127.0.0.1:1"), "c.yaml", false)
+                .listen_address,
+            "127.0.0.1:1");
+  EXPECT_THROW(parse_interop_config(YAML::Load("{}"), "c.yaml", false), ConfigError);
+  try {
+    parse_interop_config(YAML::Load("listen_address: 127.0.0.1:1\ndap_endpoint: /\n"), "c.yaml",
+                         false);
+    ADD_FAILURE() << "the client and collector roles have no dap_endpoint";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("c.yaml"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("dap_endpoint"), std::string::npos) << e.what();
+  }
 }
 
 HttpRequest post(const std::string& body) {
