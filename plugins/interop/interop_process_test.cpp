@@ -419,6 +419,18 @@ TEST_F(InteropProcess, ErrorsThroughTheTestApi) {
                              {"measurement", "2"},
                              {"time_precision", task.time_precision}});
   EXPECT_EQ(upload_answer.at("status"), "error") << upload_answer.dump();
+  // A report far in the future is refused by the leader (reportTooEarly): the draft's
+  // "time far in the future" case.
+  json future = post(client_.port, "/internal/test/upload",
+                     {{"task_id", task.task_id},
+                      {"leader", task.leader},
+                      {"helper", task.helper},
+                      {"vdaf", task.vdaf},
+                      {"measurement", "1"},
+                      {"time", past_time(task.time_precision) + 100 * task.time_precision},
+                      {"time_precision", task.time_precision}});
+  EXPECT_EQ(future.at("status"), "error") << future.dump();
+  EXPECT_NE(future.value("error", "").find("reportTooEarly"), std::string::npos) << future.dump();
   // An upload to a task the leader does not have fails at the leader.
   json unknown_upload = post(client_.port, "/internal/test/upload",
                              {{"task_id", TaskId::random().to_base64url()},
