@@ -40,8 +40,8 @@ for path in /usr/bin/janus /usr/bin/janus_cli /usr/lib/libjanus_sdk.so \
   /usr/share/janus/config/host.yaml /usr/lib/systemd/system/janus@.service; do
   grep -qx "$path" "$work/contents" || fail "the package lacks $path"
 done
-if grep -E 'host_test|abi_mismatch|not_a_plugin|_test$' "$work/contents"; then
-  fail "the package holds test files"
+if grep -E 'host_test|abi_mismatch|not_a_plugin|_test$|libjanus_interop_' "$work/contents"; then
+  fail "the package holds test files or the interop test API's plugins"
 fi
 depends="$(dpkg-deb -f "$deb" Depends)"
 echo "depends: $depends"
