@@ -31,6 +31,7 @@ Aggregator::Aggregator(const AggregatorConfig& config, Datastore& datastore, Vda
                        const Clock& clock, std::shared_ptr<spdlog::logger> logger)
     : config_(config),
       datastore_(datastore),
+      vdafs_(vdafs),
       clock_(clock),
       logger_(logger),
       tasks_(datastore, vdafs, config.task_cache_ttl, config.task_cache_capacity, logger),
@@ -170,18 +171,37 @@ AsyncHttpHandler Aggregator::through_helper_queue(HttpHandler handler) {
 // ---- GET /hpke_config ------------------------------------------------------------------
 
 std::shared_ptr<const CachedTask> Aggregator::authorize_request(const HttpRequest& request,
-                                                                const TaskId& task_id, Role role) {
-  std::shared_ptr<const CachedTask> task = tasks_.get(task_id);
-  if (!task || task->task.role != role) throw DapError(DapProblemType::UnrecognizedTask, task_id);
+                                                                const TaskId& task_id, Role role,
+                                                                bool may_opt_in) {
   auto authorization = request.headers.get(std::string(kAuthorizationHeader));
   auto dap_auth_token = request.headers.get(std::string(kDapAuthTokenHeader));
   std::optional<AuthToken> token = extract_auth_token(
       authorization ? std::optional<std::string_view>(*authorization) : std::nullopt,
       dap_auth_token ? std::optional<std::string_view>(*dap_auth_token) : std::nullopt);
-  const auto& expected = role == Role::Helper ? task->task.aggregator_auth_token_hash
-                                              : task->task.collector_auth_token_hash;
-  if (!token || !expected || !expected->validate(*token)) {
-    throw DapError(DapProblemType::UnauthorizedRequest, task_id);
+
+  std::optional<taskprov::AdvertisedTask> advertised;
+  if (role == Role::Helper) advertised = advertised_task(request, task_id);
+  std::shared_ptr<const CachedTask> task = tasks_.get(task_id);
+  if (advertised && (!task || task->task.taskprov_task_config)) {
+    // Janus 0.7: the leader of a taskprov task proves itself with one of the peer's tokens.
+    TaskprovPeerAggregator peer = taskprov_peer(*advertised, Role::Leader, task_id);
+    const bool known_token =
+        token && std::any_of(peer.aggregator_auth_tokens.begin(), peer.aggregator_auth_tokens.end(),
+                             [&](const AuthToken& t) { return t.hash().validate(*token); });
+    if (!known_token) throw DapError(DapProblemType::UnauthorizedRequest, task_id);
+    if (!task && may_opt_in) task = taskprov_opt_in(task_id, *advertised, peer, Role::Helper);
+    if (!task || task->task.role != role) {
+      throw DapError(DapProblemType::UnrecognizedTask, task_id);
+    }
+  } else {
+    if (!task || task->task.role != role) {
+      throw DapError(DapProblemType::UnrecognizedTask, task_id);
+    }
+    const auto& expected = role == Role::Helper ? task->task.aggregator_auth_token_hash
+                                                : task->task.collector_auth_token_hash;
+    if (!token || !expected || !expected->validate(*token)) {
+      throw DapError(DapProblemType::UnauthorizedRequest, task_id);
+    }
   }
   require_vdaf(*task);
   return task;
@@ -220,7 +240,8 @@ HttpResponse Aggregator::hpke_config(const HttpRequest& request) {
     }
   }
   HpkeConfigList list;
-  if (task_id && !config_.require_global_hpke_keys) {
+  // Taskprov §3.4: advertised tasks have no keys of their own, so clients get the global ones.
+  if (task_id && !config_.require_global_hpke_keys && !config_.taskprov.enabled) {
     std::shared_ptr<const CachedTask> task = tasks_.get(*task_id);
     if (!task) throw DapError(DapProblemType::UnrecognizedTask, task_id);
     // Advertise only the newest key (the largest config id); all of them still decrypt.
@@ -304,6 +325,13 @@ Aggregator::AcceptedReport Aggregator::accept_upload(const HttpRequest& request,
                                 "expected Content-Type " + std::string(media_type::kReport));
   }
   std::shared_ptr<const CachedTask> task = tasks_.get(task_id);
+  if (!task) {
+    // Taskprov §5.1: a client may advertise a task we have not seen yet.
+    if (auto advertised = advertised_task(request, task_id)) {
+      task = taskprov_opt_in(task_id, *advertised,
+                             taskprov_peer(*advertised, Role::Helper, task_id), Role::Leader);
+    }
+  }
   if (!task || task->task.role != Role::Leader) {
     throw DapError(DapProblemType::UnrecognizedTask, task_id);
   }
@@ -367,6 +395,11 @@ Aggregator::AcceptedReport Aggregator::accept_upload(const HttpRequest& request,
     upload_decode_failures_.increment();
     throw reject_upload(task_id, {.report_decode_failure = 1}, DapProblemType::ReportRejected,
                         "Leader input share could not be decoded.");
+  }
+  if (t.taskprov_task_config && !taskprov_extension_as_expected(input_share.extensions, true)) {
+    upload_decode_failures_.increment();
+    throw reject_upload(task_id, {.report_decode_failure = 1}, DapProblemType::InvalidMessage,
+                        "A taskprov report's share must carry the empty taskprov extension.");
   }
 
   AcceptedReport accepted{

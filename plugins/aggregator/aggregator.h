@@ -17,6 +17,7 @@
 #include "janus/http.h"
 #include "janus/metrics.h"
 #include "janus/problem_types.h"
+#include "janus/taskprov.h"
 #include "janus/vdaf_registry.h"
 #include "report_writer.h"
 #include "task_cache.h"
@@ -76,9 +77,28 @@ class Aggregator {
 
   // Common to the authenticated routes: a task of ours played in `role`, and the token of the
   // peer that calls it there (Helper: the leader's; Leader: the collector's), and a loaded VDAF.
-  // Throws DapError (unrecognizedTask, unauthorizedRequest, 500).
+  // A helper request advertising a taskprov task is authorized by its peer's tokens, and with
+  // `may_opt_in` (aggregation job init) an unknown advertised task is opted into first.
+  // Throws DapError (unrecognizedTask, unauthorizedRequest, invalidTask, invalidMessage, 500).
   std::shared_ptr<const CachedTask> authorize_request(const HttpRequest& request,
-                                                      const TaskId& task_id, Role role);
+                                                      const TaskId& task_id, Role role,
+                                                      bool may_opt_in = false);
+
+  // ---- taskprov (taskprov.cpp) ----
+  // The task the request advertises in its dap-taskprov header, when taskprov is enabled and
+  // the header is there. Throws DapError: invalidMessage (not a TaskConfig), unrecognizedTask
+  // (the path's task id is not its SHA-256).
+  std::optional<taskprov::AdvertisedTask> advertised_task(const HttpRequest& request,
+                                                          const TaskId& task_id) const;
+  // The known peer the advertised config names in `peer_role`; throws DapError invalidTask.
+  TaskprovPeerAggregator taskprov_peer(const taskprov::AdvertisedTask& advertised, Role peer_role,
+                                       const TaskId& task_id);
+  // Opts into the advertised task as `our_role`, storing it; returns it. Throws DapError
+  // invalidTask for a task we must or will not run (expired, unsupported parameters).
+  std::shared_ptr<const CachedTask> taskprov_opt_in(const TaskId& task_id,
+                                                    const taskprov::AdvertisedTask& advertised,
+                                                    const TaskprovPeerAggregator& peer,
+                                                    Role our_role);
   // Throws DapError::internal() (logged) when the task's VDAF is not loaded.
   void require_vdaf(const CachedTask& task) const;
   AggregationJobWriterOptions writer_options() const {
@@ -103,6 +123,7 @@ class Aggregator {
 
   AggregatorConfig config_;
   Datastore& datastore_;
+  VdafRegistry& vdafs_;
   const Clock& clock_;
   std::shared_ptr<spdlog::logger> logger_;
   TaskCache tasks_;

@@ -11,6 +11,7 @@
 #include "janus/hpke.h"
 #include "janus/ids.h"
 #include "janus/messages.h"
+#include "janus/taskprov.h"
 #include "janus/vdaf.h"
 #include "janus/version.h"
 
@@ -204,6 +205,23 @@ std::vector<AuthToken> parse_aggregator_api_auth_tokens(std::string_view list) {
   return tokens;
 }
 
+// Janus's TaskprovPeerAggregatorResp: the peer without its secrets.
+json taskprov_peer_json(const TaskprovPeerAggregator& peer) {
+  return {{"endpoint", peer.endpoint},
+          {"role", peer.role == Role::Leader ? "Leader" : "Helper"},
+          {"collector_hpke_config",
+           hpke_config_json(decode_message<HpkeConfig>(peer.collector_hpke_config))},
+          {"report_expiry_age", optional_json(peer.report_expiry_age)},
+          {"tolerable_clock_skew", peer.tolerable_clock_skew}};
+}
+
+Role peer_role_from_json(const json& req) {
+  const std::string role = field<std::string>(req, "role");
+  if (role == "Leader") return Role::Leader;
+  if (role == "Helper") return Role::Helper;
+  bad_request("role must be Leader or Helper");
+}
+
 AggregatorApi::AggregatorApi(AggregatorApiConfig config, Datastore& datastore,
                              const VdafRegistry& vdafs, std::shared_ptr<spdlog::logger> logger)
     : config_(std::move(config)), datastore_(datastore), vdafs_(vdafs), logger_(std::move(logger)) {
@@ -233,6 +251,9 @@ void AggregatorApi::register_routes(RouteRegistrar& routes, const std::string& d
       {HttpMethod::Get, "/hpke_configs/{config_id}"},
       {HttpMethod::Patch, "/hpke_configs/{config_id}"},
       {HttpMethod::Delete, "/hpke_configs/{config_id}"},
+      {HttpMethod::Get, "/taskprov/peer_aggregators"},
+      {HttpMethod::Post, "/taskprov/peer_aggregators"},
+      {HttpMethod::Delete, "/taskprov/peer_aggregators"},
   };
   for (const auto& [method, pattern] : table) {
     const std::string route = std::string(to_string(method)) + " " + pattern;
@@ -301,6 +322,9 @@ HttpResponse AggregatorApi::route(const HttpRequest& request, const std::string&
   if (route == "DELETE /hpke_configs/{config_id}") {
     return delete_hpke_config(config_id_param(request));
   }
+  if (route == "GET /taskprov/peer_aggregators") return get_taskprov_peer_aggregators();
+  if (route == "POST /taskprov/peer_aggregators") return post_taskprov_peer_aggregator(request);
+  if (route == "DELETE /taskprov/peer_aggregators") return delete_taskprov_peer_aggregator(request);
   throw std::logic_error("unrouted aggregator API route " + route);
 }
 
@@ -557,6 +581,62 @@ HttpResponse AggregatorApi::delete_hpke_config(std::uint8_t config_id) const {
     datastore_.run_tx("delete_global_hpke_config",
                       [&](Transaction& tx) { tx.delete_global_hpke_keypair(config_id); });
   } catch (const MutationTargetNotFound&) {
+  }
+  return HttpResponse::empty(204);
+}
+
+// ---- /taskprov/peer_aggregators ----
+
+HttpResponse AggregatorApi::get_taskprov_peer_aggregators() const {
+  auto peers = datastore_.run_tx("get_taskprov_peer_aggregators", [](Transaction& tx) {
+    return tx.get_taskprov_peer_aggregators();
+  });
+  json list = json::array();
+  for (const TaskprovPeerAggregator& peer : peers) list.push_back(taskprov_peer_json(peer));
+  return json_response(200, list);
+}
+
+HttpResponse AggregatorApi::post_taskprov_peer_aggregator(const HttpRequest& request) const {
+  const json req = parse_body(request);
+  TaskprovPeerAggregator peer;
+  peer.endpoint = field<std::string>(req, "endpoint");
+  peer.role = peer_role_from_json(req);
+  peer.collector_hpke_config =
+      encode_message(hpke_config_from_json(field<json>(req, "collector_hpke_config")));
+  auto key = base64url_decode(field<std::string>(req, "verify_key_init"));
+  if (!key || key->size() != taskprov::kVerifyKeyInitLength) {
+    bad_request("verify_key_init must be 32 bytes in unpadded base64url");
+  }
+  peer.verify_key_init = std::move(*key);
+  peer.report_expiry_age = optional_field<std::uint64_t>(req, "report_expiry_age");
+  peer.tolerable_clock_skew = field<std::uint64_t>(req, "tolerable_clock_skew");
+  auto tokens = [&](const char* key) {
+    const json list = field<json>(req, key);
+    if (!list.is_array()) bad_request(std::string(key) + " must be an array");
+    std::vector<AuthToken> parsed;
+    for (const json& token : list) parsed.push_back(token_from_json(token, key));
+    return parsed;
+  };
+  peer.aggregator_auth_tokens = tokens("aggregator_auth_tokens");
+  if (peer.aggregator_auth_tokens.empty()) bad_request("aggregator_auth_tokens must not be empty");
+  peer.collector_auth_tokens = tokens("collector_auth_tokens");
+  auto stored = datastore_.run_tx("post_taskprov_peer_aggregator", [&](Transaction& tx) {
+    tx.put_taskprov_peer_aggregator(peer);
+    return tx.get_taskprov_peer_aggregator(peer.endpoint, peer.role);
+  });
+  if (!stored) throw std::runtime_error("the peer aggregator just stored is not readable");
+  return json_response(201, taskprov_peer_json(*stored));
+}
+
+HttpResponse AggregatorApi::delete_taskprov_peer_aggregator(const HttpRequest& request) const {
+  const json req = parse_body(request);
+  const std::string endpoint = field<std::string>(req, "endpoint");
+  const Role role = peer_role_from_json(req);
+  try {
+    datastore_.run_tx("delete_taskprov_peer_aggregator",
+                      [&](Transaction& tx) { tx.delete_taskprov_peer_aggregator(endpoint, role); });
+  } catch (const MutationTargetNotFound&) {
+    // Janus: deleting a peer that is not there succeeds.
   }
   return HttpResponse::empty(204);
 }

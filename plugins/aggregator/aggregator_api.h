@@ -1,10 +1,9 @@
 // Janus 0.7's aggregator API (its `aggregator_api` crate): the JSON control plane that
 // divviup-api drives to create, inspect and delete tasks, read their upload and aggregation
-// counters, and manage the global HPKE keys. Served by the aggregator plugin, on its own
-// listen address or under a path prefix of the DAP listener, when the aggregator config has
-// an `aggregator_api` section. Every request needs one of the bearer tokens of
-// AGGREGATOR_API_AUTH_TOKENS and the versioned media type below. Taskprov's peer-aggregator
-// routes are not served: this build has no taskprov.
+// counters, manage the global HPKE keys and the taskprov peer aggregators. Served by the aggregator
+// plugin, on its own listen address or under a path prefix of the DAP listener, when the aggregator
+// config has an `aggregator_api` section. Every request needs one of the bearer tokens of
+// AGGREGATOR_API_AUTH_TOKENS and the versioned media type below.
 #pragma once
 
 #include <memory>
@@ -66,6 +65,9 @@ class AggregatorApi {
   HttpResponse put_hpke_config(const HttpRequest& request) const;
   HttpResponse patch_hpke_config(const HttpRequest& request, std::uint8_t config_id) const;
   HttpResponse delete_hpke_config(std::uint8_t config_id) const;
+  HttpResponse get_taskprov_peer_aggregators() const;
+  HttpResponse post_taskprov_peer_aggregator(const HttpRequest& request) const;
+  HttpResponse delete_taskprov_peer_aggregator(const HttpRequest& request) const;
 
   AggregatorApiConfig config_;
   Datastore& datastore_;

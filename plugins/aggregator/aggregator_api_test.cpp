@@ -252,5 +252,52 @@ TEST_F(AggregatorApiTest, GlobalHpkeKeys) {
   EXPECT_EQ(body_of(call(HttpMethod::Get, "/hpke_configs")).size(), 1u);
 }
 
+TEST_F(AggregatorApiTest, TaskprovPeerAggregators) {
+  EXPECT_EQ(body_of(call(HttpMethod::Get, "/taskprov/peer_aggregators")), json::array());
+  const DapHpkeKeyPair collector = DapHpkeKeyPair::generate(5);
+  const json collector_config = {{"id", 5},
+                                 {"kem_id", "X25519HkdfSha256"},
+                                 {"kdf_id", "HkdfSha256"},
+                                 {"aead_id", "Aes128Gcm"},
+                                 {"public_key", base64url_encode(collector.config.public_key)}};
+  json req = {{"endpoint", "https://Leader.example"},
+              {"role", "Leader"},
+              {"collector_hpke_config", collector_config},
+              {"verify_key_init", base64url_encode(Bytes(32, 7))},
+              {"report_expiry_age", 3600},
+              {"tolerable_clock_skew", 60},
+              {"aggregator_auth_tokens", json::array({{{"type", "Bearer"}, {"token", "abc"}}})},
+              {"collector_auth_tokens", json::array()}};
+  // Janus's TaskprovPeerAggregatorResp: no secrets, the endpoint as stored.
+  const json expected = {{"endpoint", "https://leader.example/"},
+                         {"role", "Leader"},
+                         {"collector_hpke_config", collector_config},
+                         {"report_expiry_age", 3600},
+                         {"tolerable_clock_skew", 60}};
+  EXPECT_EQ(body_of(call(HttpMethod::Post, "/taskprov/peer_aggregators", req), 201), expected);
+  EXPECT_EQ(call(HttpMethod::Post, "/taskprov/peer_aggregators", req).status, 409);
+  EXPECT_EQ(body_of(call(HttpMethod::Get, "/taskprov/peer_aggregators")), json::array({expected}));
+  const TaskprovPeerAggregator stored =
+      datastore->run_tx("read", [](Transaction& tx) { return tx.get_taskprov_peer_aggregators(); })
+          .at(0);
+  EXPECT_EQ(stored.verify_key_init, Bytes(32, 7));
+  EXPECT_EQ(stored.aggregator_auth_tokens.at(0).value(), "abc");
+
+  for (const auto& [key, value] :
+       {std::pair{"verify_key_init", json(base64url_encode(Bytes(31, 7)))},
+        std::pair{"role", json("Collector")}, std::pair{"aggregator_auth_tokens", json::array()},
+        std::pair{"collector_auth_tokens", json("none")}}) {
+    json bad = req;
+    bad["endpoint"] = "https://other.example/";
+    bad[key] = value;
+    EXPECT_EQ(call(HttpMethod::Post, "/taskprov/peer_aggregators", bad).status, 400) << key;
+  }
+
+  const json which = {{"endpoint", "https://leader.example/"}, {"role", "Leader"}};
+  EXPECT_EQ(call(HttpMethod::Delete, "/taskprov/peer_aggregators", which).status, 204);
+  EXPECT_EQ(call(HttpMethod::Delete, "/taskprov/peer_aggregators", which).status, 204);
+  EXPECT_EQ(body_of(call(HttpMethod::Get, "/taskprov/peer_aggregators")), json::array());
+}
+
 }  // namespace
 }  // namespace janus::aggregator

@@ -30,8 +30,9 @@ AggregatorConfig parse_aggregator_config(const YAML::Node& section, const std::s
 
   if (map.has("taskprov_config")) {
     ConfigMap taskprov = map.section("taskprov_config");
-    taskprov.unimplemented("enabled", warn);
-    taskprov.get<bool>("ignore_unknown_differential_privacy_mechanism", false);
+    config.taskprov.enabled = taskprov.get<bool>("enabled", false);
+    config.taskprov.ignore_unknown_differential_privacy_mechanism =
+        taskprov.get<bool>("ignore_unknown_differential_privacy_mechanism", false);
     taskprov.finish();
   }
   map.unimplemented("log_forbidden_mutations", warn);

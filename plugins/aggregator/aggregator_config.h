@@ -34,11 +34,17 @@ struct AggregatorConfig {
   std::optional<RequestQueueOptions> helper_aggregation_request_queue = std::nullopt;
   // Janus's aggregator API; its tokens come from AGGREGATOR_API_AUTH_TOKENS (the plugin).
   std::optional<AggregatorApiConfig> aggregator_api = std::nullopt;
+  // Janus's taskprov_config: opt into tasks advertised in the dap-taskprov header by a known
+  // peer (taskprov_peer_aggregators). Implies global HPKE keys on /hpke_config.
+  struct Taskprov {
+    bool enabled = false;
+    bool ignore_unknown_differential_privacy_mechanism = false;
+  } taskprov;
 };
 
 // Reads and validates the section; unknown keys and bad values throw ConfigError naming
-// file, key and line. Keys Janus accepts but this build does not implement (taskprov,
-// in-process GC and key rotation, the aggregator API, ...) are reported through `warn`.
+// file, key and line. Keys Janus accepts but this build does not implement
+// (log_forbidden_mutations) are reported through `warn`.
 AggregatorConfig parse_aggregator_config(const YAML::Node& section, const std::string& file,
                                          const ConfigWarningSink& warn);
 

@@ -104,6 +104,8 @@ TEST(AggregatorConfig, OptionalKeysOverrideDefaults) {
   EXPECT_EQ(config.task_cache_ttl, std::chrono::seconds(5));
   EXPECT_EQ(config.task_cache_capacity, 3u);
   EXPECT_TRUE(config.require_global_hpke_keys);
+  EXPECT_TRUE(config.taskprov.enabled);
+  EXPECT_FALSE(config.taskprov.ignore_unknown_differential_privacy_mechanism);
 }
 
 void expect_error(const std::string& yaml, const std::string& fragment) {

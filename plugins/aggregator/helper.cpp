@@ -92,7 +92,8 @@ HttpResponse Aggregator::aggregation_job_init(const HttpRequest& request, const 
     throw DapError::bad_request(
         task_id, "expected Content-Type " + std::string(media_type::kAggregationJobInitReq));
   }
-  std::shared_ptr<const CachedTask> cached = authorize_request(request, task_id, Role::Helper);
+  std::shared_ptr<const CachedTask> cached = authorize_request(request, task_id, Role::Helper,
+                                                               /*may_opt_in=*/true);
   const AggregatorTask& task = cached->task;
   const Vdaf& vdaf = *cached->vdaf;
 
@@ -166,6 +167,10 @@ HttpResponse Aggregator::aggregation_job_init(const HttpRequest& request, const 
     try {
       input_share = decode_message<PlaintextInputShare>(plaintext);
       if (has_duplicate_extension(input_share.extensions)) throw DecodeError("duplicate extension");
+      if (!taskprov_extension_as_expected(input_share.extensions,
+                                          task.taskprov_task_config.has_value())) {
+        throw DecodeError("missing or unexpected taskprov extension");
+      }
       vdaf.check_input_share(1, input_share.payload);
     } catch (const std::exception&) {
       fail(PrepareError::InvalidMessage);

@@ -26,4 +26,14 @@ inline bool has_duplicate_extension(const std::vector<Extension>& extensions) {
   return false;
 }
 
+// Taskprov §4 and §6: a taskprov task's report shares carry the taskprov extension with
+// empty data; as in Janus 0.7, any other task's shares must not carry it at all.
+inline bool taskprov_extension_as_expected(const std::vector<Extension>& extensions,
+                                           bool taskprov_task) {
+  for (const Extension& extension : extensions) {
+    if (extension.type == ExtensionType::Taskprov) return taskprov_task && extension.data.empty();
+  }
+  return !taskprov_task;
+}
+
 }  // namespace janus::aggregator

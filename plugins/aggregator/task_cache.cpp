@@ -55,6 +55,11 @@ std::shared_ptr<const CachedTask> TaskCache::get(const TaskId& task_id) {
   return task;
 }
 
+void TaskCache::forget(const TaskId& task_id) {
+  std::lock_guard lock(mutex_);
+  entries_.erase(task_id);
+}
+
 std::shared_ptr<const CachedTask> TaskCache::load(const TaskId& task_id) {
   std::optional<AggregatorTask> task = datastore_.run_tx(
       "get_aggregator_task", [&](Transaction& tx) { return tx.get_aggregator_task(task_id); });

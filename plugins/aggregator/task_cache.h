@@ -49,6 +49,9 @@ class TaskCache {
 
   // nullptr when the task does not exist. Datastore errors propagate.
   std::shared_ptr<const CachedTask> get(const TaskId& task_id);
+  // Drops the entry, so the next get reads the database (a task just opted into by taskprov
+  // may be cached as absent).
+  void forget(const TaskId& task_id);
 
  private:
   struct Entry {

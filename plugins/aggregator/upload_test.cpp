@@ -6,6 +6,7 @@
 #include <future>
 #include <thread>
 
+#include "janus/client_report.h"
 #include "janus/metrics.h"
 #include "test_fixture.h"
 
@@ -100,20 +101,7 @@ class UploadTest : public AggregatorFixture {
   }
 
   Report make_report(Time time, bool measurement = true) {
-    Report report;
-    report.metadata.id = ReportId::random();
-    report.metadata.time = time;
-    VdafShards shards = vdaf->shard(measurement, report.metadata.id.span());
-    report.public_share = shards.public_share;
-    const Bytes aad =
-        encode_message(InputShareAad{task.task_id, report.metadata, report.public_share});
-    report.leader_encrypted_input_share =
-        dap_seal(leader_config, dap_input_share_info(Role::Leader), aad,
-                 encode_message(PlaintextInputShare{{}, shards.input_shares.at(0)}));
-    report.helper_encrypted_input_share =
-        dap_seal(helper_config, dap_input_share_info(Role::Helper), aad,
-                 encode_message(PlaintextInputShare{{}, shards.input_shares.at(1)}));
-    return report;
+    return make_client_report(task.task_id, *vdaf, measurement, time, leader_config, helper_config);
   }
   Report make_report() { return make_report(kReportTime); }
 

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <sstream>
 
 #include "janus/codec.h"
@@ -317,6 +318,77 @@ TEST_F(CliCommands, RotateDatastoreKeysReportsProgressAndIsSafeToRunAgain) {
 // The collector's mistakes are one-line usage errors (exit 2), before any request is sent; a
 // leader nobody listens on is a failure (exit 1). Collecting itself is tested end to end by
 // tests/e2e/upload_test.sh (E2E.RealClientUploadsToScriptsRun).
+TEST_F(CliCommands, AddTaskprovPeerAggregatorAndItsMistakes) {
+  const std::string config_file = ::testing::TempDir() + "collector-hpke-config.bin";
+  {
+    const Bytes encoded = encode_message(DapHpkeKeyPair::generate(3).config);
+    std::ofstream(config_file, std::ios::binary)
+        .write(reinterpret_cast<const char*>(encoded.data()),
+               static_cast<std::streamsize>(encoded.size()));
+  }
+  const std::string key = base64url_encode(Bytes(32, 9));
+  // The options, with `changes` replacing (or, with an empty value, removing) some of them.
+  auto add = [&](std::map<std::string, std::string> changes, bool with_datastore = true) {
+    std::map<std::string, std::string> options = {{"--peer-endpoint", "https://helper.example"},
+                                                  {"--role", "helper"},
+                                                  {"--verify-key-init", key},
+                                                  {"--collector-hpke-config-file", config_file},
+                                                  {"--tolerable-clock-skew-secs", "60"},
+                                                  {"--aggregator-auth-token", "bearer:agg"},
+                                                  {"--collector-auth-token", "dap:coll"}};
+    for (const auto& [name, value] : changes) options[name] = value;
+    std::vector<std::string> args;
+    for (const auto& [name, value] : options) {
+      if (name == "--dry-run") {
+        args.push_back(name);
+      } else if (!value.empty()) {
+        args.push_back(name);
+        args.push_back(value);
+      }
+    }
+    std::ostringstream out, err;
+    int code =
+        add_taskprov_peer_aggregator(args, with_datastore ? datastore_.get() : nullptr, out, err);
+    return Result{code, out.str(), err.str()};
+  };
+  auto peers = [&] {
+    return datastore_->run_tx("read",
+                              [](Transaction& tx) { return tx.get_taskprov_peer_aggregators(); });
+  };
+  EXPECT_EQ(add({{"--dry-run", ""}}).code, 0);
+  EXPECT_TRUE(peers().empty());
+
+  Result added = add({{"--report-expiry-age-secs", "3600"}});
+  ASSERT_EQ(added.code, 0) << added.err;
+  ASSERT_EQ(peers().size(), 1u);
+  const TaskprovPeerAggregator peer = peers()[0];
+  EXPECT_EQ(peer.endpoint, "https://helper.example/");
+  EXPECT_EQ(peer.role, Role::Helper);
+  EXPECT_EQ(peer.report_expiry_age, 3600u);
+  EXPECT_EQ(peer.aggregator_auth_tokens.at(0), *AuthToken::create(AuthTokenType::Bearer, "agg"));
+  EXPECT_EQ(peer.collector_auth_tokens.at(0), *AuthToken::create(AuthTokenType::DapAuth, "coll"));
+  Result again = add({});
+  EXPECT_EQ(again.code, 1);
+  EXPECT_NE(again.err.find("already exists"), std::string::npos) << again.err;
+
+  // Usage mistakes exit 2 with one line naming the option; an unreadable file exits 1.
+  for (const auto& [option, value] :
+       std::vector<std::pair<std::string, std::string>>{{"--role", "collector"},
+                                                        {"--verify-key-init", "AAAA"},
+                                                        {"--aggregator-auth-token", "agg"},
+                                                        {"--collector-auth-token", "basic:x"},
+                                                        {"--tolerable-clock-skew-secs", "soon"},
+                                                        {"--peer-endpoint", "ftp://x/"},
+                                                        {"--aggregator-auth-token", ""}}) {
+    Result result = add({{option, value}});
+    EXPECT_EQ(result.code, 2) << option << ": " << result.err;
+    EXPECT_NE(result.err.find(option), std::string::npos) << result.err;
+  }
+  EXPECT_EQ(add({{"--collector-hpke-config-file", "/nonexistent"}}).code, 1);
+  EXPECT_EQ(add({}, /*with_datastore=*/false).code, 2);
+  EXPECT_EQ(peers().size(), 1u);
+}
+
 TEST(CliCollect, UsageMistakesAndAnUnreachableLeader) {
   const DapHpkeKeyPair collector = DapHpkeKeyPair::generate(1);
   const std::string config = base64url_encode(encode_message(collector.config));

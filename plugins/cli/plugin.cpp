@@ -50,6 +50,11 @@ class CliPlugin final : public Plugin {
                  [vdafs](const std::vector<std::string>& args, std::ostream& out,
                          std::ostream& err) { return collect(args, *vdafs, out, err); });
     commands.add(
+        "add-taskprov-peer-aggregator", "add a taskprov peer aggregator",
+        [datastore](const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+          return add_taskprov_peer_aggregator(args, datastore, out, err);
+        });
+    commands.add(
         "rotate-datastore-keys",
         "re-encrypt every datastore secret under the first DATASTORE_KEYS key (online)",
         [datastore](const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {

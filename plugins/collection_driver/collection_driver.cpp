@@ -209,8 +209,7 @@ void CollectionDriver::step(const Lease<AcquiredCollectionJob>& lease, const Ste
   request.checksum = plan.checksum;
   HttpHeaders headers;
   headers.add("Content-Type", std::string(media_type::kAggregateShareReq));
-  auto [auth_name, auth_value] = plan.task.aggregator_auth_token->request_header();
-  headers.add(auth_name, auth_value);
+  for (const auto& [name, value] : plan.task.peer_request_headers()) headers.add(name, value);
   const std::string url = plan.task.peer_task_url("aggregate_shares");
   HttpClientResponse response;
   try {

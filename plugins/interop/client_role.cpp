@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "collector.h"
+#include "janus/client_report.h"
 #include "janus/codec.h"
 #include "janus/hpke.h"
 
@@ -24,26 +25,6 @@ RetryPolicy client_retry_policy() {
 }
 
 }  // namespace
-
-Report make_report(const TaskId& task_id, const Vdaf& vdaf, const nlohmann::json& measurement,
-                   Time time, const HpkeConfig& leader, const HpkeConfig& helper) {
-  Report report;
-  report.metadata.id = ReportId::random();
-  report.metadata.time = time;
-  VdafShards shards = vdaf.shard(measurement, report.metadata.id.span());
-  if (shards.input_shares.size() != 2) {
-    throw std::invalid_argument(vdaf.description().name + " does not make two input shares");
-  }
-  report.public_share = std::move(shards.public_share);
-  const Bytes aad = encode_message(InputShareAad{task_id, report.metadata, report.public_share});
-  report.leader_encrypted_input_share =
-      dap_seal(leader, dap_input_share_info(Role::Leader), aad,
-               encode_message(PlaintextInputShare{{}, shards.input_shares[0]}));
-  report.helper_encrypted_input_share =
-      dap_seal(helper, dap_input_share_info(Role::Helper), aad,
-               encode_message(PlaintextInputShare{{}, shards.input_shares[1]}));
-  return report;
-}
 
 HpkeConfig fetch_hpke_config(const HttpClient& client, const std::string& endpoint,
                              const TaskId& task_id) {
@@ -92,7 +73,7 @@ nlohmann::json InteropClient::upload(const nlohmann::json& request) const {
   const HpkeConfig leader_config = fetch_hpke_config(client, leader, task_id);
   const HpkeConfig helper_config = fetch_hpke_config(client, helper, task_id);
   const Report report =
-      make_report(task_id, *vdaf, measurement, time, leader_config, helper_config);
+      make_client_report(task_id, *vdaf, measurement, time, leader_config, helper_config);
 
   const std::string url = leader + "tasks/" + task_id.to_base64url() + "/reports";
   HttpHeaders headers;

@@ -14,12 +14,6 @@
 
 namespace janus::interop {
 
-// One report: `measurement` (already in the VDAF's JSON form) sharded with a fresh report
-// id as nonce, each input share sealed to its aggregator's config with the DAP-09 info and
-// AAD. `time` is used as given.
-Report make_report(const TaskId& task_id, const Vdaf& vdaf, const nlohmann::json& measurement,
-                   Time time, const HpkeConfig& leader, const HpkeConfig& helper);
-
 // The first config of an aggregator's HpkeConfigList whose suite we implement, fetched from
 // {endpoint}hpke_config?task_id=…. Throws std::runtime_error naming the endpoint.
 HpkeConfig fetch_hpke_config(const HttpClient& client, const std::string& endpoint,

@@ -10,6 +10,7 @@
 #include "aggregator_role.h"
 #include "client_role.h"
 #include "interop_api.h"
+#include "janus/client_report.h"
 #include "janus/clock.h"
 #include "janus/codec.h"
 #include "janus/config.h"
@@ -246,8 +247,8 @@ TEST(InteropClientRole, ReportsOpenAndPrepare) {
   const TaskId task_id = TaskId::random();
   auto vdaf = prio3_registry().create(
       vdaf_from_object({{"type", "Prio3Histogram"}, {"length", "4"}, {"chunk_length", "2"}}));
-  const Report report =
-      make_report(task_id, *vdaf, measurement_from_json("2"), 7200, leader.config, helper.config);
+  const Report report = make_client_report(task_id, *vdaf, measurement_from_json("2"), 7200,
+                                           leader.config, helper.config);
   EXPECT_EQ(report.metadata.time, 7200u);
   EXPECT_EQ(report.leader_encrypted_input_share.config_id, 1);
   EXPECT_EQ(report.helper_encrypted_input_share.config_id, 2);
@@ -284,9 +285,9 @@ TEST(InteropClientRole, ReportsOpenAndPrepare) {
   }
   EXPECT_EQ(result_to_json(vdaf->unshard({}, aggregates, 1)), json({"0", "0", "1", "0"}));
 
-  EXPECT_THROW(
-      make_report(task_id, *vdaf, measurement_from_json("4"), 0, leader.config, helper.config),
-      VdafInputError);
+  EXPECT_THROW(make_client_report(task_id, *vdaf, measurement_from_json("4"), 0, leader.config,
+                                  helper.config),
+               VdafInputError);
 }
 
 }  // namespace

@@ -65,8 +65,10 @@ AggregationJobDriverConfig parse_job_driver_config(const YAML::Node& section,
   config.batch_aggregation_shard_count = read_positive(map, "batch_aggregation_shard_count");
   config.task_counter_shard_count = read_positive(map, "task_counter_shard_count", 32);
   if (map.has("taskprov_config")) {
+    // Accepted as Janus does; the driver needs nothing from it: a taskprov task's requests
+    // carry its dap-taskprov header because the task says so (AggregatorTask).
     ConfigMap taskprov = map.section("taskprov_config");
-    taskprov.unimplemented("enabled", warn);
+    taskprov.get<bool>("enabled", false);
     taskprov.get<bool>("ignore_unknown_differential_privacy_mechanism", false);
     taskprov.finish();
   }
@@ -141,8 +143,7 @@ void JobDriver::abandon(const Lease<AcquiredAggregationJob>& lease, const StepCo
   // Tell the helper it may forget the job; its answer does not change ours.
   try {
     HttpHeaders headers;
-    auto [name, value] = task->aggregator_auth_token->request_header();
-    headers.add(name, value);
+    for (const auto& [name, value] : task->peer_request_headers()) headers.add(name, value);
     send_with_retry(http_, HttpMethod::Delete, job_url(*task, acquired.aggregation_job_id), headers,
                     {}, retry_policy(context), [&] { return context.cancelled(); });
   } catch (const std::exception& e) {
@@ -270,8 +271,7 @@ AggregationJobResp JobDriver::send(const AggregatorTask& task, const Aggregation
                                    const Request& request, const StepContext& context) {
   HttpHeaders headers;
   headers.add("Content-Type", request.content_type);
-  auto [auth_name, auth_value] = task.aggregator_auth_token->request_header();
-  headers.add(auth_name, auth_value);
+  for (const auto& [name, value] : task.peer_request_headers()) headers.add(name, value);
   HttpClientResponse response;
   try {
     response = send_with_retry(http_, request.method, job_url(task, job_id), headers, request.body,

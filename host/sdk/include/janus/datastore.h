@@ -147,6 +147,17 @@ class Transaction {
   // left it. Readers (the aggregators' key caches) are not blocked.
   void lock_global_hpke_keypairs();
 
+  // ---- taskprov peer aggregators ----
+  // Throws MutationTargetAlreadyExists if (endpoint, role) exists: as Janus, a peer is
+  // replaced by deleting and adding it.
+  void put_taskprov_peer_aggregator(const TaskprovPeerAggregator& peer);
+  // Looks `endpoint` up by its taskprov::normalize_endpoint form.
+  std::optional<TaskprovPeerAggregator> get_taskprov_peer_aggregator(std::string_view endpoint,
+                                                                     Role role);
+  std::vector<TaskprovPeerAggregator> get_taskprov_peer_aggregators();
+  // Throws MutationTargetNotFound.
+  void delete_taskprov_peer_aggregator(std::string_view endpoint, Role role);
+
   // ---- datastore-key rotation (janus_cli rotate-datastore-keys) ----
   // The encrypted columns, as "table.column".
   static const std::vector<std::string>& encrypted_columns();

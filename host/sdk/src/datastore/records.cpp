@@ -4,6 +4,7 @@
 #include "janus/codec.h"
 #include "janus/datastore/records.h"
 #include "janus/messages.h"
+#include "janus/taskprov.h"
 
 namespace janus {
 namespace {
@@ -158,7 +159,8 @@ bool operator==(const AggregatorTask& a, const AggregatorTask& b) {
          a.collector_hpke_config == b.collector_hpke_config &&
          a.aggregator_auth_token == b.aggregator_auth_token &&
          a.aggregator_auth_token_hash == b.aggregator_auth_token_hash &&
-         a.collector_auth_token_hash == b.collector_auth_token_hash && a.hpke_keys == b.hpke_keys;
+         a.collector_auth_token_hash == b.collector_auth_token_hash && a.hpke_keys == b.hpke_keys &&
+         a.taskprov_task_config == b.taskprov_task_config;
 }
 
 Bytes encode_batch_identifier(const BatchIdentifier& identifier) {
@@ -174,6 +176,21 @@ std::string AggregatorTask::peer_task_url(std::string_view resource) const {
   std::string url = peer_aggregator_endpoint;
   if (url.empty() || url.back() != '/') url += '/';
   return url + "tasks/" + task_id.to_base64url() + "/" + std::string(resource);
+}
+
+std::vector<std::pair<std::string, std::string>> AggregatorTask::peer_request_headers() const {
+  if (!aggregator_auth_token) {
+    throw std::logic_error("task " + task_id.to_base64url() +
+                           " has no aggregator auth token to send to its peer");
+  }
+  std::vector<std::pair<std::string, std::string>> headers;
+  auto [name, value] = aggregator_auth_token->request_header();
+  headers.emplace_back(std::string(name), std::string(value));
+  if (taskprov_task_config) {
+    headers.emplace_back(std::string(taskprov::kHeader),
+                         taskprov::header_value(*taskprov_task_config));
+  }
+  return headers;
 }
 
 }  // namespace janus

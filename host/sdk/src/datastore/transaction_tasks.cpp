@@ -19,7 +19,8 @@ constexpr std::string_view kTaskColumns =
     "max_batch_query_count, task_expiration, report_expiry_age, min_batch_size, "
     "time_precision, tolerable_clock_skew, collector_hpke_config, vdaf_verify_key, "
     "aggregator_auth_token_type, aggregator_auth_token, aggregator_auth_token_hash_type, "
-    "aggregator_auth_token_hash, collector_auth_token_hash_type, collector_auth_token_hash, id";
+    "aggregator_auth_token_hash, collector_auth_token_hash_type, collector_auth_token_hash, id, "
+    "taskprov_task_config";
 
 // A token hash is its type column followed by its 32-byte digest column.
 AuthTokenHash read_token_hash(const pg::Result& r, int row, int type_column, const char* what) {
@@ -68,6 +69,7 @@ AggregatorTask read_task(const pg::Result& r, int row, const Crypter& crypter) {
   if (!r.is_null(row, 17)) {
     task.collector_auth_token_hash = read_token_hash(r, row, 17, "collector_auth_token_hash");
   }
+  task.taskprov_task_config = r.opt_bytea(row, 20);
   return task;
 }
 
@@ -132,15 +134,16 @@ void Transaction::put_aggregator_task(const AggregatorTask& task) {
       params.text(std::optional<std::string>()).bytea(std::optional<Bytes>());
     }
   }
-  params.text(name_);
+  params.text(name_).bytea(task.taskprov_task_config);
   auto inserted = connection_.exec(
       "INSERT INTO tasks (task_id, aggregator_role, peer_aggregator_endpoint, query_type, vdaf, "
       "max_batch_query_count, task_expiration, report_expiry_age, min_batch_size, "
       "time_precision, tolerable_clock_skew, collector_hpke_config, vdaf_verify_key, "
       "aggregator_auth_token_type, aggregator_auth_token, aggregator_auth_token_hash_type, "
       "aggregator_auth_token_hash, collector_auth_token_hash_type, collector_auth_token_hash, "
-      "updated_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, "
-      "$16, $17, $18, $19, $20) ON CONFLICT (task_id) DO NOTHING RETURNING id",
+      "updated_by, taskprov_task_config) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
+      "$12, $13, $14, $15, $16, $17, $18, $19, $20, $21) ON CONFLICT (task_id) DO NOTHING "
+      "RETURNING id",
       params);
   if (inserted.rows() == 0) {
     throw MutationTargetAlreadyExists("task " + task.task_id.to_base64url() + " already exists");
@@ -373,9 +376,13 @@ std::uint64_t Transaction::get_task_aggregation_counter(const TaskId& task_id) {
 // ---- datastore-key rotation ----
 
 const std::vector<std::string>& Transaction::encrypted_columns() {
-  static const std::vector<std::string> columns = {
-      "tasks.vdaf_verify_key", "tasks.aggregator_auth_token", "task_hpke_keys.private_key",
-      "global_hpke_keys.private_key"};
+  static const std::vector<std::string> columns = {"tasks.vdaf_verify_key",
+                                                   "tasks.aggregator_auth_token",
+                                                   "task_hpke_keys.private_key",
+                                                   "global_hpke_keys.private_key",
+                                                   "taskprov_peer_aggregators.verify_key_init",
+                                                   "taskprov_aggregator_auth_tokens.token",
+                                                   "taskprov_collector_auth_tokens.token"};
   return columns;
 }
 
@@ -409,6 +416,23 @@ DatastoreKeyRotationBatch Transaction::rotate_datastore_key_batch(std::string_vi
     update =
         "UPDATE global_hpke_keys SET private_key = $2, updated_at = now(), updated_by = $3 "
         "WHERE config_id = $1";
+  } else if (column == "taskprov_peer_aggregators.verify_key_init") {
+    table = kPeerTable;
+    name = "verify_key_init";
+    select =
+        "SELECT id, endpoint, verify_key_init FROM taskprov_peer_aggregators WHERE id > $1 "
+        "ORDER BY id LIMIT $2 FOR UPDATE";
+    update =
+        "UPDATE taskprov_peer_aggregators SET verify_key_init = $2, updated_by = $3 WHERE id = $1";
+  } else if (column == "taskprov_aggregator_auth_tokens.token" ||
+             column == "taskprov_collector_auth_tokens.token") {
+    const std::string tokens(column.substr(0, column.find('.')));
+    table = tokens == kAggregatorTokensTable ? kAggregatorTokensTable : kCollectorTokensTable;
+    name = "token";
+    select = "SELECT t.id, p.endpoint, t.token, t.ord, p.role FROM " + tokens +
+             " t JOIN taskprov_peer_aggregators p ON p.id = t.peer_aggregator_id "
+             "WHERE t.id > $1 ORDER BY t.id LIMIT $2 FOR UPDATE OF t";
+    update = "UPDATE " + tokens + " SET token = $2, updated_by = $3 WHERE id = $1";
   } else {
     throw DatastoreError("no encrypted column " + std::string(column));
   }
@@ -422,6 +446,11 @@ DatastoreKeyRotationBatch Transaction::rotate_datastore_key_batch(std::string_vi
     } else if (table == kTaskHpkeKeysTable) {
       row_id = task_key_row(id_from<TaskId>(r, row, 1, "task id"),
                             static_cast<std::uint8_t>(r.int8(row, 3)));
+    } else if (table == kPeerTable) {
+      row_id = text_bytes(r.text(row, 1));
+    } else if (table == kAggregatorTokensTable || table == kCollectorTokensTable) {
+      row_id = taskprov_token_row(r.text(row, 1), db_enums::role_from_db(r.text(row, 4)),
+                                  r.int8(row, 3));
     } else {
       row_id = Bytes{static_cast<std::uint8_t>(id)};
     }

@@ -278,6 +278,7 @@ TEST_F(TransactionTest, TaskRoundTripsWithEveryField) {
   helper.report_expiry_age = 86400;
   helper.collector_hpke_config.reset();
   helper.hpke_keys = {keypair(255)};
+  helper.taskprov_task_config = Bytes{1, 2, 3};
   put_task(helper);
   EXPECT_EQ(tx([&](Transaction& t) { return t.get_aggregator_task(leader.task_id); }), leader);
   EXPECT_EQ(tx([&](Transaction& t) { return t.get_aggregator_task(helper.task_id); }), helper);
@@ -289,6 +290,63 @@ TEST_F(TransactionTest, TaskRoundTripsWithEveryField) {
             "{\"Prio3Sum\": {\"bits\": 16}}");
   EXPECT_EQ(db_.query("SELECT query_type::text FROM tasks WHERE aggregator_role = 'HELPER'"),
             "{\"FixedSize\": {\"max_batch_size\": 100, \"batch_time_window_size\": 3600}}");
+}
+
+TaskprovPeerAggregator taskprov_peer(std::string endpoint, Role role) {
+  TaskprovPeerAggregator peer;
+  peer.endpoint = std::move(endpoint);
+  peer.role = role;
+  peer.verify_key_init = Bytes(32, 0x42);
+  peer.collector_hpke_config = datastore_test::keypair(7).config;
+  peer.report_expiry_age = 3600;
+  peer.tolerable_clock_skew = 60;
+  peer.aggregator_auth_tokens = {*AuthToken::create(AuthTokenType::Bearer, "first"),
+                                 *AuthToken::create(AuthTokenType::DapAuth, "second")};
+  peer.collector_auth_tokens = {*AuthToken::create(AuthTokenType::Bearer, "collector")};
+  return peer;
+}
+
+TEST_F(TransactionTest, TaskprovPeerAggregatorsRoundTripAndAreFoundByNormalisedEndpoint) {
+  TaskprovPeerAggregator leader = taskprov_peer("https://Leader.example", Role::Leader);
+  TaskprovPeerAggregator helper = taskprov_peer("https://helper.example/", Role::Helper);
+  helper.report_expiry_age.reset();
+  helper.collector_auth_tokens.clear();
+  tx([&](Transaction& t) {
+    t.put_taskprov_peer_aggregator(leader);
+    t.put_taskprov_peer_aggregator(helper);
+  });
+  // Stored normalised; found under any spelling that normalises alike, and only in its role.
+  leader.endpoint = "https://leader.example/";
+  auto all = tx([&](Transaction& t) { return t.get_taskprov_peer_aggregators(); });
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0], leader);
+  EXPECT_EQ(all[1], helper);
+  EXPECT_EQ(tx([&](Transaction& t) {
+              return t.get_taskprov_peer_aggregator("HTTPS://LEADER.EXAMPLE", Role::Leader);
+            }),
+            leader);
+  EXPECT_FALSE(tx([&](Transaction& t) {
+    return t.get_taskprov_peer_aggregator("https://leader.example/", Role::Helper);
+  }));
+  // The verify_key_init and tokens are encrypted at rest.
+  EXPECT_EQ(db_.query("SELECT count(*) FROM taskprov_peer_aggregators "
+                      "WHERE verify_key_init = decode(repeat('42', 32), 'hex')"),
+            "0");
+  EXPECT_EQ(db_.query("SELECT count(*) FROM taskprov_aggregator_auth_tokens "
+                      "WHERE token = 'first'::bytea"),
+            "0");
+
+  tx([&](Transaction& t) {
+    EXPECT_THROW(t.put_taskprov_peer_aggregator(leader), MutationTargetAlreadyExists);
+    t.delete_taskprov_peer_aggregator("https://leader.example", Role::Leader);
+    EXPECT_THROW(t.delete_taskprov_peer_aggregator("https://leader.example", Role::Leader),
+                 MutationTargetNotFound);
+  });
+  EXPECT_EQ(db_.query("SELECT count(*) FROM taskprov_aggregator_auth_tokens"), "2");  // helper's
+  TaskprovPeerAggregator bad = taskprov_peer("https://x.example/", Role::Leader);
+  bad.verify_key_init.resize(31);
+  EXPECT_THROW(tx([&](Transaction& t) { t.put_taskprov_peer_aggregator(bad); }),
+               std::invalid_argument);
 }
 
 TEST_F(TransactionTest, DuplicateTaskIsRejectedWithoutAbortingTheTransaction) {
@@ -1069,6 +1127,7 @@ TEST(DatastoreKeyRotation, ReencryptsEverySecretUnderTheFirstKeyOnceAndResumes) 
     tx.put_aggregator_task(leader);
     tx.put_aggregator_task(helper);
     tx.put_global_hpke_keypair(global);
+    tx.put_taskprov_peer_aggregator(taskprov_peer("https://leader.example/", Role::Leader));
   });
 
   // New key first, the old one still readable: batches of one, every column to its end.
@@ -1094,12 +1153,18 @@ TEST(DatastoreKeyRotation, ReencryptsEverySecretUnderTheFirstKeyOnceAndResumes) 
   EXPECT_EQ(rotate_all(), (Totals{{"tasks.vdaf_verify_key", {2, 2}},
                                   {"tasks.aggregator_auth_token", {1, 1}},
                                   {"task_hpke_keys.private_key", {3, 3}},
-                                  {"global_hpke_keys.private_key", {1, 1}}}));
+                                  {"global_hpke_keys.private_key", {1, 1}},
+                                  {"taskprov_peer_aggregators.verify_key_init", {1, 1}},
+                                  {"taskprov_aggregator_auth_tokens.token", {2, 2}},
+                                  {"taskprov_collector_auth_tokens.token", {1, 1}}}));
   // Done twice (a second run, or one resumed after a crash): nothing left to do.
   EXPECT_EQ(rotate_all(), (Totals{{"tasks.vdaf_verify_key", {2, 0}},
                                   {"tasks.aggregator_auth_token", {1, 0}},
                                   {"task_hpke_keys.private_key", {3, 0}},
-                                  {"global_hpke_keys.private_key", {1, 0}}}));
+                                  {"global_hpke_keys.private_key", {1, 0}},
+                                  {"taskprov_peer_aggregators.verify_key_init", {1, 0}},
+                                  {"taskprov_aggregator_auth_tokens.token", {2, 0}},
+                                  {"taskprov_collector_auth_tokens.token", {1, 0}}}));
 
   // The old key can go: every secret reads back with the new key alone.
   auto with_new = db.open_datastore(clock, DatastoreKeys({new_key}));
@@ -1109,6 +1174,8 @@ TEST(DatastoreKeyRotation, ReencryptsEverySecretUnderTheFirstKeyOnceAndResumes) 
     auto stored = tx.get_global_hpke_keypair(global.config_id);
     ASSERT_TRUE(stored);
     EXPECT_EQ(stored->keypair, global);
+    TaskprovPeerAggregator peer = taskprov_peer("https://leader.example/", Role::Leader);
+    EXPECT_EQ(tx.get_taskprov_peer_aggregator(peer.endpoint, Role::Leader), peer);
   });
   // Without any key that opens them, rotation stops with an error instead of guessing.
   auto wrong = db.open_datastore(clock, DatastoreKeys({DatastoreKeys::generate_key()}));

@@ -59,4 +59,21 @@ inline void bind_batch_interval(pg::Params& params, const BatchIdentifier& ident
   }
 }
 
+// ---- taskprov peers: the associated data of their encrypted columns, as Janus binds it ----
+inline constexpr std::string_view kPeerTable = "taskprov_peer_aggregator";
+inline constexpr std::string_view kAggregatorTokensTable = "taskprov_aggregator_auth_tokens";
+inline constexpr std::string_view kCollectorTokensTable = "taskprov_collector_auth_tokens";
+
+inline Bytes text_bytes(std::string_view text) { return Bytes(text.begin(), text.end()); }
+
+// A peer token row: endpoint ‖ DAP role byte ‖ be64(ord).
+inline Bytes taskprov_token_row(std::string_view endpoint, Role role, std::int64_t ord) {
+  Bytes row = text_bytes(endpoint);
+  row.push_back(static_cast<std::uint8_t>(role));
+  for (int shift = 56; shift >= 0; shift -= 8) {
+    row.push_back(static_cast<std::uint8_t>(static_cast<std::uint64_t>(ord) >> shift));
+  }
+  return row;
+}
+
 }  // namespace janus::tx_util

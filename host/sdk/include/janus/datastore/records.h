@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -71,8 +72,33 @@ struct AggregatorTask {
   // Leader: the hash of the token the collector must send.
   std::optional<AuthTokenHash> collector_auth_token_hash;
   std::vector<StoredHpkeKeypair> hpke_keys;
+  // Taskprov: the encoded TaskConfig this task was opted into (janus/taskprov.h); task_id is
+  // its SHA-256. Requests to the peer advertise it in the dap-taskprov header.
+  std::optional<Bytes> taskprov_task_config;
+
+  // The headers every request to the peer aggregator carries: the aggregator auth token
+  // (leader) and, for a taskprov task, its dap-taskprov header. Throws std::logic_error when
+  // the task has no aggregator auth token to send.
+  std::vector<std::pair<std::string, std::string>> peer_request_headers() const;
 
   friend bool operator==(const AggregatorTask& a, const AggregatorTask& b);
+};
+
+// A taskprov peer aggregator (Janus 0.7's taskprov_peer_aggregators): another aggregator we
+// have agreed, out of band, to run taskprov tasks with. Identified by its endpoint and its
+// role (the peer's role: Leader when this aggregator is the helper).
+struct TaskprovPeerAggregator {
+  std::string endpoint;  // as given; lookups compare taskprov::normalize_endpoint forms
+  Role role = Role::Leader;
+  Bytes verify_key_init;        // 32 bytes, encrypted at rest
+  Bytes collector_hpke_config;  // encoded HpkeConfig
+  std::optional<Duration> report_expiry_age;
+  Duration tolerable_clock_skew = 0;
+  // Leader→helper tokens; the first is the one a leader sends, any of them is accepted.
+  std::vector<AuthToken> aggregator_auth_tokens;
+  // Collector→leader tokens (when this aggregator is the leader).
+  std::vector<AuthToken> collector_auth_tokens;
+  friend bool operator==(const TaskprovPeerAggregator&, const TaskprovPeerAggregator&) = default;
 };
 
 enum class HpkeKeyState { Pending, Active, Expired };
