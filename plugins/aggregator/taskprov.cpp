@@ -10,6 +10,9 @@
 namespace janus::aggregator {
 namespace {
 
+// 2^20 entries: a 16 MiB Field128 share, far beyond any histogram or vector in use.
+constexpr std::uint32_t kMaxAdvertisedVectorLength = 1u << 20;
+
 [[noreturn]] void opt_out(const TaskId& task_id, const std::string& why) {
   throw DapError(DapProblemType::InvalidTask, task_id, why);
 }
@@ -87,6 +90,13 @@ std::shared_ptr<const CachedTask> Aggregator::taskprov_opt_in(
   if (vdaf_config.dp_mechanism() == taskprov::VdafConfig::DpMechanism::Unrecognized &&
       !config_.taskprov.ignore_unknown_differential_privacy_mechanism) {
     opt_out(task_id, "unrecognized differential privacy mechanism");
+  }
+  // Whoever advertises the task (on the leader, any client) picks the VDAF's size: an
+  // aggregate share of `length` field elements is allocated per batch, so a length no real
+  // telemetry needs is refused rather than left to exhaust memory.
+  if (vdaf_config.length > kMaxAdvertisedVectorLength) {
+    opt_out(task_id, "VDAF length " + std::to_string(vdaf_config.length) + " is over this " +
+                         "aggregator's limit of " + std::to_string(kMaxAdvertisedVectorLength));
   }
   if (query.time_precision == 0) opt_out(task_id, "time_precision must not be 0");
   if (query.max_batch_query_count == 0) opt_out(task_id, "max_batch_query_count must not be 0");

@@ -219,13 +219,18 @@ TEST_F(TaskprovTest, HelperRefusesWhatItMustNotOptInto) {
         task_id};
   };
   // No peer leader at that endpoint; an expired task; a VDAF this build does not run; an
-  // unrecognised differential privacy mechanism.
+  // unrecognised differential privacy mechanism; a vector no aggregator should allocate.
   for (const taskprov::TaskConfig& config :
        {task_config("https://other.example/"), task_config(kLeader, kNow - 1),
         task_config(kLeader, kNow + 86400,
                     {.dp_config = {1}, .type = taskprov::VdafTypeCode::Poplar1, .poplar1_bits = 8}),
         task_config(kLeader, kNow + 86400,
-                    {.dp_config = {9, 1}, .type = taskprov::VdafTypeCode::Prio3Count})}) {
+                    {.dp_config = {9, 1}, .type = taskprov::VdafTypeCode::Prio3Count}),
+        task_config(kLeader, kNow + 86400,
+                    {.dp_config = {1},
+                    .type = taskprov::VdafTypeCode::Prio3Histogram,
+                    .length = 0xffffffff,
+                    .chunk_length = 1})}) {
     auto [response, task_id] = attempt(config);
     expect_problem(response, "invalidTask");
     EXPECT_FALSE(stored_task(task_id));
