@@ -63,3 +63,37 @@ function(janus_add_benchmark name)
     JANUS_SHARED_DIR="${CMAKE_SOURCE_DIR}/../shared")
   janus_set_warnings(${name})
 endfunction()
+
+# janus_add_component_core(<target> SOURCES ... [PUBLIC_LIBRARIES ...] [PRIVATE_LIBRARIES ...])
+# — a component's code as a static library that its plugin module and its tests share:
+# position-independent (it is linked into a MODULE), hidden symbols like the plugin, our
+# warnings, and its own folder on the include path.
+function(janus_add_component_core target)
+  cmake_parse_arguments(ARG "" "" "SOURCES;PUBLIC_LIBRARIES;PRIVATE_LIBRARIES" ${ARGN})
+  add_library(${target} STATIC ${ARG_SOURCES})
+  target_link_libraries(${target} PUBLIC janus::sdk ${ARG_PUBLIC_LIBRARIES}
+                        PRIVATE ${ARG_PRIVATE_LIBRARIES})
+  target_include_directories(${target} PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
+  set_target_properties(${target} PROPERTIES
+    POSITION_INDEPENDENT_CODE ON
+    CXX_VISIBILITY_PRESET hidden
+    VISIBILITY_INLINES_HIDDEN ON)
+  janus_set_warnings(${target})
+endfunction()
+
+# janus_add_process_test(<name> SOURCES ... [LIBRARIES ...] PLUGINS ...) — a test that runs
+# the real `janus` executable (tests/host/process.h, JANUS_EXECUTABLE) with the named plugins
+# (janus_plugin_<name>) built first.
+function(janus_add_process_test name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;LIBRARIES;PLUGINS" ${ARGN})
+  if(NOT JANUS_BUILD_TESTS)
+    return()
+  endif()
+  janus_add_test(${name}
+    SOURCES ${ARG_SOURCES} ${CMAKE_SOURCE_DIR}/tests/host/process.cpp
+    LIBRARIES ${ARG_LIBRARIES} janus_test_support Poco::Net Poco::Foundation)
+  target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/tests/host)
+  target_compile_definitions(${name} PRIVATE JANUS_EXECUTABLE="$<TARGET_FILE:janus>")
+  list(TRANSFORM ARG_PLUGINS PREPEND janus_plugin_)
+  add_dependencies(${name} janus ${ARG_PLUGINS})
+endfunction()
