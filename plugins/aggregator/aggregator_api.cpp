@@ -333,15 +333,17 @@ HttpResponse AggregatorApi::get_config() const {
   for (const char* name : {"Prio3Count", "Prio3Sum", "Prio3Histogram", "Prio3SumVec"}) {
     if (vdafs_.contains(name)) vdafs.push_back(name);
   }
-  // The features divviup-api asks about that this build has (no differential privacy).
+  // The features divviup-api asks about that this build has; PureDpDiscreteLaplace only when
+  // the Prio3 plugin that adds the noise is loaded.
+  json features = {"TokenHash", "UploadMetrics", "TimeBucketedFixedSize", "AggregationJobMetrics"};
+  if (vdafs_.contains("Prio3Histogram")) features.push_back("PureDpDiscreteLaplace");
   return json_response(
       200, {{"protocol", "DAP-09"},
             {"dap_url", config_.public_dap_url},
             {"role", "Either"},
             {"vdafs", vdafs},
             {"query_types", {"TimeInterval", "FixedSize"}},
-            {"features",
-             {"TokenHash", "UploadMetrics", "TimeBucketedFixedSize", "AggregationJobMetrics"}},
+            {"features", features},
             {"software_name", "janus-cpp"},
             {"software_version", version()}});
 }

@@ -503,6 +503,9 @@ HttpResponse Aggregator::aggregate_share(const HttpRequest& request, const TaskI
       aggregation.state = BatchAggregationState::Collected;
       tx.update_batch_aggregation(aggregation);
     }
+    // Noised once: the stored share (with its noise) answers every repeat of this request.
+    vdaf.add_noise_to_aggregate_share(merged.aggregate_share, req.aggregation_parameter,
+                                      merged.report_count);
     tx.put_aggregate_share_job(AggregateShareJob{
         task_id, batch, req.aggregation_parameter, merged.aggregate_share, merged.report_count,
         Bytes(merged.checksum.begin(), merged.checksum.end())});

@@ -378,6 +378,29 @@ TEST_F(HelperTest, AggregateShareChecks) {
   EXPECT_EQ(resp.prepare_resps[0].state, PrepareResp::State::Continue);
 }
 
+TEST_F(HelperTest, AggregateShareCarriesTheTasksDifferentialPrivacyNoiseOnce) {
+  use_case(3);  // the real client's Prio3Histogram reports, length 5
+  task.vdaf.parameters["dp_strategy"] = {{"dp_strategy", "PureDpDiscreteLaplace"},
+                                         {"budget", {{"epsilon", json::parse("[[1], [10]]")}}}};
+  put_task(task);
+  ASSERT_EQ(init(AggregationJobId::random(), init_req(0)).status, 200);
+  ASSERT_EQ(init(AggregationJobId::random(), init_req(1)).status, 200);
+
+  const AggregateShareReq req = share_req(2, {0, 1});
+  HttpResponse share = aggregate_share(req);
+  ASSERT_EQ(share.status, 200) << std::string(share.body.begin(), share.body.end());
+  auto vdaf = vdafs.create(task.vdaf);
+  Bytes exact = vdaf->empty_aggregate_share({});
+  vdaf->accumulate(exact, hex_field(test_case.at("reports").at(0), "helper_out_share"));
+  vdaf->accumulate(exact, hex_field(test_case.at("reports").at(1), "helper_out_share"));
+  const Bytes noised = open_share(share, req);
+  vdaf->check_aggregate_share(noised);
+  // Scale 20 on five buckets: all five draws zero has probability below 1e-8.
+  EXPECT_NE(noised, exact);
+  // The stored share answers a repeat: the noise is drawn once, never averaged away.
+  EXPECT_EQ(open_share(aggregate_share(req), req), noised);
+}
+
 TEST_F(HelperTest, AggregateShareIsRefusedOnceTheBatchMayHaveBeenCollectedAsGarbage) {
   use_case(0);
   task.report_expiry_age = 7200;

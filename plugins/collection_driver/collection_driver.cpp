@@ -153,6 +153,8 @@ void CollectionDriver::step(const Lease<AcquiredCollectionJob>& lease, const Ste
       plan.kind = Plan::Kind::NotReady;
       return plan;
     }
+    // The leader's own differential-privacy noise (the helper adds its own to its share).
+    vdaf->add_noise_to_aggregate_share(merged.aggregate_share, parameter, merged.report_count);
     plan.leader_share = std::move(merged.aggregate_share);
     plan.report_count = merged.report_count;
     plan.checksum = merged.checksum;

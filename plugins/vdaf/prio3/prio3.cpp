@@ -1,5 +1,7 @@
 #include "prio3.h"
 
+#include <openssl/bn.h>
+
 #include <algorithm>
 #include <array>
 #include <cstring>
@@ -10,6 +12,7 @@
 #include <string>
 
 #include "circuits.h"
+#include "dp.h"
 #include "field.h"
 #include "flp.h"
 #include "xof.h"
@@ -596,6 +599,30 @@ class Prio3 : public Vdaf {
     add_encoded<F>(aggregate_share, other, "Prio3 aggregate share");
   }
 
+  // Janus's dp_strategy (dp.h): independent discrete Laplace noise on every element.
+  void set_noise(std::shared_ptr<const dp::DiscreteLaplace> noise) { noise_ = std::move(noise); }
+  void add_noise_to_aggregate_share(Bytes& aggregate_share, ByteSpan agg_param,
+                                    std::uint64_t) const override {
+    check_aggregation_parameter(agg_param);
+    if (!noise_) return;
+    check_aggregate_share(aggregate_share);
+    std::vector<F> values = decode_vec<F>(aggregate_share, "aggregate share");
+    // p = (p - 1) + 1, from the field's own encoding of p - 1.
+    std::array<std::uint8_t, F::kEncodedSize> bytes{};
+    (F::zero() - F::one()).encode(bytes.data());
+    dp::Bignum modulus(BN_lebin2bn(bytes.data(), static_cast<int>(bytes.size()), nullptr));
+    if (!modulus || BN_add_word(modulus.get(), 1) != 1) throw std::bad_alloc();
+    for (F& value : values) {
+      const dp::Bignum noise = noise_->sample_mod(dp::system_random(), modulus.get());
+      if (BN_bn2lebinpad(noise.get(), bytes.data(), static_cast<int>(bytes.size())) < 0) {
+        throw std::logic_error("noise reduced mod p does not fit the field");
+      }
+      value += *F::decode(bytes.data());
+    }
+    aggregate_share.clear();
+    encode_vec_into<F>(values, aggregate_share);
+  }
+
   nlohmann::json unshard(ByteSpan agg_param, std::span<const Bytes> aggregate_shares,
                          std::uint64_t num_measurements) const override {
     check_aggregation_parameter(agg_param);
@@ -638,6 +665,11 @@ class Prio3 : public Vdaf {
  protected:
   const FlpGeneric<F>& flp() const { return flp_; }
   std::size_t num_proofs() const { return num_proofs_; }
+
+ private:
+  std::shared_ptr<const dp::DiscreteLaplace> noise_;
+
+ protected:
   // Throws VdafInputError for a measurement the circuit cannot encode.
   // Writes the encoded measurement into `out` (whose old contents are discarded).
   virtual void encode_measurement(const nlohmann::json& measurement, std::vector<F>& out) const = 0;
@@ -862,27 +894,37 @@ class Parameters {
     return static_cast<std::size_t>(*number);
   }
 
-  // Janus's optional dp_strategy; only NoDifferentialPrivacy is supported.
-  void check_dp_strategy() const {
+  // Janus's optional dp_strategy (dp.h): nullopt without differential privacy.
+  std::optional<dp::PureDpBudget> dp_budget() const {
     const nlohmann::json& params = description_.parameters;
-    if (!params.is_object() || !params.contains("dp_strategy")) return;
-    const nlohmann::json& strategy = params.at("dp_strategy");
-    std::string name;
-    if (strategy.is_string()) {
-      name = strategy.get<std::string>();
-    } else if (strategy.is_object() && strategy.contains("dp_strategy") &&
-               strategy.at("dp_strategy").is_string() && strategy.size() == 1) {
-      name = strategy.at("dp_strategy").get<std::string>();
-    }
-    if (name != "NoDifferentialPrivacy") {
-      throw std::invalid_argument(description_.name +
-                                  ": only dp_strategy NoDifferentialPrivacy is supported");
-    }
+    if (!params.is_object() || !params.contains("dp_strategy")) return std::nullopt;
+    return dp::parse_dp_strategy(params.at("dp_strategy"), description_.name);
   }
 
  private:
   const VdafDescription& description_;
 };
+
+}  // namespace
+
+namespace {
+
+// SumVec's L1 sensitivity under substitution (libprio 0.16): every element may go from 0 to
+// 2^bits - 1, so (2^bits - 1) · length.
+std::shared_ptr<const dp::DiscreteLaplace> sum_vec_noise(const std::string& name,
+                                                         const dp::PureDpBudget& budget,
+                                                         std::size_t bits, std::size_t length) {
+  if (bits >= 128) throw std::invalid_argument(name + ": with a dp_strategy, bits must be < 128");
+  dp::Bignum sensitivity = dp::bignum(0);
+  dp::Bignum factor = dp::bignum(length);
+  BN_CTX* ctx = BN_CTX_new();
+  const bool ok = ctx && BN_set_bit(sensitivity.get(), static_cast<int>(bits)) == 1 &&
+                  BN_sub_word(sensitivity.get(), 1) == 1 &&
+                  BN_mul(sensitivity.get(), sensitivity.get(), factor.get(), ctx) == 1;
+  BN_CTX_free(ctx);
+  if (!ok) throw std::bad_alloc();
+  return std::make_shared<const dp::DiscreteLaplace>(dp::laplace_for(budget, sensitivity.get()));
+}
 
 }  // namespace
 
@@ -898,30 +940,43 @@ std::shared_ptr<const Vdaf> make_prio3(const VdafDescription& description, std::
   }
   if (name == "Prio3SumVec") {
     Parameters params(description, {"bits", "length", "chunk_length", "dp_strategy"});
-    params.check_dp_strategy();
-    return std::make_shared<Prio3SumVec>(description, params.positive("bits"),
-                                         params.positive("length"), params.positive("chunk_length"),
-                                         num_shares);
+    auto vdaf = std::make_shared<Prio3SumVec>(description, params.positive("bits"),
+                                              params.positive("length"),
+                                              params.positive("chunk_length"), num_shares);
+    if (auto budget = params.dp_budget()) {
+      vdaf->set_noise(
+          sum_vec_noise(name, *budget, params.positive("bits"), params.positive("length")));
+    }
+    return vdaf;
   }
   if (name == "Prio3Histogram") {
     Parameters params(description, {"length", "chunk_length", "dp_strategy"});
-    params.check_dp_strategy();
-    return std::make_shared<Prio3Histogram>(description, params.positive("length"),
-                                            params.positive("chunk_length"), num_shares);
+    auto vdaf = std::make_shared<Prio3Histogram>(description, params.positive("length"),
+                                                 params.positive("chunk_length"), num_shares);
+    if (auto budget = params.dp_budget()) {
+      // Substituting one measurement moves one count down and another up: L1 sensitivity 2.
+      vdaf->set_noise(std::make_shared<const dp::DiscreteLaplace>(
+          dp::laplace_for(*budget, dp::bignum(2).get())));
+    }
+    return vdaf;
   }
   if (name == kSumVecField64MultiproofHmacSha256Aes128) {
     // Janus 0.7's VdafInstance: proofs is a u8, and Janus refuses fewer than
     // two proofs with Field64.
     Parameters params(description, {"proofs", "bits", "length", "chunk_length", "dp_strategy"});
-    params.check_dp_strategy();
     const std::size_t proofs = params.positive("proofs");
     if (proofs < 2 || proofs > 255) {
       throw std::invalid_argument(name + ": parameter 'proofs' must be in 2..255");
     }
-    return std::make_shared<Prio3SumVecOver<Field64, XofHmacSha256Aes128>>(
+    auto vdaf = std::make_shared<Prio3SumVecOver<Field64, XofHmacSha256Aes128>>(
         description, params.positive("bits"), params.positive("length"),
         params.positive("chunk_length"), num_shares, kSumVecField64MultiproofHmacSha256Aes128Id,
         proofs);
+    if (auto budget = params.dp_budget()) {
+      vdaf->set_noise(
+          sum_vec_noise(name, *budget, params.positive("bits"), params.positive("length")));
+    }
+    return vdaf;
   }
   throw std::invalid_argument("unknown Prio3 VDAF '" + name + "'");
 }

@@ -137,6 +137,37 @@ void register_all() {
   }
 }
 
+// Differential privacy: the noise one aggregator adds to one aggregate share (once per
+// collection, not per report), for Janus's PureDpDiscreteLaplace at epsilon 1/10 and 1.
+void register_noise() {
+  for (const char* epsilon : {"[[1], [10]]", "[[1], [1]]"}) {
+    const nlohmann::json strategy = {{"dp_strategy", "PureDpDiscreteLaplace"},
+                                     {"budget", {{"epsilon", nlohmann::json::parse(epsilon)}}}};
+    const std::vector<std::pair<std::string, VdafDescription>> noised = {
+        {"Histogram(100,10)",
+         {"Prio3Histogram", {{"length", 100}, {"chunk_length", 10}, {"dp_strategy", strategy}}}},
+        {"Histogram(10000,100)",
+         {"Prio3Histogram", {{"length", 10000}, {"chunk_length", 100}, {"dp_strategy", strategy}}}},
+        {"SumVec(8,100,10)",
+         {"Prio3SumVec",
+          {{"bits", 8}, {"length", 100}, {"chunk_length", 10}, {"dp_strategy", strategy}}}},
+    };
+    for (const auto& [label, description] : noised) {
+      auto vdaf = make_prio3(description);
+      benchmark::RegisterBenchmark((label + "/add_noise(epsilon " + epsilon + ")").c_str(),
+                                   [vdaf](benchmark::State& state) {
+                                     const Bytes share = vdaf->empty_aggregate_share({});
+                                     for (auto _ : state) {
+                                       Bytes noised_share = share;
+                                       vdaf->add_noise_to_aggregate_share(noised_share, {}, 1000);
+                                       benchmark::DoNotOptimize(noised_share);
+                                     }
+                                   })
+          ->Unit(benchmark::kMicrosecond);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace janus::prio3
 
@@ -144,6 +175,7 @@ int main(int argc, char** argv) {
   janus::configure_allocator();  // as the janus process does
   benchmark::Initialize(&argc, argv);
   janus::prio3::register_all();
+  janus::prio3::register_noise();
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

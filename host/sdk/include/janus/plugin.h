@@ -34,7 +34,9 @@ namespace janus {
 // 3: asynchronous HTTP handlers (RouteRegistrar::add_async_route, HttpResponder).
 // 4: run_tx isolation levels, Datastore::listen / Transaction::notify,
 //    LeaseWorkerFunctions::wait_for_work, the aggregation writer (janus/aggregation.h).
-inline constexpr std::uint32_t kPluginAbiVersion = 4;
+// 5: taskprov (AggregatorTask::taskprov_task_config, the peer-aggregator datastore methods),
+//    Vdaf::add_noise_to_aggregate_share (differential privacy).
+inline constexpr std::uint32_t kPluginAbiVersion = 5;
 
 class RouteRegistrar;   // <janus/http.h>: HTTP routes on a listener
 class WorkerRegistrar;  // <janus/worker.h>: periodic and lease-based workers

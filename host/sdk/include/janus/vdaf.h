@@ -109,6 +109,12 @@ class Vdaf {
   virtual Bytes empty_aggregate_share(ByteSpan agg_param) const = 0;
   virtual void accumulate(Bytes& aggregate_share, ByteSpan output_share) const = 0;
   virtual void merge(Bytes& aggregate_share, ByteSpan other_aggregate_share) const = 0;
+  // Differential privacy: each aggregator adds noise to the aggregate share it hands over
+  // (Janus 0.7's add_noise_to_agg_share, before it is encrypted and stored), as the VDAF's
+  // configured strategy says. `report_count` is the number of measurements in it. The default,
+  // a VDAF without a strategy, adds nothing.
+  virtual void add_noise_to_aggregate_share(Bytes& aggregate_share, ByteSpan agg_param,
+                                            std::uint64_t report_count) const {}
   // The collector's result from every aggregator's aggregate share.
   virtual nlohmann::json unshard(ByteSpan agg_param, std::span<const Bytes> aggregate_shares,
                                  std::uint64_t num_measurements) const = 0;
