@@ -184,11 +184,10 @@ std::shared_ptr<const CachedTask> Aggregator::authorize_request(const HttpReques
   std::shared_ptr<const CachedTask> task = tasks_.get(task_id);
   if (advertised && (!task || task->task.taskprov_task_config)) {
     // Janus 0.7: the leader of a taskprov task proves itself with one of the peer's tokens.
-    TaskprovPeerAggregator peer = taskprov_peer(*advertised, Role::Leader, task_id);
-    const bool known_token =
-        token && std::any_of(peer.aggregator_auth_tokens.begin(), peer.aggregator_auth_tokens.end(),
-                             [&](const AuthToken& t) { return t.hash().validate(*token); });
-    if (!known_token) throw DapError(DapProblemType::UnauthorizedRequest, task_id);
+    TaskprovPeerAggregator peer = taskprov_peer(*advertised, Role::Leader, task_id, token);
+    if (!token || !TaskprovPeers::accepts(peer, *token)) {
+      throw DapError(DapProblemType::UnauthorizedRequest, task_id);
+    }
     if (!task && may_opt_in) task = taskprov_opt_in(task_id, *advertised, peer, Role::Helper);
     if (!task || task->task.role != role) {
       throw DapError(DapProblemType::UnrecognizedTask, task_id);

@@ -3,9 +3,12 @@
 // the host; tests drive it directly with a real datastore.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <vector>
 
 #include "aggregator_api.h"
 #include "aggregator_config.h"
@@ -27,6 +30,17 @@ class logger;
 }
 
 namespace janus::aggregator {
+
+// Taskprov peers, read from the datastore and kept for the task cache's TTL. A lookup that
+// misses the peer, or whose token none of the cached peer's tokens matches, reads them again,
+// at most once a second: a peer added (or re-added with new tokens) through janus_cli or the
+// aggregator API is found without a restart (Janus reads its peers once, at start).
+struct TaskprovPeers {
+  std::mutex mutex;
+  std::vector<TaskprovPeerAggregator> peers;
+  std::optional<std::chrono::steady_clock::time_point> loaded_at;
+  static bool accepts(const TaskprovPeerAggregator& peer, const AuthToken& token);
+};
 
 class Aggregator {
  public:
@@ -91,8 +105,11 @@ class Aggregator {
   std::optional<taskprov::AdvertisedTask> advertised_task(const HttpRequest& request,
                                                           const TaskId& task_id) const;
   // The known peer the advertised config names in `peer_role`; throws DapError invalidTask.
+  // The known peer the advertised config names in `peer_role` (with `token`, one that accepts
+  // it if the cache is stale); throws DapError invalidTask when there is none.
   TaskprovPeerAggregator taskprov_peer(const taskprov::AdvertisedTask& advertised, Role peer_role,
-                                       const TaskId& task_id);
+                                       const TaskId& task_id,
+                                       const std::optional<AuthToken>& token = std::nullopt);
   // Opts into the advertised task as `our_role`, storing it; returns it. Throws DapError
   // invalidTask for a task we must or will not run (expired, unsupported parameters).
   std::shared_ptr<const CachedTask> taskprov_opt_in(const TaskId& task_id,
@@ -132,6 +149,7 @@ class Aggregator {
   std::optional<HpkeConfigSigner> hpke_config_signer_;
   std::unique_ptr<LifoRequestQueue> helper_queue_;  // when configured
   std::unique_ptr<AggregatorApi> api_;              // when configured
+  TaskprovPeers taskprov_peers_;
   // Janus 0.7's upload metrics.
   metrics::Counter upload_decode_failures_, upload_decrypt_failures_;
 };

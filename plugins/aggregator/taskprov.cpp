@@ -62,14 +62,40 @@ std::optional<taskprov::AdvertisedTask> Aggregator::advertised_task(const HttpRe
   }
 }
 
+bool TaskprovPeers::accepts(const TaskprovPeerAggregator& peer, const AuthToken& token) {
+  return std::any_of(peer.aggregator_auth_tokens.begin(), peer.aggregator_auth_tokens.end(),
+                     [&](const AuthToken& known) { return known.hash().validate(token); });
+}
+
 TaskprovPeerAggregator Aggregator::taskprov_peer(const taskprov::AdvertisedTask& advertised,
-                                                 Role peer_role, const TaskId& task_id) {
-  const std::string& endpoint = peer_role == Role::Leader
-                                    ? advertised.config.leader_aggregator_endpoint
-                                    : advertised.config.helper_aggregator_endpoint;
-  std::optional<TaskprovPeerAggregator> peer = datastore_.run_tx(
-      "get_taskprov_peer_aggregator",
-      [&](Transaction& tx) { return tx.get_taskprov_peer_aggregator(endpoint, peer_role); });
+                                                 Role peer_role, const TaskId& task_id,
+                                                 const std::optional<AuthToken>& token) {
+  const std::string endpoint = taskprov::normalize_endpoint(
+      peer_role == Role::Leader ? advertised.config.leader_aggregator_endpoint
+                                : advertised.config.helper_aggregator_endpoint);
+  auto find = [&]() -> std::optional<TaskprovPeerAggregator> {
+    for (const TaskprovPeerAggregator& peer : taskprov_peers_.peers) {
+      if (peer.endpoint == endpoint && peer.role == peer_role) return peer;
+    }
+    return std::nullopt;
+  };
+  std::lock_guard lock(taskprov_peers_.mutex);
+  const auto now = std::chrono::steady_clock::now();
+  const bool loaded = taskprov_peers_.loaded_at.has_value();
+  const auto age =
+      loaded ? now - *taskprov_peers_.loaded_at : std::chrono::steady_clock::duration{};
+  std::optional<TaskprovPeerAggregator> peer = find();
+  const bool usable = peer && (!token || TaskprovPeers::accepts(*peer, *token));
+  // Read again when the cached peers are old, or lack this peer or this token (a peer just
+  // added, or re-added with new tokens), but at most once a second.
+  if ((!loaded || age >= config_.task_cache_ttl || !usable) &&
+      (!loaded || age >= std::chrono::seconds(1))) {
+    taskprov_peers_.peers = datastore_.run_tx("get_taskprov_peer_aggregators", [](Transaction& tx) {
+      return tx.get_taskprov_peer_aggregators();
+    });
+    taskprov_peers_.loaded_at = now;
+    peer = find();
+  }
   if (!peer) {
     opt_out(task_id, std::string("no taskprov peer ") +
                          (peer_role == Role::Leader ? "leader" : "helper") + " at " + endpoint);

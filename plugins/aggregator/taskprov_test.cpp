@@ -5,6 +5,9 @@
 // tasks and reports without the taskprov extension are refused as the draft says.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
 #include "janus/client_report.h"
 #include "janus/ping_pong.h"
 #include "janus/taskprov.h"
@@ -252,6 +255,34 @@ TEST_F(TaskprovTest, HelperRefusesWhatItMustNotOptInto) {
       init(task_id, init_req(task_id, Bytes(16), leader), token, taskprov::header_value(encoded)),
       "unrecognizedTask");
   EXPECT_FALSE(stored_task(task_id));
+}
+
+TEST_F(TaskprovTest, HelperFindsPeersAddedOrChangedAfterItStarted) {
+  use_global_key("helper");
+  const Bytes encoded = encode_message(task_config());
+  const TaskId task_id = taskprov::task_id_of(encoded);
+  const std::string header = taskprov::header_value(encoded);
+  PingPongTransition leader;
+  // No peer yet: the helper opts out.
+  expect_problem(init(task_id, init_req(task_id, Bytes(16), leader), token, header), "invalidTask");
+  // Added (through the datastore, as janus_cli and the aggregator API do) after that lookup.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  TaskprovPeerAggregator peer = add_peer(kLeader, Role::Leader);
+  const Bytes verify_key = taskprov::derive_vdaf_verify_key(peer.verify_key_init, task_id, 16);
+  EXPECT_EQ(init(task_id, init_req(task_id, verify_key, leader), token, header).status, 200);
+  // Re-added with a new token: the new one is accepted, the old one no longer.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  datastore->run_tx("replace", [&](Transaction& tx) {
+    tx.delete_taskprov_peer_aggregator(kLeader, Role::Leader);
+    peer.aggregator_auth_tokens = {AuthToken::generate(AuthTokenType::Bearer)};
+    tx.put_taskprov_peer_aggregator(peer);
+  });
+  EXPECT_EQ(
+      init(task_id, init_req(task_id, verify_key, leader), peer.aggregator_auth_tokens[0], header)
+          .status,
+      200);
+  expect_problem(init(task_id, init_req(task_id, verify_key, leader), token, header),
+                 "unauthorizedRequest", 403);
 }
 
 TEST_F(TaskprovTest, LeaderOptsIntoATaskAClientAdvertises) {

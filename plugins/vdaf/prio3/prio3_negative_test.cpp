@@ -267,48 +267,10 @@ namespace {
 // Random bytes in every untrusted position: each call either succeeds or
 // throws a VdafError (never a crash, never another exception type).
 TEST(Prio3Negative, RandomBytesNeverCrash) {
-  std::mt19937_64 rng(7);
-  auto random_bytes_of = [&](std::size_t n) {
-    Bytes out(n);
-    for (auto& b : out) b = static_cast<std::uint8_t>(rng());
-    return out;
-  };
   for (const Case& c : valid_cases()) {
     const auto vdaf = make_prio3(c.description);
-    const VdafShards shards = vdaf->shard(c.measurement, kNonce);
-    for (int trial = 0; trial < 300; ++trial) {
-      const std::size_t agg_id = trial % 2;
-      Bytes input = shards.input_shares[agg_id];
-      Bytes public_share = shards.public_share;
-      switch (trial % 4) {
-        case 0:
-          input = random_bytes_of(input.size());
-          break;
-        case 1:
-          input = random_bytes_of(rng() % (input.size() + 40));
-          break;
-        case 2:
-          if (!public_share.empty()) public_share = random_bytes_of(public_share.size());
-          break;
-        default:
-          input[rng() % input.size()] ^= static_cast<std::uint8_t>(1 + rng() % 255);
-          break;
-      }
-      try {
-        const VdafPrepInit init =
-            vdaf->prep_init(kVerifyKey, agg_id, kNoAggParam, kNonce, public_share, input);
-        const VdafPrepInit other =
-            vdaf->prep_init(kVerifyKey, 1 - agg_id, kNoAggParam, kNonce, shards.public_share,
-                            shards.input_shares[1 - agg_id]);
-        std::vector<Bytes> prep_shares = {init.prep_share, other.prep_share};
-        if (agg_id == 1) std::swap(prep_shares[0], prep_shares[1]);
-        if (trial % 3 == 0) prep_shares[0] = random_bytes_of(prep_shares[0].size());
-        const Bytes message = vdaf->prep_shares_to_prep(kNoAggParam, prep_shares);
-        vdaf->prep_next(init.state, trial % 5 == 0 ? random_bytes_of(message.size()) : message);
-      } catch (const VdafError&) {
-        // expected for almost every trial
-      }
-    }
+    testing::prepare_with_random_bytes(*vdaf, vdaf->shard(c.measurement, kNonce), kVerifyKey,
+                                       kNonce, 300, 7);
   }
 }
 

@@ -5,12 +5,14 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <random>
 #include <set>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 
 #include <janus/bytes.h>
+#include <janus/vdaf.h>
 #include <nlohmann/json.hpp>
 
 namespace janus::prio3::testing {
@@ -63,5 +65,54 @@ class Fields {
   std::string where_;
   std::set<std::string> used_;
 };
+
+// `trials` preparations of a valid report with random bytes in one place: the input share
+// replaced, truncated or lengthened, or one byte flipped; the public share replaced; a prep
+// share or the prep message replaced. Every one must either work or throw VdafError (any
+// other exception fails the test; a crash, over-read or UB is found by the sanitizers).
+inline void prepare_with_random_bytes(const Vdaf& vdaf, const VdafShards& shards,
+                                      const Bytes& verify_key, const Bytes& nonce, int trials,
+                                      std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  auto random_bytes_of = [&](std::size_t n) {
+    Bytes out(n);
+    for (auto& b : out) b = static_cast<std::uint8_t>(rng());
+    return out;
+  };
+  const Bytes no_agg_param;
+  for (int trial = 0; trial < trials; ++trial) {
+    const std::size_t agg_id = static_cast<std::size_t>(trial % 2);
+    Bytes input = shards.input_shares[agg_id];
+    Bytes public_share = shards.public_share;
+    switch (trial % 4) {
+      case 0:
+        input = random_bytes_of(input.size());
+        break;
+      case 1:
+        input = random_bytes_of(rng() % (input.size() + 40));
+        break;
+      case 2:
+        if (!public_share.empty()) public_share = random_bytes_of(public_share.size());
+        break;
+      default:
+        input[rng() % input.size()] ^= static_cast<std::uint8_t>(1 + rng() % 255);
+        break;
+    }
+    try {
+      const VdafPrepInit init =
+          vdaf.prep_init(verify_key, agg_id, no_agg_param, nonce, public_share, input);
+      const VdafPrepInit other =
+          vdaf.prep_init(verify_key, 1 - agg_id, no_agg_param, nonce, shards.public_share,
+                         shards.input_shares[1 - agg_id]);
+      std::vector<Bytes> prep_shares = {init.prep_share, other.prep_share};
+      if (agg_id == 1) std::swap(prep_shares[0], prep_shares[1]);
+      if (trial % 3 == 0) prep_shares[0] = random_bytes_of(prep_shares[0].size());
+      const Bytes message = vdaf.prep_shares_to_prep(no_agg_param, prep_shares);
+      vdaf.prep_next(init.state, trial % 5 == 0 ? random_bytes_of(message.size()) : message);
+    } catch (const VdafError&) {
+      // expected for almost every trial
+    }
+  }
+}
 
 }  // namespace janus::prio3::testing

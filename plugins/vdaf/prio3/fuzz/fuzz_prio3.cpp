@@ -5,7 +5,8 @@
 // the fuzzer reaches the checks behind the decoders. Properties:
 //   - every operation either succeeds or throws janus::VdafError (any other exception,
 //     crash, over-read or UB is a finding: abort, or ASan/UBSan abort);
-//   - accepted shares keep their size, and prep_init on accepted bytes is deterministic.
+//   - accepted shares keep their size (also when noised), and prep_init on accepted bytes is
+//     deterministic.
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
@@ -34,6 +35,14 @@ std::vector<Instance> make_instances() {
       {{"Prio3SumVec", {{"bits", 2}, {"length", 5}, {"chunk_length", 2}}},
        nlohmann::json::array({0, 1, 2, 3, 1})},
       {{"Prio3Histogram", {{"length", 10}, {"chunk_length", 3}}}, 7},
+      // With Janus's differential-privacy noise on aggregate shares.
+      {{"Prio3Histogram",
+        {{"length", 10},
+         {"chunk_length", 3},
+         {"dp_strategy",
+          {{"dp_strategy", "PureDpDiscreteLaplace"},
+           {"budget", {{"epsilon", nlohmann::json::parse("[[1], [1]]")}}}}}}},
+       7},
       {{"Prio3SumVecField64MultiproofHmacSha256Aes128",
         {{"proofs", 2}, {"bits", 2}, {"length", 5}, {"chunk_length", 2}}},
        nlohmann::json::array({0, 1, 2, 3, 1})},
@@ -102,6 +111,9 @@ void run(const Instance& in, std::uint8_t operation, ByteSpan bytes) {
       Bytes aggregate = in.aggregate;
       vdaf.merge(aggregate, bytes);
       if (aggregate.size() != in.aggregate.size()) std::abort();
+      Bytes noised = fuzzed;  // a stored share being noised for a collection
+      vdaf.add_noise_to_aggregate_share(noised, {}, 1);
+      if (noised.size() != fuzzed.size()) std::abort();
       vdaf.unshard({}, std::vector<Bytes>{in.aggregate, fuzzed}, 1);
       break;
     }

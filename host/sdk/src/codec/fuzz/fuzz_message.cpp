@@ -1,5 +1,5 @@
-// libFuzzer target for one top-level DAP-09 decoder, chosen at compile time by
-// JANUS_FUZZ_MESSAGE. Properties checked on every input:
+// libFuzzer target for one top-level DAP-09 decoder (or taskprov's TaskConfig), chosen at
+// compile time by JANUS_FUZZ_MESSAGE. Properties checked on every input:
 //   - decoding either succeeds or throws DecodeError (any other exception,
 //     crash, over-read or UB is a finding: ASan/UBSan abort);
 //   - a successful decode re-encodes to exactly the input (the encoding is
@@ -9,6 +9,7 @@
 #include <cstdlib>
 
 #include "janus/messages.h"
+#include "janus/taskprov.h"
 
 #ifndef JANUS_FUZZ_MESSAGE
 #error "define JANUS_FUZZ_MESSAGE to a message type"
