@@ -232,15 +232,18 @@ AdvertisedTask parse_header(std::string_view value, const TaskId& task_id) {
 }
 
 std::string normalize_endpoint(std::string_view url) {
-  std::string out(url);
-  const std::size_t scheme_end = out.find("://");
-  if (scheme_end == std::string::npos) return out;
-  const std::size_t authority_start = scheme_end + 3;
-  std::size_t path_start = out.find_first_of("/?#", authority_start);
-  if (path_start == std::string::npos) path_start = out.size();
-  std::transform(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(path_start), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  if (path_start == out.size() || out[path_start] != '/') out.insert(path_start, "/");
+  const std::size_t scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return std::string(url);
+  std::size_t path_start = url.find_first_of("/?#", scheme_end + 3);
+  if (path_start == std::string_view::npos) path_start = url.size();
+  // Built afresh rather than edited in place (GCC 12 -O3 misreads an in-place insert).
+  std::string out;
+  out.reserve(url.size() + 1);
+  for (char c : url.substr(0, path_start)) {
+    out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  }
+  if (path_start == url.size() || url[path_start] != '/') out.push_back('/');
+  out.append(url.substr(path_start));
   return out;
 }
 
