@@ -16,7 +16,8 @@ Listeners::Listeners(HttpServerOptions defaults, std::shared_ptr<spdlog::logger>
     : defaults_(std::move(defaults)), logger_(std::move(logger)) {}
 
 void Listeners::add_async_route(const std::string& listen_address, HttpMethod method,
-                                std::string_view pattern, AsyncHttpHandler handler) {
+                                std::string_view pattern, AsyncHttpHandler handler,
+                                RouteOptions options) {
   // Routers are not locked while serving: routes are fixed once listening.
   if (started_) {
     throw std::logic_error("routes can only be added while plugins are configured (" +
@@ -28,7 +29,7 @@ void Listeners::add_async_route(const std::string& listen_address, HttpMethod me
     options.listen_address = listen_address;
     it = servers_.emplace(listen_address, std::make_unique<HttpServer>(options, logger_)).first;
   }
-  it->second->router().add_async(method, pattern, std::move(handler));
+  it->second->router().add_async(method, pattern, std::move(handler), std::move(options));
 }
 
 void Listeners::start_all() {

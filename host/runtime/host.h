@@ -34,7 +34,8 @@ class Listeners final : public RouteRegistrar {
   // `defaults`: every listener's limits (its listen_address is set per listener).
   Listeners(HttpServerOptions defaults, std::shared_ptr<spdlog::logger> logger);
   void add_async_route(const std::string& listen_address, HttpMethod method,
-                       std::string_view pattern, AsyncHttpHandler handler) override;
+                       std::string_view pattern, AsyncHttpHandler handler,
+                       RouteOptions options = {}) override;
   void start_all();
   // Stops every server; false if some request outlived the drain deadline.
   bool stop_all(std::chrono::steady_clock::time_point deadline);

@@ -69,10 +69,20 @@ void Aggregator::register_routes(RouteRegistrar& routes) {
   routes.add_route(address, HttpMethod::Options, "/hpke_config", [](const HttpRequest& request) {
     return cors_preflight_response(request, "GET");
   });
-  routes.add_async_route(address, HttpMethod::Put, "/tasks/{task_id}/reports",
-                         [this](const HttpRequest& request, HttpResponder respond) {
-                           handle_upload(request, std::move(respond));
-                         });
+  // An upload to a cached task neither blocks nor computes for long (an HPKE open; its
+  // write is queued): it runs on the event loop. Anything else (a task to read from the
+  // database, a taskprov opt-in) goes to the handler pool. The margin keeps the entry from
+  // expiring between this check and the handler's own lookup.
+  routes.add_async_route(
+      address, HttpMethod::Put, "/tasks/{task_id}/reports",
+      [this](const HttpRequest& request, HttpResponder respond) {
+        handle_upload(request, std::move(respond));
+      },
+      RouteOptions{.run_on_event_loop = [this](const HttpRequest& request) {
+        std::optional<std::string> id = request.path_param("task_id");
+        std::optional<TaskId> task_id = id ? TaskId::from_base64url(*id) : std::nullopt;
+        return task_id && tasks_.cached(*task_id, std::chrono::seconds(1));
+      }});
   routes.add_route(
       address, HttpMethod::Options, "/tasks/{task_id}/reports",
       [](const HttpRequest& request) { return cors_preflight_response(request, "PUT"); });

@@ -90,10 +90,7 @@ TEST_P(SampleConfig, StartsServesAndStops) {
   EXPECT_EQ(accepted.status, 200) << std::string(accepted.body.begin(), accepted.body.end())
                                   << janus.stdout_text();
 
-  janus.signal(SIGTERM);
-  ExitStatus status = janus.wait(30s);
-  EXPECT_TRUE(status.exited);
-  EXPECT_EQ(status.exit_code, 0) << janus.stderr_text();
+  EXPECT_TRUE(stops_cleanly(janus));
   if (GetParam() == "advanced_config") {
     // Its garbage_collection, key_rotator and aggregator_api sections all run: the first two
     // as plugins beside the aggregator, the key rotator bootstrapping the global key.
@@ -138,10 +135,7 @@ TEST(AggregatorProcess, ExportsSpansToTheConfiguredOtlpEndpoint) {
       HttpMethod::Put, "http://127.0.0.1:" + std::to_string(port) + count.upload_path(), headers,
       hex_field(count.reports().at(0), "report"));
   EXPECT_EQ(accepted.status, 200);
-  janus.signal(SIGTERM);
-  ExitStatus status = janus.wait(30s);
-  EXPECT_TRUE(status.exited);
-  EXPECT_EQ(status.exit_code, 0) << janus.stderr_text();
+  EXPECT_TRUE(stops_cleanly(janus));
   EXPECT_NE(
       janus.stdout_text().find("exporting trace spans over OTLP/HTTP to " + receiver.endpoint()),
       std::string::npos)
@@ -266,10 +260,7 @@ TEST(AggregatorProcess, UploadsRealClientReportsOverHttp) {
     EXPECT_EQ(stored->leader_input_share, hex_field(record, "leader_input_share"));
   }
 
-  janus.signal(SIGTERM);
-  ExitStatus status = janus.wait(30s);
-  EXPECT_TRUE(status.exited);
-  EXPECT_EQ(status.exit_code, 0) << janus.stderr_text();
+  EXPECT_TRUE(stops_cleanly(janus));
 }
 
 // A fresh P-256 key as SEC 1 PEM ("EC PRIVATE KEY"), with its DER public key.
@@ -319,8 +310,7 @@ TEST(AggregatorProcess, HpkeConfigSigningKeyFromTheFlagOrTheEnvironment) {
     ASSERT_TRUE(signature) << *header;
     EXPECT_TRUE(
         janus::testing::ecdsa_p256_signature_verifies(public_key, response.body, *signature));
-    janus.signal(SIGTERM);
-    EXPECT_EQ(janus.wait(30s).exit_code, 0) << janus.stderr_text();
+    EXPECT_TRUE(stops_cleanly(janus));
   }
   Process bad(JANUS_EXECUTABLE, {"aggregator", "--config-file", config},
               {{"DATASTORE_KEYS", count.datastore_keys},

@@ -152,12 +152,18 @@ TEST_F(HpkeConfigTest, PreflightAllowsGet) {
 TEST_F(HpkeConfigTest, TaskCacheKeepsAnswersForItsTimeToLive) {
   std::chrono::steady_clock::time_point now{};
   TaskCache cache(*datastore, vdafs, std::chrono::seconds(10), 2, nullptr, [&] { return now; });
+  EXPECT_FALSE(cache.cached(task.task_id, std::chrono::seconds(0)));  // never read
   EXPECT_EQ(cache.get(task.task_id), nullptr);
   put_task(task);
   EXPECT_EQ(cache.get(task.task_id), nullptr);  // the absence is cached
+  // ... but does not count as cached: an upload to it may need the database (taskprov).
+  EXPECT_FALSE(cache.cached(task.task_id, std::chrono::seconds(0)));
   now += std::chrono::seconds(10);
   auto cached = cache.get(task.task_id);
   ASSERT_NE(cached, nullptr);
+  // cached(): present and fresh for the margin asked, never reading the database.
+  EXPECT_TRUE(cache.cached(task.task_id, std::chrono::seconds(9)));
+  EXPECT_FALSE(cache.cached(task.task_id, std::chrono::seconds(10)));
   EXPECT_EQ(cached->task, task);
   EXPECT_NE(cached->vdaf, nullptr);
   EXPECT_EQ(cached->hpke_keys.size(), 1u);

@@ -86,8 +86,7 @@ TEST(DatastoreKeyRotationProcess, RotatesUnderUploadsThenTheOldKeyCanGo) {
         << rotation.stdout_text();
     // No upload failed while the secrets it needs were being re-encrypted.
     EXPECT_EQ(refused.load(), 0);
-    janus.signal(SIGTERM);
-    EXPECT_EQ(janus.wait(30s).exit_code, 0) << janus.stderr_text();
+    EXPECT_TRUE(stops_cleanly(janus));
   }
 
   // The old key dropped: the leader starts, hands out the task's HPKE config and takes uploads.
@@ -103,8 +102,7 @@ TEST(DatastoreKeyRotationProcess, RotatesUnderUploadsThenTheOldKeyCanGo) {
                 .status,
             200)
       << janus.stdout_text();
-  janus.signal(SIGTERM);
-  EXPECT_EQ(janus.wait(30s).exit_code, 0) << janus.stderr_text();
+  EXPECT_TRUE(stops_cleanly(janus));
 }
 
 }  // namespace

@@ -62,12 +62,20 @@ void ReportWriteBatcher::stop() {
 void ReportWriteBatcher::write_report(LeaderStoredReport report,
                                       std::optional<Duration> batch_time_precision,
                                       WriteCallback done) {
+  bool wake = false;
   {
     std::lock_guard lock(mutex_);
     if (!stopping_) {
       queue_.push_back(Pending{std::move(report), batch_time_precision, std::move(done),
                                std::chrono::steady_clock::now()});
       done = nullptr;
+      // Wake a writer only when this report can change what one does: none is busy (so one
+      // takes it now), the queue was empty (a sleeping writer's deadline is now this
+      // report's delay), or a full batch has queued (another writer joins in). Under load a
+      // writer is busy and the queue is partial, so most uploads wake no one: a wake-up that
+      // finds nothing to do costs two context switches, per report.
+      wake =
+          busy_writers_ == 0 || queue_.size() == 1 || queue_.size() % options_.max_batch_size == 0;
     }
   }
   if (done) {
@@ -75,16 +83,19 @@ void ReportWriteBatcher::write_report(LeaderStoredReport report,
     done(std::nullopt);
     return;
   }
-  wake_.notify_one();
+  if (wake) wake_.notify_one();
 }
 
 void ReportWriteBatcher::record_rejection(const TaskId& task_id, const TaskUploadCounter& delta) {
+  bool first = false;
   {
     std::lock_guard lock(mutex_);
-    if (counters_.empty()) counters_since_ = std::chrono::steady_clock::now();
+    first = counters_.empty();
+    if (first) counters_since_ = std::chrono::steady_clock::now();
     add_counter(counters_[task_id], delta);
   }
-  wake_.notify_one();
+  // Sleeping writers must learn the flush deadline only when it starts.
+  if (first) wake_.notify_one();
 }
 
 std::uint64_t ReportWriteBatcher::transactions() const {
@@ -123,12 +134,15 @@ void ReportWriteBatcher::loop() {
         queue_.pop_front();
       }
       ++busy_writers_;
+      // What is left may be ready for another writer too (a second full batch, reports past
+      // their delay).
+      if (batch_ready(now)) wake_.notify_one();
       lock.unlock();
       write_batch(batch);
       lock.lock();
       --busy_writers_;
-      // A writer is free again: a waiting partial batch may go now.
-      wake_.notify_all();
+      // This writer, free again, loops and takes what is ready itself; the others sleep on
+      // until their deadline or a wake-up above.
       continue;
     }
     if (counters_due(now)) {

@@ -55,6 +55,13 @@ std::shared_ptr<const CachedTask> TaskCache::get(const TaskId& task_id) {
   return task;
 }
 
+bool TaskCache::cached(const TaskId& task_id, std::chrono::milliseconds at_least) {
+  const auto now = now_();
+  std::lock_guard lock(mutex_);
+  auto it = entries_.find(task_id);
+  return it != entries_.end() && it->second.task && now + at_least - it->second.fetched_at < ttl_;
+}
+
 void TaskCache::forget(const TaskId& task_id) {
   std::lock_guard lock(mutex_);
   entries_.erase(task_id);

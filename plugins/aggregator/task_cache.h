@@ -49,6 +49,9 @@ class TaskCache {
 
   // nullptr when the task does not exist. Datastore errors propagate.
   std::shared_ptr<const CachedTask> get(const TaskId& task_id);
+  // Whether get(task_id) will answer from memory, with a task that exists, for at least
+  // `at_least` longer (so a caller that must not block may call it now). Never blocks.
+  bool cached(const TaskId& task_id, std::chrono::milliseconds at_least);
   // Drops the entry, so the next get reads the database (a task just opted into by taskprov
   // may be cached as absent).
   void forget(const TaskId& task_id);

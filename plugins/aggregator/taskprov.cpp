@@ -17,8 +17,8 @@ constexpr std::uint32_t kMaxAdvertisedVectorLength = 1u << 20;
   throw DapError(DapProblemType::InvalidTask, task_id, why);
 }
 
-// Janus's tasks.yaml / database form of the advertised VDAF; nullopt for what the draft
-// defines but no Janus task can name.
+// Janus's tasks.yaml / database form of the advertised VDAF. A VDAF no loaded plugin runs
+// (Poplar1 today) is refused when the task's VDAF is created, as an opt-out.
 VdafDescription vdaf_description(const taskprov::VdafConfig& config) {
   using Code = taskprov::VdafTypeCode;
   switch (config.type) {

@@ -206,10 +206,7 @@ TEST(TaskprovProcess, AClientAdvertisedTaskIsAggregatedAndCollectedExactly) {
   EXPECT_EQ(leader_task->vdaf_verify_key, helper_task->vdaf_verify_key);
 
   for (Process* process : {&leader, &helper}) {
-    process->signal(SIGTERM);
-    ExitStatus status = process->wait(30s);
-    EXPECT_TRUE(status.exited);
-    EXPECT_EQ(status.exit_code, 0) << process->stderr_text();
+    EXPECT_TRUE(stops_cleanly(*process));
   }
 }
 

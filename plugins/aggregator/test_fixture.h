@@ -64,8 +64,8 @@ inline AggregatorTask vector_task(const json& doc, const json& test_case) {
 class RouterRegistrar final : public RouteRegistrar {
  public:
   void add_async_route(const std::string&, HttpMethod method, std::string_view pattern,
-                       AsyncHttpHandler handler) override {
-    router.add_async(method, pattern, std::move(handler));
+                       AsyncHttpHandler handler, RouteOptions options = {}) override {
+    router.add_async(method, pattern, std::move(handler), std::move(options));
   }
   Router router;
 };

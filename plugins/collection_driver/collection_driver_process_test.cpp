@@ -83,10 +83,7 @@ TEST_P(SampleConfig, StartsDrivesAJobAndStops) {
       30s))
       << janus.stderr_text() << janus.stdout_text();
 
-  janus.signal(SIGTERM);
-  ExitStatus status = janus.wait(30s);
-  EXPECT_TRUE(status.exited);
-  EXPECT_EQ(status.exit_code, 0) << janus.stderr_text() << janus.stdout_text();
+  EXPECT_TRUE(stops_cleanly(janus));
 }
 
 // Two real processes: `janus` with the prio3 and aggregator plugins as the helper, and
@@ -213,10 +210,7 @@ TEST(CollectionDriverProcess, CollectsFromAJanusHelperProcess) {
   EXPECT_EQ(vdaf->unshard({}, aggregate_shares, 3), nlohmann::json(2));
 
   for (Process* process : {&driver, &helper}) {
-    process->signal(SIGTERM);
-    ExitStatus status = process->wait(30s);
-    EXPECT_TRUE(status.exited);
-    EXPECT_EQ(status.exit_code, 0) << process->stderr_text();
+    EXPECT_TRUE(stops_cleanly(*process));
   }
 }
 

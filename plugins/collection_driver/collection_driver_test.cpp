@@ -21,8 +21,8 @@ class ServerRegistrar final : public RouteRegistrar {
  public:
   explicit ServerRegistrar(HttpServer& server) : server_(server) {}
   void add_async_route(const std::string&, HttpMethod method, std::string_view pattern,
-                       AsyncHttpHandler handler) override {
-    server_.router().add_async(method, pattern, std::move(handler));
+                       AsyncHttpHandler handler, RouteOptions options = {}) override {
+    server_.router().add_async(method, pattern, std::move(handler), std::move(options));
   }
 
  private:

@@ -110,10 +110,7 @@ TEST_P(SampleConfig, CollectsExpiredRowsAndStops) {
     })) << http(metrics, "GET", "/metrics").body;
   }
 
-  janus.signal(SIGTERM);
-  ExitStatus status = janus.wait(30s);
-  EXPECT_TRUE(status.exited);
-  EXPECT_EQ(status.exit_code, 0) << janus.stderr_text();
+  EXPECT_TRUE(stops_cleanly(janus));
 }
 
 INSTANTIATE_TEST_SUITE_P(Janus07, SampleConfig,
@@ -134,10 +131,7 @@ TEST(GarbageCollectorProcess, RunsInsideTheAggregator) {
   expect_collected(db, seeded, janus);
   EXPECT_EQ(janus.stdout_text().find("'garbage_collection' is accepted"), std::string::npos);
 
-  janus.signal(SIGTERM);
-  ExitStatus status = janus.wait(30s);
-  EXPECT_TRUE(status.exited);
-  EXPECT_EQ(status.exit_code, 0) << janus.stderr_text();
+  EXPECT_TRUE(stops_cleanly(janus));
 }
 
 }  // namespace

@@ -138,10 +138,7 @@ class InteropProcess : public ::testing::Test {
   static void TearDownTestSuite() {
     for (Node* node : {&collector_, &client_, &leader_, &helper_}) {
       if (!node->process) continue;
-      node->process->signal(SIGTERM);
-      ExitStatus status = node->process->wait(30s);
-      EXPECT_TRUE(status.exited) << node->name;
-      EXPECT_EQ(status.exit_code, 0) << node->name << ": " << node->process->stderr_text();
+      EXPECT_TRUE(stops_cleanly(*node->process)) << node->name;
       node->process.reset();
     }
     leader_db_.reset();

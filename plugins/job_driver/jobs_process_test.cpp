@@ -74,10 +74,7 @@ TEST_P(JobsSampleConfig, StartsAndStops) {
         << janus.stdout_text();
   }
 
-  janus.signal(SIGTERM);
-  ExitStatus status = janus.wait(30s);
-  EXPECT_TRUE(status.exited);
-  EXPECT_EQ(status.exit_code, 0) << janus.stderr_text() << janus.stdout_text();
+  EXPECT_TRUE(stops_cleanly(janus));
 }
 
 INSTANTIATE_TEST_SUITE_P(Janus07, JobsSampleConfig,
@@ -198,10 +195,7 @@ TEST(JobsProcess, LeaderProcessesAggregateRealReportsWithAHelperProcess) {
   EXPECT_EQ(jobs[0].state, AggregationJobState::Finished);
 
   for (Process* process : {&leader, &helper}) {
-    process->signal(SIGTERM);
-    ExitStatus status = process->wait(30s);
-    EXPECT_TRUE(status.exited);
-    EXPECT_EQ(status.exit_code, 0) << process->stderr_text();
+    EXPECT_TRUE(stops_cleanly(*process));
   }
 }
 

@@ -86,10 +86,7 @@ TEST(KeyRotatorProcess, InsideTheAggregatorBootstrapsTheAdvertisedKey) {
   ASSERT_EQ(list.configs.size(), 1u);
   EXPECT_EQ(encode_message(list.configs[0]), stored[0].keypair.config);
 
-  janus.signal(SIGTERM);
-  ExitStatus status = janus.wait(30s);
-  EXPECT_TRUE(status.exited);
-  EXPECT_EQ(status.exit_code, 0) << janus.stderr_text();
+  EXPECT_TRUE(stops_cleanly(janus));
 }
 
 }  // namespace

@@ -78,10 +78,7 @@ TEST_F(JanusDatabase, StatusMigrateThenServeWithTheDatastore) {
   ASSERT_TRUE(eventually([&] { return http(health, "GET", "/healthz").status == 200; }, 20s))
       << janus.stderr_text() << janus.stdout_text();
   EXPECT_EQ(http(port, "GET", "/datastore").body, "connected");
-  janus.signal(SIGTERM);
-  ExitStatus status = janus.wait(30s);
-  EXPECT_TRUE(status.exited);
-  EXPECT_EQ(status.exit_code, 0) << janus.stderr_text();
+  EXPECT_TRUE(stops_cleanly(janus));
 }
 
 TEST_F(JanusDatabase, DatabaseWithoutDatastoreKeysIsOneClearError) {

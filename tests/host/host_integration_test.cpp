@@ -94,10 +94,7 @@ TEST(JanusProcess, ServesTestPluginRunsWorkerAndStopsOnSigterm) {
   EXPECT_EQ(http(health, "GET", "/traceconfigz").body, "warn,janus::host=info");
   EXPECT_EQ(http(health, "PUT", "/traceconfigz", "janus=loud").status, 400);
 
-  janus.signal(SIGTERM);
-  ExitStatus status = janus.wait(20s);
-  EXPECT_TRUE(status.exited) << "signal " << status.signal;
-  EXPECT_EQ(status.exit_code, 0) << janus.stderr_text();
+  EXPECT_TRUE(stops_cleanly(janus, 20s));
   EXPECT_EQ(janus.stderr_text(), "");
 
   // stdout is not a TTY: JSON lines, starting with the version line, and the
@@ -161,9 +158,7 @@ TEST(JanusProcess, PluginsShareAListenerAndStopInReverseOrder) {
       << janus.stdout_text() << janus.stderr_text();
   EXPECT_EQ(http(port, "GET", "/a/hello/x").body, "hello x");
   EXPECT_EQ(http(port, "GET", "/b/hello/x").body, "hey x");
-  janus.signal(SIGTERM);
-  ExitStatus status = janus.wait(20s);
-  EXPECT_EQ(status.exit_code, 0) << janus.stderr_text();
+  EXPECT_TRUE(stops_cleanly(janus, 20s));
   std::string out = janus.stdout_text();
   auto first_started = out.find("plugin first started");
   auto second_started = out.find("plugin second started");

@@ -132,6 +132,23 @@ Process::Process(const std::string& executable, const std::vector<std::string>& 
   ::close(err_fd);
 }
 
+::testing::AssertionResult stops_cleanly(Process& process, std::chrono::milliseconds timeout) {
+  process.signal(SIGTERM);
+  const ExitStatus status = process.wait(timeout);
+  if (status.exited && status.exit_code == 0) return ::testing::AssertionSuccess();
+  auto failure = ::testing::AssertionFailure();
+  if (status.timed_out) {
+    failure << "still running " << timeout.count() << " ms after SIGTERM";
+  } else if (status.exited) {
+    failure << "exit code " << status.exit_code;
+  } else {
+    failure << "killed by signal " << status.signal;
+  }
+  return failure << "; stderr:\n"
+                 << process.stderr_text() << "\nstdout:\n"
+                 << process.stdout_text();
+}
+
 Process::~Process() {
   if (!reaped_ && pid_ > 0) {
     ::kill(pid_, SIGKILL);

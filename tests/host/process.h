@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 namespace janus::testing {
 
 struct ExitStatus {
@@ -39,6 +41,11 @@ class Process {
   bool reaped_ = false;
   std::string out_path_, err_path_;
 };
+
+// Sends SIGTERM and waits up to `timeout`: success when the process exited on its own with
+// status 0; the failure names what happened instead, with the process's stderr and stdout.
+::testing::AssertionResult stops_cleanly(
+    Process& process, std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
 struct Reply {
   int status = 0;

@@ -40,10 +40,7 @@ class JanusVdafPlugins : public ::testing::Test {
 
   void TearDown() override {
     if (!janus_) return;
-    janus_->signal(SIGTERM);
-    ExitStatus status = janus_->wait(30s);
-    EXPECT_TRUE(status.exited);
-    EXPECT_EQ(status.exit_code, 0) << janus_->stderr_text();
+    EXPECT_TRUE(stops_cleanly(*janus_));
   }
 
   Reply aggregate(const json& vdaf, const json& measurements) {

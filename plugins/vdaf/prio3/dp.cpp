@@ -204,4 +204,14 @@ DiscreteLaplace laplace_for(const PureDpBudget& budget, const BIGNUM* sensitivit
   return DiscreteLaplace(numerator.get(), budget.epsilon_numerator.get());
 }
 
+Bignum sum_vec_sensitivity(std::size_t bits, std::size_t length) {
+  Context context;
+  Bignum sensitivity = new_bignum();
+  Bignum factor = bignum(length);
+  check(BN_set_bit(sensitivity.get(), static_cast<int>(bits)));
+  check(BN_sub_word(sensitivity.get(), 1));
+  check(BN_mul(sensitivity.get(), sensitivity.get(), factor.get(), context.ctx));
+  return sensitivity;
+}
+
 }  // namespace janus::prio3::dp

@@ -6,6 +6,7 @@
 // libprio implements them (src/dp/distributions.rs).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -61,5 +62,10 @@ std::optional<PureDpBudget> parse_dp_strategy(const nlohmann::json& strategy,
 
 // The noise for a query of L1 `sensitivity` under `budget`: scale = sensitivity / epsilon.
 DiscreteLaplace laplace_for(const PureDpBudget& budget, const bignum_st* sensitivity);
+
+// The L1 sensitivity of Prio3SumVec(bits, length) (libprio 0.16's AddNoiseToAggregateShare
+// for SumVec): substituting one measurement moves each of `length` elements by at most
+// 2^bits - 1.
+Bignum sum_vec_sensitivity(std::size_t bits, std::size_t length);
 
 }  // namespace janus::prio3::dp

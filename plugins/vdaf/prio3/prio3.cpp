@@ -909,20 +909,12 @@ class Parameters {
 
 namespace {
 
-// SumVec's L1 sensitivity under substitution (libprio 0.16): every element may go from 0 to
-// 2^bits - 1, so (2^bits - 1) · length.
+// SumVec's noise: Laplace for its L1 sensitivity under substitution (dp::sum_vec_sensitivity).
 std::shared_ptr<const dp::DiscreteLaplace> sum_vec_noise(const std::string& name,
                                                          const dp::PureDpBudget& budget,
                                                          std::size_t bits, std::size_t length) {
   if (bits >= 128) throw std::invalid_argument(name + ": with a dp_strategy, bits must be < 128");
-  dp::Bignum sensitivity = dp::bignum(0);
-  dp::Bignum factor = dp::bignum(length);
-  BN_CTX* ctx = BN_CTX_new();
-  const bool ok = ctx && BN_set_bit(sensitivity.get(), static_cast<int>(bits)) == 1 &&
-                  BN_sub_word(sensitivity.get(), 1) == 1 &&
-                  BN_mul(sensitivity.get(), sensitivity.get(), factor.get(), ctx) == 1;
-  BN_CTX_free(ctx);
-  if (!ok) throw std::bad_alloc();
+  dp::Bignum sensitivity = dp::sum_vec_sensitivity(bits, length);
   return std::make_shared<const dp::DiscreteLaplace>(dp::laplace_for(budget, sensitivity.get()));
 }
 

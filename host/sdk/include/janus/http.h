@@ -92,18 +92,34 @@ using AsyncHttpHandler = std::function<void(const HttpRequest& request, HttpResp
 // The async form of a handler that answers at once.
 AsyncHttpHandler make_async_handler(HttpHandler handler);
 
+struct RouteOptions {
+  // Unset (or false for a request): the handler runs on the server's handler pool, where it
+  // may block. True for a request: the handler runs at once on the event-loop thread that
+  // read it, which serves other connections meanwhile, so it must neither block nor compute
+  // for long (an upload to a cached task: an HPKE open, ~50 µs). That saves the pool's two
+  // thread hand-offs, which under load cost more than such a handler's own work
+  // (BENCHMARKS.md, upload throughput). Called on the event loop with the path parameters
+  // filled in; it must not block either.
+  std::function<bool(const HttpRequest&)> run_on_event_loop;
+};
+
+// Runs a job on the server's handler pool (where handlers may block).
+using HandlerPool = std::function<void(std::function<void()> job)>;
+
 class Router {
  public:
   explicit Router(std::shared_ptr<spdlog::logger> logger = nullptr);
 
   // Throws std::invalid_argument on a malformed pattern or a duplicate route.
   void add(HttpMethod method, std::string_view pattern, HttpHandler handler);
-  void add_async(HttpMethod method, std::string_view pattern, AsyncHttpHandler handler);
+  void add_async(HttpMethod method, std::string_view pattern, AsyncHttpHandler handler,
+                 RouteOptions options = {});
   // Fills request.path_params and request.query_params, then runs the handler, which
-  // answers through `respond` (the request must outlive that answer). Records
-  // http_server_request_duration_seconds{http_request_method, http_route,
+  // answers through `respond` (the request must outlive that answer): through `pool`
+  // unless the route's run_on_event_loop says otherwise, in the caller's thread when `pool`
+  // is empty. Records http_server_request_duration_seconds{http_request_method, http_route,
   // http_response_status_code} in <janus/metrics.h>'s registry when the answer is sent.
-  void dispatch(HttpRequest& request, HttpResponder respond) const;
+  void dispatch(HttpRequest& request, HttpResponder respond, const HandlerPool& pool = {}) const;
   // Dispatches and waits for the answer (tests, and callers without an event loop).
   HttpResponse dispatch(HttpRequest& request) const;
   bool empty() const { return routes_.empty(); }
@@ -117,6 +133,7 @@ class Router {
     std::vector<std::string> segments;  // "{name}" marks a parameter
     std::size_t literal_count = 0;
     AsyncHttpHandler handler;
+    RouteOptions options;
   };
   // The route for the request (filling its parameters), or the answer when there is none.
   const Route* match(HttpRequest& request, std::optional<HttpResponse>& answer) const;
@@ -191,7 +208,8 @@ class RouteRegistrar {
   // address cannot be bound, std::invalid_argument for a bad pattern or a
   // duplicate route, std::logic_error once the listeners are serving.
   virtual void add_async_route(const std::string& listen_address, HttpMethod method,
-                               std::string_view pattern, AsyncHttpHandler handler) = 0;
+                               std::string_view pattern, AsyncHttpHandler handler,
+                               RouteOptions options = {}) = 0;
   void add_route(const std::string& listen_address, HttpMethod method, std::string_view pattern,
                  HttpHandler handler) {
     add_async_route(listen_address, method, pattern, make_async_handler(std::move(handler)));

@@ -36,7 +36,8 @@ namespace janus {
 //    LeaseWorkerFunctions::wait_for_work, the aggregation writer (janus/aggregation.h).
 // 5: taskprov (AggregatorTask::taskprov_task_config, the peer-aggregator datastore methods),
 //    Vdaf::add_noise_to_aggregate_share (differential privacy).
-inline constexpr std::uint32_t kPluginAbiVersion = 5;
+// 6: RouteOptions (handlers that may run on the event loop).
+inline constexpr std::uint32_t kPluginAbiVersion = 6;
 
 class RouteRegistrar;   // <janus/http.h>: HTTP routes on a listener
 class WorkerRegistrar;  // <janus/worker.h>: periodic and lease-based workers

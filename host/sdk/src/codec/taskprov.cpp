@@ -1,6 +1,5 @@
 #include "janus/taskprov.h"
 
-#include <algorithm>
 #include <array>
 #include <cctype>
 #include <stdexcept>

@@ -215,12 +215,13 @@ void Router::add(HttpMethod method, std::string_view pattern, HttpHandler handle
   add_async(method, pattern, make_async_handler(std::move(handler)));
 }
 
-void Router::add_async(HttpMethod method, std::string_view pattern, AsyncHttpHandler handler) {
+void Router::add_async(HttpMethod method, std::string_view pattern, AsyncHttpHandler handler,
+                       RouteOptions options) {
   if (pattern.empty() || pattern.front() != '/') {
     throw std::invalid_argument("route pattern '" + std::string(pattern) + "' must start with '/'");
   }
   if (!handler) throw std::invalid_argument("route " + std::string(pattern) + " has no handler");
-  Route route{method, std::string(pattern), {}, 0, std::move(handler)};
+  Route route{method, std::string(pattern), {}, 0, std::move(handler), std::move(options)};
   for (std::string_view segment : split_path(pattern)) {
     bool has_brace = segment.find_first_of("{}") != std::string_view::npos;
     if (has_brace && !is_parameter(segment)) {
@@ -245,13 +246,12 @@ void Router::add_async(HttpMethod method, std::string_view pattern, AsyncHttpHan
   routes_.push_back(std::move(route));
 }
 
-void Router::dispatch(HttpRequest& request, HttpResponder respond) const {
+void Router::dispatch(HttpRequest& request, HttpResponder respond, const HandlerPool& pool) const {
   std::optional<HttpResponse> answer;
   const Route* route = match(request, answer);
   const std::string route_label = route ? route->pattern : std::string("unmatched");
   // One span per request, named as OpenTelemetry's HTTP semantic conventions name server
-  // spans; the DAP ids in the path are attributes. The handler runs in its scope, so the
-  // transactions it runs are its children.
+  // spans; the DAP ids in the path are attributes.
   std::shared_ptr<tracing::Span> span;  // none when tracing is off: no allocation
   if (tracing::enabled()) {
     span = std::make_shared<tracing::Span>(tracing::Span::start(
@@ -263,8 +263,6 @@ void Router::dispatch(HttpRequest& request, HttpResponder respond) const {
       if (auto value = request.path_param(id)) span->set_attribute(id, *value);
     }
   }
-  std::optional<tracing::Span::Scope> scope;
-  if (span) scope.emplace(span->activate());
   // OpenTelemetry's HTTP server metric, as Janus exports it to Prometheus, recorded when
   // the answer is sent (an asynchronous handler answers later, from another thread).
   HttpResponder recorded([respond, started = std::chrono::steady_clock::now(),
@@ -287,23 +285,42 @@ void Router::dispatch(HttpRequest& request, HttpResponder respond) const {
     recorded(std::move(*answer));
     return;
   }
-  try {
-    // For HEAD the server sends the GET handler's headers (Content-Length
-    // included) without the body.
-    route->handler(request, recorded);
-    return;
-  } catch (const std::exception& e) {
-    if (logger_) {
-      logger_->error("handler for {} {} failed: {}", to_string(request.method), route->pattern,
-                     e.what());
+  // The handler runs in the span's scope, so the transactions it runs are its children.
+  auto run = [this, route, &request, recorded, span]() {
+    std::optional<tracing::Span::Scope> scope;
+    if (span) scope.emplace(span->activate());
+    try {
+      // For HEAD the server sends the GET handler's headers (Content-Length
+      // included) without the body.
+      route->handler(request, recorded);
+      return;
+    } catch (const std::exception& e) {
+      if (logger_) {
+        logger_->error("handler for {} {} failed: {}", to_string(request.method), route->pattern,
+                       e.what());
+      }
+    } catch (...) {
+      if (logger_) {
+        logger_->error("handler for {} {} failed with a non-standard exception",
+                       to_string(request.method), route->pattern);
+      }
     }
-  } catch (...) {
-    if (logger_) {
-      logger_->error("handler for {} {} failed with a non-standard exception",
-                     to_string(request.method), route->pattern);
+    recorded(HttpResponse::empty(500));  // ignored if the handler answered before throwing
+  };
+  bool on_event_loop = !pool;
+  if (!on_event_loop && route->options.run_on_event_loop) {
+    try {
+      on_event_loop = route->options.run_on_event_loop(request);
+    } catch (const std::exception& e) {
+      if (logger_)
+        logger_->warn("route {}: run_on_event_loop failed: {}", route->pattern, e.what());
     }
   }
-  recorded(HttpResponse::empty(500));  // ignored if the handler answered before throwing
+  if (on_event_loop) {
+    run();
+  } else {
+    pool(std::move(run));
+  }
 }
 
 HttpResponse Router::dispatch(HttpRequest& request) const {

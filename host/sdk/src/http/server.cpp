@@ -4,9 +4,11 @@
 // Shape: a few event-loop threads (one io_context each) accept, read, parse and write;
 // a connection costs a socket and a small object, never a thread, so thousands of idle or
 // slow clients cost nothing to anyone else. A parsed request is handed to the handler
-// thread pool (handlers may block on the database); an asynchronous handler frees that
-// thread at once and answers later from any thread through its HttpResponder, which posts
-// the answer back to the connection's event loop.
+// thread pool (handlers may block on the database), or run at once on the event loop when
+// its route says it neither blocks nor runs long (an upload to a cached task: thread
+// hand-offs cost more than its work); an asynchronous handler frees its thread at once and
+// answers later from any thread through its HttpResponder, which posts the answer back to
+// the connection's event loop.
 //
 // Every wait on a client is bounded: the request head (header_timeout), the body
 // (body_timeout), the idle time between keep-alive requests (keep_alive_timeout) and the
@@ -313,8 +315,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
         self->answer(std::move(response));
       });
     });
-    asio::post(*core_->handlers, [self, respond = std::move(respond)]() mutable {
-      self->core_->router.dispatch(self->request_, std::move(respond));
+    // Routing runs here; the handler runs on the handler pool, or here when its route says
+    // it neither blocks nor runs long (RouteOptions::run_on_event_loop).
+    core_->router.dispatch(request_, std::move(respond), [core = core_](std::function<void()> job) {
+      asio::post(*core->handlers, std::move(job));
     });
   }
 

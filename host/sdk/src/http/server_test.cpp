@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <future>
+#include <set>
 #include <thread>
 
 #include <Poco/Net/HTTPClientSession.h>
@@ -313,6 +314,55 @@ TEST(HttpServer, AsyncHandlersHoldNoThreadWhileTheyWait) {
   });
   answerer.join();
   for (int i = 0; i < 8; ++i) EXPECT_EQ(replies[i].get().body, std::to_string(i));
+  server.stop(1s);
+}
+
+TEST(HttpServer, EventLoopRoutesRunWithoutTheHandlerPool) {
+  // The only handler thread is blocked: a request whose route may run on the event loop is
+  // still answered, on the event-loop thread; the same route's other requests (the
+  // predicate says no) and other routes wait for the pool.
+  HttpServerOptions options{"127.0.0.1:0"};
+  options.max_threads = 1;
+  options.io_threads = 1;
+  HttpServer server(options);
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::promise<void> blocking_started;
+  server.router().add(HttpMethod::Get, "/block", [&](const HttpRequest&) {
+    blocking_started.set_value();
+    released.wait();
+    return HttpResponse::text(200, "unblocked");
+  });
+  std::mutex mutex;
+  std::set<std::thread::id> fast_threads, slow_threads;
+  server.router().add_async(
+      HttpMethod::Get, "/work/{kind}",
+      [&](const HttpRequest& r, HttpResponder respond) {
+        std::string kind = *r.path_param("kind");
+        {
+          std::lock_guard lock(mutex);
+          (kind == "fast" ? fast_threads : slow_threads).insert(std::this_thread::get_id());
+        }
+        respond(HttpResponse::text(200, kind));
+      },
+      RouteOptions{.run_on_event_loop = [](const HttpRequest& r) {
+        return r.path_param("kind") == "fast";
+      }});
+  server.start();
+  auto blocked =
+      std::async(std::launch::async, [&] { return call(server.port(), "GET", "/block"); });
+  blocking_started.get_future().wait();
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(call(server.port(), "GET", "/work/fast").body, "fast");
+  auto slow =
+      std::async(std::launch::async, [&] { return call(server.port(), "GET", "/work/slow"); });
+  EXPECT_EQ(slow.wait_for(200ms), std::future_status::timeout);  // waits for the pool
+  release.set_value();
+  EXPECT_EQ(slow.get().body, "slow");
+  EXPECT_EQ(blocked.get().body, "unblocked");
+  std::lock_guard lock(mutex);
+  ASSERT_EQ(fast_threads.size(), 1u);  // the one event-loop thread
+  ASSERT_EQ(slow_threads.size(), 1u);  // the one handler thread
+  EXPECT_NE(*fast_threads.begin(), *slow_threads.begin());
   server.stop(1s);
 }
 
