@@ -104,7 +104,6 @@ class Aggregator {
   // (the path's task id is not its SHA-256).
   std::optional<taskprov::AdvertisedTask> advertised_task(const HttpRequest& request,
                                                           const TaskId& task_id) const;
-  // The known peer the advertised config names in `peer_role`; throws DapError invalidTask.
   // The known peer the advertised config names in `peer_role` (with `token`, one that accepts
   // it if the cache is stale); throws DapError invalidTask when there is none.
   TaskprovPeerAggregator taskprov_peer(const taskprov::AdvertisedTask& advertised, Role peer_role,

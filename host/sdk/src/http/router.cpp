@@ -307,16 +307,18 @@ void Router::dispatch(HttpRequest& request, HttpResponder respond, const Handler
     }
     recorded(HttpResponse::empty(500));  // ignored if the handler answered before throwing
   };
-  bool on_event_loop = !pool;
-  if (!on_event_loop && route->options.run_on_event_loop) {
+  // In the caller's thread: without a pool (tests), or when the route says this request
+  // neither blocks nor runs long (the caller is then the event loop).
+  bool run_here = !pool;
+  if (!run_here && route->options.run_on_event_loop) {
     try {
-      on_event_loop = route->options.run_on_event_loop(request);
+      run_here = route->options.run_on_event_loop(request);
     } catch (const std::exception& e) {
       if (logger_)
         logger_->warn("route {}: run_on_event_loop failed: {}", route->pattern, e.what());
     }
   }
-  if (on_event_loop) {
+  if (run_here) {
     run();
   } else {
     pool(std::move(run));
