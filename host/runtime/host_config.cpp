@@ -237,7 +237,7 @@ HostConfig parse_component_config(const YAML::Node& root, const std::string& fil
 }
 
 void add_bundled_vdaf_plugins(HostConfig& config) {
-  for (const char* vdaf_plugin : {"prio3"}) {
+  for (const char* vdaf_plugin : {"prio3", "poplar1"}) {
     PluginEntry entry;
     entry.instance_name = entry.plugin = vdaf_plugin;
     entry.skip_if_missing = true;

@@ -41,19 +41,21 @@ TEST(ComponentConfig, JanusSamplesParse) {
       HostConfig config = parse_component_config(load_yaml_file(path), path, component, plugin);
       ASSERT_TRUE(config.database.has_value()) << path;
       EXPECT_EQ(config.database->url, "postgres://postgres:postgres@localhost:5432/postgres");
-      // The bundled VDAF plugin first (loaded if present), then the component; the advanced
+      // The bundled VDAF plugins first (loaded if present), then the component; the advanced
       // aggregator's key_rotator and garbage_collection sections run as their own plugins,
       // the key rotator before the aggregator.
       const bool embeds = component == "aggregator" && std::string(flavour) == "advanced_config";
-      ASSERT_EQ(config.plugins.size(), embeds ? 4u : 2u);
+      ASSERT_EQ(config.plugins.size(), embeds ? 5u : 3u);
       EXPECT_EQ(config.plugins[0].plugin, "prio3");
+      EXPECT_EQ(config.plugins[1].plugin, "poplar1");
       EXPECT_TRUE(config.plugins[0].skip_if_missing);
-      const PluginEntry& entry = config.plugins[embeds ? 2 : 1];
+      EXPECT_TRUE(config.plugins[1].skip_if_missing);
+      const PluginEntry& entry = config.plugins[embeds ? 3 : 2];
       if (embeds) {
-        EXPECT_EQ(config.plugins[1].plugin, "key_rotator");
-        EXPECT_EQ(config.plugins[1].config["key_rotator"]["frequency_s"].as<int>(), 3600);
-        EXPECT_EQ(config.plugins[3].plugin, "garbage_collector");
-        EXPECT_EQ(config.plugins[3].config["garbage_collection"]["gc_frequency_s"].as<int>(), 60);
+        EXPECT_EQ(config.plugins[2].plugin, "key_rotator");
+        EXPECT_EQ(config.plugins[2].config["key_rotator"]["frequency_s"].as<int>(), 3600);
+        EXPECT_EQ(config.plugins[4].plugin, "garbage_collector");
+        EXPECT_EQ(config.plugins[4].config["garbage_collection"]["gc_frequency_s"].as<int>(), 60);
         EXPECT_FALSE(entry.config["key_rotator"].IsDefined());
         EXPECT_FALSE(entry.config["garbage_collection"].IsDefined());
       }

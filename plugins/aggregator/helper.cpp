@@ -210,18 +210,24 @@ HttpResponse Aggregator::aggregation_job_init(const HttpRequest& request, const 
       }
       return stored_response(tx.get_report_aggregations_for_job(task_id, *job_id));
     }
-    // Replays, checked for the whole job in two statements: a report in another job, or
-    // one whose id this helper has seen before.
+    // Replays, checked for the whole job in two statements. A report in other jobs is
+    // aggregated again only under a parameter the VDAF allows after theirs (Poplar1's next
+    // level; never for Prio3); any other report must be one this helper has not seen.
     std::vector<ReportId> candidates;
     std::vector<ReportMetadata> first_sightings;
+    std::set<ReportId> aggregated_again;
     for (const PreparedReport& report : prepared) {
       if (!report.error) candidates.push_back(report.metadata.id);
     }
-    const std::set<ReportId> in_other_jobs =
-        tx.get_report_ids_in_other_aggregation_jobs(task_id, candidates, *job_id);
+    const std::map<ReportId, std::vector<Bytes>> previous =
+        tx.get_aggregation_parameters_of_reports(task_id, candidates, *job_id);
     for (const PreparedReport& report : prepared) {
-      if (!report.error && !in_other_jobs.contains(report.metadata.id)) {
+      if (report.error) continue;
+      auto it = previous.find(report.metadata.id);
+      if (it == previous.end()) {
         first_sightings.push_back(report.metadata);
+      } else if (vdaf.is_valid_aggregation_parameter(init.aggregation_parameter, it->second)) {
+        aggregated_again.insert(report.metadata.id);
       }
     }
     const std::set<ReportId> recorded = tx.put_scrubbed_reports(task_id, first_sightings);
@@ -230,7 +236,10 @@ HttpResponse Aggregator::aggregation_job_init(const HttpRequest& request, const 
     for (std::size_t ord = 0; ord < prepared.size(); ++ord) {
       const PreparedReport& report = prepared[ord];
       std::optional<PrepareError> error = report.error;
-      if (!error && !recorded.contains(report.metadata.id)) error = PrepareError::ReportReplayed;
+      if (!error && !recorded.contains(report.metadata.id) &&
+          !aggregated_again.contains(report.metadata.id)) {
+        error = PrepareError::ReportReplayed;
+      }
       ReportAggregation ra;
       ra.task_id = task_id;
       ra.aggregation_job_id = *job_id;
@@ -370,6 +379,13 @@ HttpResponse Aggregator::aggregation_job_continue(const HttpRequest& request,
           ra.helper_prep_state.reset();
           ra.last_prep_resp.reset();
           changed[index] = true;
+        }
+        // A retry of this step is answered from the stored answers (stored_response): only
+        // the reports this step continued keep one, not those an earlier step answered.
+        for (std::size_t i = 0; i < ras.size(); ++i) {
+          if (changed[i] || !ras[i].last_prep_resp) continue;
+          ras[i].last_prep_resp.reset();
+          changed[i] = true;
         }
         job->step = req.step;
         job->last_request_hash = request_hash;

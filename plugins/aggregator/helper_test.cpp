@@ -358,8 +358,8 @@ TEST_F(HelperTest, AggregateShareChecks) {
   // The aggregate of both reports: the VDAF's merge of the two recorded output shares.
   auto vdaf = vdafs.create(task.vdaf);
   Bytes expected = vdaf->empty_aggregate_share({});
-  vdaf->accumulate(expected, hex_field(test_case.at("reports").at(0), "helper_out_share"));
-  vdaf->accumulate(expected, hex_field(test_case.at("reports").at(1), "helper_out_share"));
+  vdaf->accumulate(expected, {}, hex_field(test_case.at("reports").at(0), "helper_out_share"));
+  vdaf->accumulate(expected, {}, hex_field(test_case.at("reports").at(1), "helper_out_share"));
   EXPECT_EQ(open_share(share, req), expected);
 
   // The batch is collected now: a fresh report for it is refused, per report.
@@ -391,8 +391,8 @@ TEST_F(HelperTest, AggregateShareCarriesTheTasksDifferentialPrivacyNoiseOnce) {
   ASSERT_EQ(share.status, 200) << std::string(share.body.begin(), share.body.end());
   auto vdaf = vdafs.create(task.vdaf);
   Bytes exact = vdaf->empty_aggregate_share({});
-  vdaf->accumulate(exact, hex_field(test_case.at("reports").at(0), "helper_out_share"));
-  vdaf->accumulate(exact, hex_field(test_case.at("reports").at(1), "helper_out_share"));
+  vdaf->accumulate(exact, {}, hex_field(test_case.at("reports").at(0), "helper_out_share"));
+  vdaf->accumulate(exact, {}, hex_field(test_case.at("reports").at(1), "helper_out_share"));
   const Bytes noised = open_share(share, req);
   vdaf->check_aggregate_share(noised);
   // Scale 20 on five buckets: all five draws zero has probability below 1e-8.

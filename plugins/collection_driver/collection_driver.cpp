@@ -138,7 +138,14 @@ void CollectionDriver::step(const Lease<AcquiredCollectionJob>& lease, const Ste
     std::vector<BatchAggregation> shards;
     if (const auto* interval = std::get_if<Interval>(&plan.job.batch_identifier)) {
       shards = tx.get_batch_aggregations_in_interval(acquired.task_id, *interval, parameter);
-      if (tx.interval_has_unaggregated_reports(acquired.task_id, *interval)) {
+      // Not ready while a report of the interval waits for a job: for Prio3 one not yet
+      // claimed by any, for a parameter the collector chose (Poplar1) one without a report
+      // aggregation under it (the job creator makes those jobs for this collection job).
+      const bool waiting =
+          vdaf->requires_aggregation_parameter()
+              ? tx.interval_has_reports_unaggregated_under(acquired.task_id, *interval, parameter)
+              : tx.interval_has_unaggregated_reports(acquired.task_id, *interval);
+      if (waiting) {
         plan.kind = Plan::Kind::NotReady;
         return plan;
       }

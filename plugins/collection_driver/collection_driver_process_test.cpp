@@ -141,7 +141,7 @@ TEST(CollectionDriverProcess, CollectsFromAJanusHelperProcess) {
     }
     const Bytes message = vdaf->prep_shares_to_prep({}, prep_shares);
     for (int side = 0; side < 2; ++side) {
-      vdaf->accumulate(*shards[side].aggregate_share,
+      vdaf->accumulate(*shards[side].aggregate_share, {},
                        *vdaf->prep_next(inits[side].state, message).output_share);
     }
     update_report_id_checksum(checksum, id);

@@ -117,7 +117,7 @@ class CollectionDriverTest : public AggregatorFixture {
     shard.aggregate_share = vdaf->empty_aggregate_share({});
     ReportIdChecksum checksum{};
     for (const OutputShares& report : reports) {
-      vdaf->accumulate(*shard.aggregate_share, leader_side ? report.leader : report.helper);
+      vdaf->accumulate(*shard.aggregate_share, {}, leader_side ? report.leader : report.helper);
       update_report_id_checksum(checksum, report.report_id);
     }
     shard.checksum = Bytes(checksum.begin(), checksum.end());

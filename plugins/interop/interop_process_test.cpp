@@ -22,6 +22,7 @@
 #include "janus/datastore/keys.h"
 #include "janus/ids.h"
 #include "janus/testing/test_database.h"
+#include "poplar1.h"
 #include "process.h"
 
 namespace janus::testing {
@@ -80,6 +81,7 @@ class InteropProcess : public ::testing::Test {
     collector_.port = distinct_free_port();
     const std::string aggregator =
         "  - plugin: prio3\n"
+        "  - plugin: poplar1\n"
         "  - plugin: aggregator\n    config:\n      listen_address: 127.0.0.1:PORT\n"
         "      max_upload_batch_size: 10\n      max_upload_batch_write_delay_ms: 10\n"
         "      batch_aggregation_shard_count: 4\n"
@@ -102,7 +104,7 @@ class InteropProcess : public ::testing::Test {
         "      min_collection_job_retry_delay_s: 1\n      max_collection_job_retry_delay_s: 2\n";
     auto role_config = [](const std::string& plugin, std::uint16_t port) {
       return "health_check_listen_address: 127.0.0.1:" + port_text(distinct_free_port()) +
-             "\nplugins:\n  - plugin: prio3\n  - plugin: " + plugin +
+             "\nplugins:\n  - plugin: prio3\n  - plugin: poplar1\n  - plugin: " + plugin +
              "\n    config:\n      listen_address: 127.0.0.1:" + port_text(port) + "\n";
     };
     const std::map<std::string, std::string> log = {{"RUST_LOG", "info"}};
@@ -183,7 +185,8 @@ class InteropProcess : public ::testing::Test {
   };
 
   // add_task on the collector (which returns its HPKE config) and both aggregators.
-  static Task add_task(const json& vdaf, int query_type, std::uint64_t min_batch_size) {
+  static Task add_task(const json& vdaf, int query_type, std::uint64_t min_batch_size,
+                       std::uint64_t max_batch_query_count = 1) {
     Task task;
     task.task_id = TaskId::random().to_base64url();
     task.vdaf = vdaf;
@@ -199,7 +202,7 @@ class InteropProcess : public ::testing::Test {
                            {"collector_authentication_token", collector_token},
                            {"query_type", query_type}});
     EXPECT_EQ(collector.at("status"), "success") << collector.dump();
-    Bytes verify_key(16);  // every Prio3 VDAF of VDAF-08 takes a 16-byte verify key
+    Bytes verify_key(16);  // every VDAF-08 Prio3 and Poplar1 takes a 16-byte verify key
     random_bytes(verify_key);
     json request = {{"task_id", task.task_id},
                     {"leader", task.leader},
@@ -207,7 +210,7 @@ class InteropProcess : public ::testing::Test {
                     {"vdaf", vdaf},
                     {"leader_authentication_token", aggregator_token},
                     {"vdaf_verify_key", base64url_encode(verify_key)},
-                    {"max_batch_query_count", 1},
+                    {"max_batch_query_count", max_batch_query_count},
                     {"query_type", query_type},
                     {"min_batch_size", min_batch_size},
                     {"time_precision", task.time_precision},
@@ -237,9 +240,9 @@ class InteropProcess : public ::testing::Test {
   }
 
   // collection_start, then collection_poll until the job is no longer in progress.
-  static json collect(const Task& task, const json& query) {
+  static json collect(const Task& task, const json& query, const std::string& agg_param = "") {
     json started = post(collector_.port, "/internal/test/collection_start",
-                        {{"task_id", task.task_id}, {"agg_param", ""}, {"query", query}});
+                        {{"task_id", task.task_id}, {"agg_param", agg_param}, {"query", query}});
     EXPECT_EQ(started.at("status"), "success") << started.dump();
     if (!started.contains("handle")) return started;
     return poll_until_done(started.at("handle"));
@@ -323,6 +326,61 @@ INSTANTIATE_TEST_SUITE_P(
                  json{"1", "1", "0", "3"}}),
     [](const ::testing::TestParamInfo<VdafCase>& info) { return info.param.name; });
 
+// Poplar1 heavy hitters on both aggregators: the client shards 4-bit strings (the test
+// API's Boolean arrays), and the collector walks the prefix tree, one collection of the same
+// batch per level with the candidate prefixes as aggregation parameter, keeping the prefixes
+// at least `threshold` reports share. Each level is two preparation rounds (an init and a
+// continue request to the helper).
+TEST_F(InteropProcess, Poplar1HeavyHittersLevelByLevel) {
+  constexpr std::size_t kBits = 4;
+  const std::vector<std::uint64_t> values = {13, 13, 13, 12, 12, 2, 7};
+  const Task task = add_task({{"type", "Poplar1"}, {"bits", std::to_string(kBits)}}, 1,
+                             values.size(), /*max_batch_query_count=*/kBits + 1);
+  const std::uint64_t time = past_time(task.time_precision);
+  for (std::uint64_t value : values) {
+    json bits = json::array();
+    for (std::size_t i = 0; i < kBits; ++i) bits.push_back(((value >> (kBits - 1 - i)) & 1) == 1);
+    upload(task, bits, time + 17);
+  }
+  const json query = {{"type", 1},
+                      {"batch_interval_start", time},
+                      {"batch_interval_duration", task.time_precision}};
+  const std::uint64_t threshold = 2;
+  std::vector<std::uint64_t> candidates = {0, 1};
+  for (std::uint16_t level = 0; level < kBits; ++level) {
+    const Bytes parameter =
+        poplar1::encode_aggregation_parameter(poplar1::aggregation_parameter(level, candidates));
+    json result = collect(task, query, base64url_encode(parameter));
+    ASSERT_EQ(result.at("status"), "complete") << "level " << level << ": " << result.dump();
+    EXPECT_EQ(result.at("report_count"), values.size());
+    ASSERT_EQ(result.at("result").size(), candidates.size()) << result.dump();
+    std::vector<std::uint64_t> next;
+    for (std::size_t i = 0; i < candidates.size(); ++i) {
+      std::uint64_t expected = 0;
+      for (std::uint64_t v : values) expected += (v >> (kBits - 1 - level)) == candidates[i];
+      EXPECT_EQ(result.at("result")[i], std::to_string(expected))
+          << "level " << level << " prefix " << candidates[i];
+      if (expected < threshold) continue;
+      if (level + 1u < kBits) {
+        next.push_back(candidates[i] << 1);
+        next.push_back(candidates[i] << 1 | 1);
+      } else {
+        next.push_back(candidates[i]);
+      }
+    }
+    candidates = next;
+  }
+  EXPECT_EQ(candidates, (std::vector<std::uint64_t>{12, 13}));
+
+  // A second collection at a level already collected: every report was prepared at level 0
+  // before, so the helper and the leader refuse them (report_replayed) and the batch is too
+  // small to collect.
+  const Bytes level0_again =
+      poplar1::encode_aggregation_parameter(poplar1::aggregation_parameter(0, {1}));
+  const json again = collect(task, query, base64url_encode(level0_again));
+  EXPECT_NE(again.at("status"), "complete") << again.dump();
+}
+
 // fixed_size as the test runner collects it: a first collection of the current batch
 // (subtype 1) tells the batch id, a second one by that batch id (subtype 0, the same
 // aggregation parameter, so no second query of the batch) gives the same aggregate.
@@ -391,7 +449,7 @@ TEST_F(InteropProcess, ErrorsThroughTheTestApi) {
   json unknown_vdaf = post(collector_.port, "/internal/test/add_task",
                            {{"task_id", task.task_id},
                             {"leader", task.leader},
-                            {"vdaf", {{"type", "Poplar1"}, {"bits", "8"}}},
+                            {"vdaf", {{"type", "NoSuchVdaf"}, {"bits", "8"}}},
                             {"collector_authentication_token", "token"},
                             {"query_type", 1}});
   EXPECT_EQ(unknown_vdaf.at("status"), "error");

@@ -203,7 +203,7 @@ TEST(InteropAggregatorRole, RefusedTasks) {
   leader_without_collector_token.erase("collector_authentication_token");
   EXPECT_THROW(task_from_add_task(leader_without_collector_token, prio3_registry()), BadRequest);
   json unknown_vdaf = add_task_request("helper");
-  unknown_vdaf["vdaf"] = {{"type", "Poplar1"}, {"bits", "8"}};
+  unknown_vdaf["vdaf"] = {{"type", "NoSuchVdaf"}, {"bits", "8"}};
   EXPECT_THROW(task_from_add_task(unknown_vdaf, prio3_registry()), std::invalid_argument);
   json short_key = add_task_request("helper");
   short_key["vdaf_verify_key"] = base64url_encode(Bytes(15, 1));
@@ -280,7 +280,7 @@ TEST(InteropClientRole, ReportsOpenAndPrepare) {
     VdafPrepNext next = vdaf->prep_next(inits[agg].state, message);
     ASSERT_TRUE(next.finished());
     Bytes aggregate = vdaf->empty_aggregate_share({});
-    vdaf->accumulate(aggregate, *next.output_share);
+    vdaf->accumulate(aggregate, {}, *next.output_share);
     aggregates.push_back(aggregate);
   }
   EXPECT_EQ(result_to_json(vdaf->unshard({}, aggregates, 1)), json({"0", "0", "1", "0"}));

@@ -8,6 +8,8 @@
 #include <spdlog/spdlog.h>
 
 #include "janus/aggregation.h"
+#include "janus/vdaf.h"
+#include "janus/vdaf_registry.h"
 
 namespace janus::job_creator {
 namespace {
@@ -16,37 +18,43 @@ Time saturating_add(Time a, Duration b) {
   return a > std::numeric_limits<Time>::max() - b ? std::numeric_limits<Time>::max() : a + b;
 }
 
-// The jobs a pass created, per batch: counted in the batch's shards at the end of the
-// pass's transaction (count_aggregation_jobs_created), so that a shard the drivers also
-// write is held only while the pass commits; then announced to the job drivers.
+// The jobs a pass created, per batch and aggregation parameter: counted in the batch's
+// shards at the end of the pass's transaction (count_aggregation_jobs_created), so that a
+// shard the drivers also write is held only while the pass commits; then announced to the
+// job drivers.
 class CreatedJobs {
  public:
-  void add(const BatchIdentifier& batch) {
-    auto& [identifier, jobs] = by_batch_[encode_batch_identifier(batch)];
-    identifier = batch;
-    ++jobs;
+  void add(const BatchIdentifier& batch, const Bytes& aggregation_parameter) {
+    auto& entry = by_batch_[{encode_batch_identifier(batch), aggregation_parameter}];
+    entry.batch = batch;
+    ++entry.jobs;
   }
   void count(Transaction& tx, const TaskId& task_id, std::uint64_t shard_count) const {
     for (const auto& [key, entry] : by_batch_) {
-      count_aggregation_jobs_created(tx, task_id, entry.first, {}, shard_count, entry.second);
+      count_aggregation_jobs_created(tx, task_id, entry.batch, key.second, shard_count, entry.jobs);
     }
     // Job drivers waiting for work hear of these jobs when the pass commits.
     if (!by_batch_.empty()) tx.notify(kAggregationJobsChannel);
   }
 
  private:
-  std::map<Bytes, std::pair<BatchIdentifier, std::uint64_t>, BytesLess> by_batch_;
+  struct Entry {
+    BatchIdentifier batch;
+    std::uint64_t jobs = 0;
+  };
+  std::map<std::pair<Bytes, Bytes>, Entry> by_batch_;
 };
 
-// Writes one job of `reports` (all of batch `batch`): the job and its START_LEADER report
-// aggregations, which take over the reports' shares inside the database (the reports are
-// scrubbed and marked started).
+// Writes one job of `reports` (all of batch `batch`) under `aggregation_parameter`: the job
+// and its START_LEADER report aggregations, which copy the reports' shares inside the
+// database (the reports are marked started).
 void write_job(Transaction& tx, const AggregatorTask& task, const std::optional<BatchId>& batch_id,
-               const BatchIdentifier& batch, std::span<const ReportMetadata> reports,
-               CreatedJobs& created) {
+               const BatchIdentifier& batch, const Bytes& aggregation_parameter,
+               std::span<const ReportMetadata> reports, ReportShares shares, CreatedJobs& created) {
   AggregationJob job;
   job.task_id = task.task_id;
   job.aggregation_job_id = AggregationJobId::random();
+  job.aggregation_parameter = aggregation_parameter;
   job.batch_id = batch_id;
   job.state = AggregationJobState::InProgress;
   job.step = 0;
@@ -57,8 +65,38 @@ void write_job(Transaction& tx, const AggregatorTask& task, const std::optional<
     report_ids.push_back(report.id);
   }
   tx.put_aggregation_job(job);
-  tx.start_aggregation_of_client_reports(task.task_id, job.aggregation_job_id, report_ids);
-  created.add(batch);
+  tx.start_aggregation_of_client_reports(task.task_id, job.aggregation_job_id, report_ids, shares);
+  created.add(batch, aggregation_parameter);
+}
+
+// Reports that may not be aggregated under `aggregation_parameter` (VDAF-08 is_valid: a
+// Poplar1 level they were prepared at before) are recorded as a FINISHED job of FAILED
+// (report_replayed) report aggregations, so that the collection sees them settled; no
+// driver steps the job and it does not count as created.
+void write_rejected_job(Transaction& tx, const AggregatorTask& task,
+                        const Bytes& aggregation_parameter,
+                        std::span<const ReportMetadata> reports) {
+  AggregationJob job;
+  job.task_id = task.task_id;
+  job.aggregation_job_id = AggregationJobId::random();
+  job.aggregation_parameter = aggregation_parameter;
+  job.state = AggregationJobState::Finished;
+  job.step = 0;
+  std::vector<ReportAggregation> rejected;
+  for (const ReportMetadata& report : reports) {
+    job.client_timestamp_interval = extend_interval(job.client_timestamp_interval, report.time);
+    ReportAggregation ra;
+    ra.task_id = task.task_id;
+    ra.aggregation_job_id = job.aggregation_job_id;
+    ra.report_id = report.id;
+    ra.client_timestamp = report.time;
+    ra.ord = rejected.size();
+    ra.state = ReportAggregationState::Failed;
+    ra.error_code = static_cast<std::uint8_t>(PrepareError::ReportReplayed);
+    rejected.push_back(std::move(ra));
+  }
+  tx.put_aggregation_job(job);
+  tx.put_report_aggregations(rejected);
 }
 
 }  // namespace
@@ -91,9 +129,9 @@ JobCreatorConfig parse_job_creator_config(const YAML::Node& section, const std::
   return config;
 }
 
-JobCreator::JobCreator(JobCreatorConfig config, Datastore& datastore,
+JobCreator::JobCreator(JobCreatorConfig config, Datastore& datastore, const VdafRegistry& vdafs,
                        std::shared_ptr<spdlog::logger> logger)
-    : config_(config), datastore_(datastore), logger_(std::move(logger)) {}
+    : config_(config), datastore_(datastore), vdafs_(vdafs), logger_(std::move(logger)) {}
 
 std::vector<AggregatorTask> JobCreator::leader_tasks() {
   std::lock_guard lock(mutex_);
@@ -142,6 +180,17 @@ std::size_t JobCreator::create_jobs_for_task(const AggregatorTask& task) {
 
 JobCreator::CreationPass JobCreator::create_jobs_pass(const AggregatorTask& task) {
   // READ COMMITTED: the job counts go to batch shards the drivers write at the same time.
+  const std::shared_ptr<const Vdaf> vdaf = vdafs_.create(task.vdaf);
+  if (vdaf->requires_aggregation_parameter()) {
+    if (task.query_type.kind == TaskQueryType::Kind::FixedSize) {
+      // As in Janus 0.7, whose creator has no such path either.
+      throw std::runtime_error(task.vdaf.name +
+                               " aggregates per collection, which fixed_size tasks do not support");
+    }
+    return datastore_.run_tx(
+        "aggregation_job_creator_for_collections", Isolation::ReadCommitted,
+        [&](Transaction& tx) { return create_collection_jobs(tx, task, *vdaf); });
+  }
   if (task.query_type.kind == TaskQueryType::Kind::FixedSize) {
     return datastore_.run_tx("aggregation_job_creator_fixed_size", Isolation::ReadCommitted,
                              [&](Transaction& tx) { return create_fixed_size_jobs(tx, task); });
@@ -172,9 +221,9 @@ JobCreator::CreationPass JobCreator::create_jobs_pass(const AggregatorTask& task
                 !batch_closed) {
               continue;
             }
-            write_job(tx, task, std::nullopt, Interval{batch_start, precision},
+            write_job(tx, task, std::nullopt, Interval{batch_start, precision}, {},
                       std::span<const ReportMetadata>(batch_reports).subspan(begin, end - begin),
-                      created);
+                      ReportShares::Scrub, created);
             ++jobs;
           }
         }
@@ -234,8 +283,9 @@ JobCreator::CreationPass JobCreator::create_fixed_size_jobs(Transaction& tx,
         const std::uint64_t n = std::min<std::uint64_t>(
             {room, config_.max_aggregation_job_size, bucket_reports.size() - next});
         if (n < min_job && n < room) return false;
-        write_job(tx, task, batch_id, batch_id,
-                  std::span<const ReportMetadata>(bucket_reports).subspan(next, n), created);
+        write_job(tx, task, batch_id, batch_id, {},
+                  std::span<const ReportMetadata>(bucket_reports).subspan(next, n),
+                  ReportShares::Scrub, created);
         next += n;
         size += n;
         ++jobs;
@@ -258,6 +308,64 @@ JobCreator::CreationPass JobCreator::create_fixed_size_jobs(Transaction& tx,
   }
   created.count(tx, task.task_id, config_.batch_aggregation_shard_count);
   return CreationPass{jobs, reports.size() >= config_.aggregation_job_creation_report_window};
+}
+
+// A VDAF whose collector chooses the aggregation parameter (Poplar1): the reports a START
+// collection job wants under its parameter, batch by batch, as soon as it wants them (the
+// collector is waiting: no minimum job size, no grace period). A report goes in only if
+// the VDAF allows the parameter after those it was aggregated under before.
+JobCreator::CreationPass JobCreator::create_collection_jobs(Transaction& tx,
+                                                            const AggregatorTask& task,
+                                                            const Vdaf& vdaf) {
+  const std::vector<ReportForCollection> wanted = tx.lock_client_reports_for_collections(
+      task.task_id, config_.aggregation_job_creation_report_window);
+  if (wanted.empty()) return {};
+  std::vector<ReportId> ids;
+  for (const ReportForCollection& want : wanted) ids.push_back(want.report.id);
+  std::map<ReportId, std::vector<Bytes>> previous =
+      tx.get_aggregation_parameters_of_reports(task.task_id, ids, std::nullopt);
+
+  const Duration precision = std::max<Duration>(task.time_precision, 1);
+  // parameter → batch start → reports; and the parameter's rejected reports.
+  std::map<Bytes, std::map<Time, std::vector<ReportMetadata>>, BytesLess> accepted;
+  std::map<Bytes, std::vector<ReportMetadata>, BytesLess> rejected;
+  for (const ReportForCollection& want : wanted) {
+    std::vector<Bytes>& before = previous[want.report.id];
+    if (vdaf.is_valid_aggregation_parameter(want.aggregation_parameter, before)) {
+      accepted[want.aggregation_parameter][want.report.time / precision * precision].push_back(
+          want.report);
+      // Two collections in one pass must not take a report at one level twice.
+      before.push_back(want.aggregation_parameter);
+    } else {
+      rejected[want.aggregation_parameter].push_back(want.report);
+    }
+  }
+  std::size_t jobs = 0;
+  CreatedJobs created;
+  for (const auto& [parameter, batches] : accepted) {
+    for (const auto& [batch_start, reports] : batches) {
+      for (std::size_t begin = 0; begin < reports.size();
+           begin += config_.max_aggregation_job_size) {
+        const std::size_t end =
+            std::min<std::size_t>(reports.size(), begin + config_.max_aggregation_job_size);
+        write_job(tx, task, std::nullopt, Interval{batch_start, precision}, parameter,
+                  std::span<const ReportMetadata>(reports).subspan(begin, end - begin),
+                  ReportShares::Keep, created);
+        ++jobs;
+      }
+    }
+  }
+  for (const auto& [parameter, reports] : rejected) {
+    write_rejected_job(tx, task, parameter, reports);
+    if (logger_) {
+      logger_->warn(
+          "task {}: {} reports may not be aggregated again under a collection's "
+          "aggregation parameter (report_replayed)",
+          task.task_id.to_base64url(), reports.size());
+    }
+  }
+  created.count(tx, task.task_id, config_.batch_aggregation_shard_count);
+  return CreationPass{jobs, wanted.size() >= config_.aggregation_job_creation_report_window};
 }
 
 }  // namespace janus::job_creator

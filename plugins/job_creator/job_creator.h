@@ -14,6 +14,7 @@
 
 #include "janus/config.h"
 #include "janus/datastore.h"
+#include "janus/vdaf_registry.h"
 
 namespace spdlog {
 class logger;
@@ -37,8 +38,10 @@ JobCreatorConfig parse_job_creator_config(const YAML::Node& section, const std::
 
 class JobCreator {
  public:
-  // Times come from the datastore's clock (Transaction::now()).
-  JobCreator(JobCreatorConfig config, Datastore& datastore, std::shared_ptr<spdlog::logger> logger);
+  // Times come from the datastore's clock (Transaction::now()). The VDAF of a task says
+  // whether its reports are aggregated as they arrive (Prio3) or per collection (Poplar1).
+  JobCreator(JobCreatorConfig config, Datastore& datastore, const VdafRegistry& vdafs,
+             std::shared_ptr<spdlog::logger> logger);
 
   // One pass over every leader task. Returns the number of jobs written.
   std::size_t run_once();
@@ -54,9 +57,12 @@ class JobCreator {
   std::vector<AggregatorTask> leader_tasks();
   CreationPass create_jobs_pass(const AggregatorTask& task);
   CreationPass create_fixed_size_jobs(Transaction& tx, const AggregatorTask& task);
+  CreationPass create_collection_jobs(Transaction& tx, const AggregatorTask& task,
+                                      const Vdaf& vdaf);
 
   JobCreatorConfig config_;
   Datastore& datastore_;
+  const VdafRegistry& vdafs_;
   std::shared_ptr<spdlog::logger> logger_;
   std::mutex mutex_;
   std::vector<AggregatorTask> tasks_;

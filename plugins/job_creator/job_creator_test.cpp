@@ -9,6 +9,9 @@
 #include <set>
 
 #include "janus/testing/test_database.h"
+#include "janus/vdaf.h"
+#include "poplar1.h"
+#include "prio3.h"
 
 namespace janus::job_creator {
 namespace {
@@ -25,9 +28,18 @@ JobCreatorConfig test_config() {
   return config;
 }
 
+// The VDAF plugins' factories, as the host registers them.
+void register_vdafs(VdafRegistry& vdafs) {
+  for (const std::string& name : prio3::prio3_vdaf_names()) {
+    vdafs.add(name, [](const VdafDescription& d) { return prio3::make_prio3(d); });
+  }
+  vdafs.add(poplar1::kName, [](const VdafDescription& d) { return poplar1::make_poplar1(d); });
+}
+
 class JobCreatorTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    register_vdafs(vdafs);
     task.task_id = TaskId::random();
     task.peer_aggregator_endpoint = "https://helper.example/";
     task.vdaf = {"Prio3Count", nlohmann::json::object()};
@@ -77,17 +89,18 @@ class JobCreatorTest : public ::testing::Test {
     return seen;
   }
 
-  std::uint64_t jobs_created_in_batch() {
+  std::uint64_t jobs_created_in_batch(const Bytes& aggregation_parameter = {}) {
     std::uint64_t created = 0;
     datastore->run_tx("read_batches", [&](Transaction& tx) {
       for (const BatchAggregation& ba : tx.get_batch_aggregations_for_batch(
-               task.task_id, Interval{kBatchStart, kPrecision}, {})) {
+               task.task_id, Interval{kBatchStart, kPrecision}, aggregation_parameter)) {
         created += ba.aggregation_jobs_created;
       }
     });
     return created;
   }
 
+  VdafRegistry vdafs;
   janus::testing::TestDatabase database;
   MockClock clock{kBatchStart + 600};
   std::unique_ptr<Datastore> datastore = database.open_datastore(clock);
@@ -96,7 +109,7 @@ class JobCreatorTest : public ::testing::Test {
 
 TEST_F(JobCreatorTest, OpenBatchWaitsForMinimumThenFlushesAfterGracePeriod) {
   const std::vector<ReportId> ids = upload(25, kBatchStart + 10);
-  JobCreator creator(test_config(), *datastore, nullptr);
+  JobCreator creator(test_config(), *datastore, vdafs, nullptr);
 
   EXPECT_EQ(creator.run_once(), 2u);
   std::vector<AggregationJob> jobs;
@@ -131,7 +144,7 @@ TEST_F(JobCreatorTest, FullWindowsAreFollowedByAnotherPassAtOnce) {
   const std::vector<ReportId> ids = upload(35, kBatchStart + 10);
   JobCreatorConfig config = test_config();
   config.aggregation_job_creation_report_window = 10;
-  JobCreator creator(config, *datastore, nullptr);
+  JobCreator creator(config, *datastore, vdafs, nullptr);
   EXPECT_EQ(creator.run_once(), 3u);  // 10 + 10 + 10; the last 5 are too few for a job
   std::vector<AggregationJob> jobs;
   EXPECT_EQ(reports_in_jobs(jobs).size(), 30u);
@@ -142,7 +155,7 @@ TEST_F(JobCreatorTest, ReportsOfDifferentBatchesGoToDifferentJobs) {
   clock.set(kBatchStart + 10 * kPrecision);
   upload(3, kBatchStart + 5);
   upload(4, kBatchStart + kPrecision + 5);
-  JobCreator creator(test_config(), *datastore, nullptr);
+  JobCreator creator(test_config(), *datastore, vdafs, nullptr);
   EXPECT_EQ(creator.run_once(), 2u);
   std::vector<AggregationJob> jobs;
   EXPECT_EQ(reports_in_jobs(jobs).size(), 7u);
@@ -162,7 +175,7 @@ TEST_F(JobCreatorTest, HelperTasksAreIgnored) {
   datastore->run_tx("put_helper", [&](Transaction& tx) { tx.put_aggregator_task(helper); });
   clock.set(kBatchStart + 10 * kPrecision);
   upload(10, kBatchStart);
-  JobCreator creator(test_config(), *datastore, nullptr);
+  JobCreator creator(test_config(), *datastore, vdafs, nullptr);
   EXPECT_EQ(creator.run_once(), 1u);
 }
 
@@ -174,7 +187,7 @@ TEST_F(JobCreatorTest, FixedSizeFillsOutstandingBatchesUpToTheirMaximum) {
   datastore->run_tx("put_fixed", [&](Transaction& tx) { tx.put_aggregator_task(fixed); });
   task = fixed;  // upload() and reports_in_jobs() use `task`
   std::vector<ReportId> ids = upload(60, kBatchStart);
-  JobCreator creator(test_config(), *datastore, nullptr);
+  JobCreator creator(test_config(), *datastore, vdafs, nullptr);
 
   // 25 = 10 + 10 + 5 (a small job that completes its batch), twice; then 10 in a third.
   EXPECT_EQ(creator.create_jobs_for_task(fixed), 7u);
@@ -252,6 +265,109 @@ TEST(JobCreatorConfigTest, SampleConfigsParseAndUnknownKeysFail) {
   std::string inverted = base;
   inverted.replace(inverted.find("min_aggregation_job_size: 1"), 27, "min_aggregation_job_size: 3");
   EXPECT_THROW(parse_job_creator_config(YAML::Load(inverted), "f.yaml"), ConfigError);
+}
+
+// Poplar1: the collector chooses the aggregation parameter, so reports wait for a
+// collection job; each START collection job gets jobs under its parameter (the reports
+// keep their shares for the next level), and a report is never prepared twice at a level.
+TEST_F(JobCreatorTest, Poplar1ReportsAreAggregatedPerCollectionParameter) {
+  task.task_id = TaskId::random();
+  task.vdaf = {"Poplar1", {{"bits", 4}}};
+  datastore->run_tx("poplar1_task", [&](Transaction& tx) { tx.put_aggregator_task(task); });
+  const std::vector<ReportId> ids = upload(5, kBatchStart + 10);
+  upload(2, kBatchStart + kPrecision + 10);  // another batch, which nobody collects
+  JobCreator creator(test_config(), *datastore, vdafs, nullptr);
+  clock.set(kBatchStart + 3 * kPrecision + 3600);  // every batch closed
+  EXPECT_EQ(creator.run_once(), 0u);               // no collection asks yet: nothing is claimed
+
+  auto collect = [&](std::uint16_t level, const std::vector<std::uint64_t>& prefixes) {
+    const Bytes parameter =
+        poplar1::encode_aggregation_parameter(poplar1::aggregation_parameter(level, prefixes));
+    datastore->run_tx("collect", [&](Transaction& tx) {
+      CollectionJob job;
+      job.task_id = task.task_id;
+      job.collection_job_id = CollectionJobId::random();
+      job.query = {1};
+      job.aggregation_parameter = parameter;
+      job.batch_identifier = Interval{kBatchStart, kPrecision};
+      tx.put_collection_job(job);
+    });
+    return parameter;
+  };
+  auto jobs_under = [&](const Bytes& parameter, AggregationJobState state) {
+    std::map<ReportId, int> seen;
+    datastore->run_tx("read_jobs", [&](Transaction& tx) {
+      for (const AggregationJob& job : tx.get_aggregation_jobs_for_task(task.task_id)) {
+        if (job.aggregation_parameter != parameter) continue;
+        EXPECT_EQ(job.state, state);
+        for (const ReportAggregation& ra :
+             tx.get_report_aggregations_for_job(task.task_id, job.aggregation_job_id)) {
+          if (state == AggregationJobState::InProgress) {
+            EXPECT_EQ(ra.state, ReportAggregationState::StartLeader);
+            EXPECT_EQ(ra.leader_input_share, Bytes({1, 2}));
+          } else {
+            EXPECT_EQ(ra.state, ReportAggregationState::Failed);
+            EXPECT_EQ(ra.error_code, static_cast<std::uint8_t>(PrepareError::ReportReplayed));
+          }
+          seen[ra.report_id] += 1;
+        }
+      }
+    });
+    return seen;
+  };
+
+  // Level 0: one job of the five reports of the collected batch, at once (no minimum job
+  // size: the collector waits), counted under its parameter; the reports keep their shares.
+  const Bytes level0 = collect(0, {0, 1});
+  EXPECT_EQ(creator.run_once(), 1u);
+  std::map<ReportId, int> seen = jobs_under(level0, AggregationJobState::InProgress);
+  ASSERT_EQ(seen.size(), 5u);
+  for (const ReportId& id : ids) EXPECT_EQ(seen[id], 1);
+  EXPECT_EQ(jobs_created_in_batch(level0), 1u);
+  EXPECT_EQ(jobs_created_in_batch(), 0u);
+  datastore->run_tx("kept", [&](Transaction& tx) {
+    for (const ReportId& id : ids) EXPECT_TRUE(tx.get_client_report(task.task_id, id));
+    EXPECT_FALSE(tx.interval_has_reports_unaggregated_under(
+        task.task_id, Interval{kBatchStart, kPrecision}, level0));
+  });
+  EXPECT_EQ(creator.run_once(), 0u);
+
+  // Level 1 takes the same reports again, under its own parameter.
+  const Bytes level1 = collect(1, {0, 1, 2, 3});
+  datastore->run_tx("waiting", [&](Transaction& tx) {
+    EXPECT_TRUE(tx.interval_has_reports_unaggregated_under(
+        task.task_id, Interval{kBatchStart, kPrecision}, level1));
+  });
+  EXPECT_EQ(creator.run_once(), 1u);
+  EXPECT_EQ(jobs_under(level1, AggregationJobState::InProgress).size(), 5u);
+  EXPECT_EQ(jobs_created_in_batch(level1), 1u);
+
+  // Level 0 again with other prefixes: VDAF-08 forbids a second preparation at a level, so
+  // the reports are settled as report_replayed in a finished job no driver steps.
+  const Bytes level0_again = collect(0, {1});
+  EXPECT_EQ(creator.run_once(), 0u);
+  EXPECT_EQ(jobs_under(level0_again, AggregationJobState::Finished).size(), 5u);
+  EXPECT_EQ(jobs_created_in_batch(level0_again), 0u);
+  EXPECT_EQ(creator.run_once(), 0u);
+
+  // Prio3's path never takes these reports (they are marked started).
+  datastore->run_tx("prio3_path", [&](Transaction& tx) {
+    EXPECT_TRUE(tx.lock_unaggregated_client_reports(task.task_id, 100).size() == 2u);
+  });
+}
+
+TEST_F(JobCreatorTest, Poplar1FixedSizeTasksAreRefusedNotMisaggregated) {
+  task.task_id = TaskId::random();
+  task.vdaf = {"Poplar1", {{"bits", 4}}};
+  task.query_type.kind = TaskQueryType::Kind::FixedSize;
+  task.query_type.max_batch_size = 10;
+  datastore->run_tx("poplar1_task", [&](Transaction& tx) { tx.put_aggregator_task(task); });
+  upload(5, kBatchStart + 10);
+  JobCreator creator(test_config(), *datastore, vdafs, nullptr);
+  clock.set(kBatchStart + 3 * kPrecision);
+  EXPECT_EQ(creator.run_once(), 0u);
+  std::vector<AggregationJob> jobs;
+  EXPECT_TRUE(reports_in_jobs(jobs).empty());
 }
 
 }  // namespace

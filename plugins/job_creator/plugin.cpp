@@ -23,7 +23,7 @@ class JobCreatorPlugin final : public Plugin {
       throw std::invalid_argument(context.config_file() + ": plugin '" + context.instance_name() +
                                   "' (job_creator) needs a 'database' section");
     }
-    creator_ = std::make_unique<JobCreator>(config, *datastore, context.logger());
+    creator_ = std::make_unique<JobCreator>(config, *datastore, context.vdafs(), context.logger());
     PeriodicWorkerOptions options;
     options.name = context.instance_name() + " aggregation job creation";
     options.interval = config.aggregation_job_creation_interval;

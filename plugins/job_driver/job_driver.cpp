@@ -186,7 +186,8 @@ JobDriver::Loaded JobDriver::load(const AcquiredAggregationJob& acquired) {
     if (!l.task || !l.job) return l;
     l.report_aggregations =
         tx.get_report_aggregations_for_job(acquired.task_id, acquired.aggregation_job_id);
-    // Reports not yet sent whose batch was collected meanwhile are failed here (as Janus
+    // Reports not yet sent whose batch was collected meanwhile (under this job's parameter:
+    // Poplar1's next level may aggregate a collected batch again) are failed here (as Janus
     // does), not sent to the helper.
     std::set<Bytes, BytesLess> checked;
     for (const ReportAggregation& ra : l.report_aggregations) {
@@ -194,7 +195,7 @@ JobDriver::Loaded JobDriver::load(const AcquiredAggregationJob& acquired) {
       const BatchIdentifier batch = batch_of_report(*l.task, *l.job, ra.client_timestamp);
       Bytes key = encode_batch_identifier(batch);
       if (!checked.insert(key).second) continue;
-      if (tx.is_batch_collected(acquired.task_id, batch))
+      if (tx.is_batch_collected_under(acquired.task_id, batch, l.job->aggregation_parameter))
         l.collected_batches.insert(std::move(key));
     }
     return l;

@@ -163,7 +163,7 @@ class JobDriverTest : public ::testing::TestWithParam<std::size_t> {
     config.batch_aggregation_shard_count = 4;
     config.min_aggregation_job_size = 1;
     config.max_aggregation_job_size = 10;
-    job_creator::JobCreator creator(config, *leader_datastore, nullptr);
+    job_creator::JobCreator creator(config, *leader_datastore, vdafs, nullptr);
     ASSERT_EQ(creator.run_once(), 1u);
   }
 
@@ -201,7 +201,7 @@ class JobDriverTest : public ::testing::TestWithParam<std::size_t> {
     datastore.run_tx("read_batch", [&](Transaction& tx) {
       for (const BatchAggregation& ba : tx.get_batch_aggregations_for_batch(
                leader_task.task_id, Interval{time / precision * precision, precision}, {})) {
-        if (ba.aggregate_share) vdaf->merge(totals.share, *ba.aggregate_share);
+        if (ba.aggregate_share) vdaf->merge(totals.share, {}, *ba.aggregate_share);
         totals.reports += ba.report_count;
         totals.created += ba.aggregation_jobs_created;
         totals.terminated += ba.aggregation_jobs_terminated;
@@ -214,7 +214,7 @@ class JobDriverTest : public ::testing::TestWithParam<std::size_t> {
     Bytes share = vdaf->empty_aggregate_share({});
     std::size_t index = 0;
     for (const json& report : test_case.at("reports")) {
-      if (index++ != skip) vdaf->accumulate(share, hex_field(report, field));
+      if (index++ != skip) vdaf->accumulate(share, {}, hex_field(report, field));
     }
     return share;
   }
@@ -389,7 +389,7 @@ class FixedSizeJobDriverTest : public JobDriverTest {
     datastore.run_tx("read_batch", [&](Transaction& tx) {
       for (const BatchAggregation& ba :
            tx.get_batch_aggregations_for_batch(leader_task.task_id, batch_id, {})) {
-        if (ba.aggregate_share) vdaf->merge(share, *ba.aggregate_share);
+        if (ba.aggregate_share) vdaf->merge(share, {}, *ba.aggregate_share);
         reports += ba.report_count;
       }
     });

@@ -46,8 +46,8 @@ nlohmann::json aggregate_measurements(const janus::Vdaf& vdaf, const nlohmann::j
       }
       leader_to_move = !leader_to_move;
     }
-    vdaf.accumulate(aggregate_shares[0], leader.state.output_share);
-    vdaf.accumulate(aggregate_shares[1], helper.state.output_share);
+    vdaf.accumulate(aggregate_shares[0], agg_param, leader.state.output_share);
+    vdaf.accumulate(aggregate_shares[1], agg_param, helper.state.output_share);
   }
   return vdaf.unshard(agg_param, aggregate_shares, measurements.size());
 }

@@ -86,9 +86,9 @@ TEST_F(JanusVdafPlugins, SeparatelyBuiltFakeVdafRunsSeveralRounds) {
 }
 
 TEST_F(JanusVdafPlugins, UnknownVdafOrBadParametersAreRejected) {
-  Reply unknown = aggregate({{"name", "Poplar1"}, {"parameters", {{"bits", 8}}}}, {1});
+  Reply unknown = aggregate({{"name", "NoSuchVdaf"}, {"parameters", {{"bits", 8}}}}, {1});
   EXPECT_EQ(unknown.status, 400);
-  EXPECT_NE(unknown.body.find("Poplar1"), std::string::npos) << unknown.body;
+  EXPECT_NE(unknown.body.find("NoSuchVdaf"), std::string::npos) << unknown.body;
   Reply bad = aggregate({{"name", "Prio3Sum"}, {"parameters", {{"bits", 0}}}}, {1});
   EXPECT_EQ(bad.status, 400) << bad.body;
   Reply out_of_range = aggregate({{"name", "Prio3Count"}}, {2});

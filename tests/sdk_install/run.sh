@@ -18,7 +18,7 @@ cmake --install "$build" --prefix "$work/prefix" >/dev/null
 # The installed tree runs on its own: every in-tree plugin lands in lib/janus/plugins (the
 # installed host's default plugin directory), the test plugins do not, and the installed
 # janus_cli finds its plugins there.
-for plugin in aggregator cli collection_driver job_creator job_driver prio3; do
+for plugin in aggregator cli collection_driver job_creator job_driver poplar1 prio3; do
   test -f "$work/prefix/lib/janus/plugins/libjanus_$plugin.so" ||
     { echo "cmake --install did not install the $plugin plugin"; exit 1; }
 done
@@ -37,6 +37,12 @@ cmake -S "$here/external_plugin" -B "$work/build" -G Ninja -DCMAKE_BUILD_TYPE=Re
   { cat "$work/configure.log"; exit 1; }
 cmake --build "$work/build" >"$work/build.log" 2>&1 || { cat "$work/build.log"; exit 1; }
 test -f "$work/build/libjanus_external_greeter.so"
+# Poplar1's plugin is written as a third party's: it builds from its own folder against the
+# installed SDK alone.
+cmake -S "$here/../../plugins/vdaf/poplar1" -B "$work/poplar1" -G Ninja \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_PREFIX_PATH="$work/prefix" >"$work/poplar1.log" 2>&1 &&
+  cmake --build "$work/poplar1" >>"$work/poplar1.log" 2>&1 || { cat "$work/poplar1.log"; exit 1; }
+test -f "$work/poplar1/libjanus_poplar1.so"
 
 # Two loopback ports nobody answers on.
 free_port() {

@@ -107,7 +107,7 @@ TEST_F(ExternalVdafPlugin, RegistersByNameAndRunsAnyNumberOfRounds) {
     // VDAF-08 §5.8: ROUNDS+1 messages in total, alternating.
     EXPECT_EQ(run.messages, rounds + 1) << id;
     Bytes aggregate = vdaf.empty_aggregate_share({});
-    vdaf.accumulate(aggregate, run.leader_out);
+    vdaf.accumulate(aggregate, {}, run.leader_out);
     EXPECT_EQ(vdaf.unshard({}, std::vector<Bytes>{aggregate, run.helper_out}, 1), 1234) << id;
   }
 }

@@ -164,7 +164,7 @@ std::vector<Bytes> aggregate(const Vdaf& vdaf, const std::vector<nlohmann::json>
     }
     const Bytes message = vdaf.prep_shares_to_prep({}, prep_shares);
     for (std::size_t side = 0; side < 2; ++side) {
-      vdaf.accumulate(shares[side], *vdaf.prep_next(inits[side].state, message).output_share);
+      vdaf.accumulate(shares[side], {}, *vdaf.prep_next(inits[side].state, message).output_share);
     }
   }
   return shares;

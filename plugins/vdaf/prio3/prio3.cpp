@@ -592,10 +592,10 @@ class Prio3 : public Vdaf {
     check_aggregation_parameter(agg_param);
     return Bytes(flp_.output_len() * F::kEncodedSize, 0);
   }
-  void accumulate(Bytes& aggregate_share, ByteSpan output_share) const override {
+  void accumulate(Bytes& aggregate_share, ByteSpan, ByteSpan output_share) const override {
     add_encoded<F>(aggregate_share, output_share, "Prio3 output share");
   }
-  void merge(Bytes& aggregate_share, ByteSpan other) const override {
+  void merge(Bytes& aggregate_share, ByteSpan, ByteSpan other) const override {
     add_encoded<F>(aggregate_share, other, "Prio3 aggregate share");
   }
 

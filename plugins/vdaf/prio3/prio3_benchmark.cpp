@@ -130,7 +130,7 @@ void register_all() {
       const Prepared& p = *prepared;
       Bytes aggregate = p.vdaf->empty_aggregate_share(p.agg_param);
       for (auto _ : state) {
-        p.vdaf->accumulate(aggregate, p.output_share);
+        p.vdaf->accumulate(aggregate, {}, p.output_share);
         benchmark::ClobberMemory();
       }
     });

@@ -78,7 +78,7 @@ TEST(Prio3Multiproof, RoundTripsAndAggregates) {
         {10000, 32000, 9}, {19342, 19615, 3061}, {15986, 24671, 65535}};
     for (const auto& measurement : measurements) {
       const std::vector<Bytes> out = prepare(*vdaf, vdaf->shard(measurement, kNonce));
-      for (std::size_t j = 0; j < shares; ++j) vdaf->accumulate(aggregates[j], out[j]);
+      for (std::size_t j = 0; j < shares; ++j) vdaf->accumulate(aggregates[j], {}, out[j]);
     }
     EXPECT_EQ(vdaf->unshard(kNoAggParam, aggregates, measurements.size()),
               nlohmann::json({45328, 76286, 68605}));

@@ -177,13 +177,13 @@ TEST(Prio3Negative, WrongLengthsAreDecodeErrors) {
     Bytes aggregate = vdaf->empty_aggregate_share(kNoAggParam);
     Bytes long_out = out;
     long_out.push_back(0);
-    EXPECT_THROW(vdaf->accumulate(aggregate, long_out), VdafDecodeError);
+    EXPECT_THROW(vdaf->accumulate(aggregate, {}, long_out), VdafDecodeError);
     EXPECT_THROW(vdaf->check_output_share(long_out), VdafDecodeError);
     EXPECT_THROW(vdaf->check_aggregate_share(Bytes(3, 0)), VdafDecodeError);
     Bytes bad_element = out;
     std::fill(bad_element.begin(),
               bad_element.begin() + (c.description.name == "Prio3Count" ? 8 : 16), 0xff);
-    EXPECT_THROW(vdaf->accumulate(aggregate, bad_element), VdafDecodeError);
+    EXPECT_THROW(vdaf->accumulate(aggregate, {}, bad_element), VdafDecodeError);
   }
 }
 

@@ -61,7 +61,7 @@ void reproduce_vector(const Vdaf& vdaf, Fields& top, const std::string& file) {
       const VdafPrepNext next = vdaf.prep_next(states[j], prep_message);
       ASSERT_TRUE(next.finished());
       EXPECT_EQ(hex_encode(*next.output_share), concat_hex(out_shares[j])) << j;
-      vdaf.accumulate(aggregate_shares[j], *next.output_share);
+      vdaf.accumulate(aggregate_shares[j], {}, *next.output_share);
     }
     ++num_measurements;
   }

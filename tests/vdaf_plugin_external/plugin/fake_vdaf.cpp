@@ -118,10 +118,11 @@ class FakeVdaf final : public janus::Vdaf {
   }
 
   Bytes empty_aggregate_share(ByteSpan) const override { return Bytes(8, 0); }
-  void accumulate(Bytes& aggregate_share, ByteSpan output_share) const override {
-    merge(aggregate_share, output_share);
+  void accumulate(Bytes& aggregate_share, ByteSpan agg_param,
+                  ByteSpan output_share) const override {
+    merge(aggregate_share, agg_param, output_share);
   }
-  void merge(Bytes& aggregate_share, ByteSpan other) const override {
+  void merge(Bytes& aggregate_share, ByteSpan, ByteSpan other) const override {
     check_aggregate_share(aggregate_share);
     check_aggregate_share(other);
     const std::uint64_t sum = load_u64(aggregate_share) + load_u64(other);

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -61,6 +62,18 @@ struct DatastoreKeyRotationBatch {
   std::uint64_t examined = 0;            // values looked at (rows with the column set)
   std::uint64_t reencrypted = 0;         // of those, re-encrypted under the first key
   std::optional<std::int64_t> last_row;  // the next batch starts after it; none: done
+};
+
+// What an aggregation job leaves of its reports' shares (start_aggregation_of_client_reports):
+// Prio3's reports are aggregated once and scrubbed; a report whose parameter the collector
+// chooses (Poplar1) keeps them for the next parameter, until report_expiry_age.
+enum class ReportShares { Scrub, Keep };
+
+// A report a collection job wants aggregated under its aggregation parameter
+// (Transaction::lock_client_reports_for_collections).
+struct ReportForCollection {
+  Bytes aggregation_parameter;
+  ReportMetadata report;
 };
 
 class Datastore {
@@ -191,15 +204,27 @@ class Transaction {
                                                                std::uint64_t limit);
   // Job creator: the START_LEADER report aggregations of `job_id` (an aggregation job
   // already put), ord = position in `report_ids`, with the reports' shares copied inside
-  // the database; then the reports are marked aggregation_started and scrubbed. Two
-  // statements. Throws MutationTargetNotFound (rolling back) if a report is missing,
-  // already started or scrubbed.
+  // the database; then the reports are marked aggregation_started and, with
+  // ReportShares::Scrub, scrubbed. Two statements. Throws MutationTargetNotFound (rolling
+  // back) if a report is missing or scrubbed, or (Scrub) already started.
   void start_aggregation_of_client_reports(const TaskId& task_id, const AggregationJobId& job_id,
-                                           const std::vector<ReportId>& report_ids);
+                                           const std::vector<ReportId>& report_ids,
+                                           ReportShares shares = ReportShares::Scrub);
+  // Job creator, for a VDAF whose collector chooses the aggregation parameter (Poplar1):
+  // locks up to `limit` (report, parameter) pairs, oldest first, skipping rows another
+  // transaction holds: a stored report inside the interval of a START collection job
+  // (time_interval) that no aggregation job under that job's parameter holds yet. A report
+  // two such collection jobs want comes once per parameter.
+  std::vector<ReportForCollection> lock_client_reports_for_collections(const TaskId& task_id,
+                                                                       std::uint64_t limit);
   std::uint64_t count_client_reports_in_interval(const TaskId& task_id, const Interval& interval);
   // Collection driver: whether a report in `interval` has not been claimed by an aggregation
   // job yet (the batch is not ready to collect while one remains).
   bool interval_has_unaggregated_reports(const TaskId& task_id, const Interval& interval);
+  // The same for a parameter the collector chose: whether a report in `interval` has no
+  // report aggregation under `aggregation_parameter` yet.
+  bool interval_has_reports_unaggregated_under(const TaskId& task_id, const Interval& interval,
+                                               ByteSpan aggregation_parameter);
 
   // ---- aggregation jobs ----
   void put_aggregation_job(const AggregationJob& job);
@@ -226,11 +251,12 @@ class Transaction {
   // Updates state and state data of existing rows (matched by job and ord), in one
   // statement; throws MutationTargetNotFound (rolling back) if any row is missing.
   void update_report_aggregations(const std::vector<ReportAggregation>& report_aggregations);
-  // Helper replay check, one statement: the ids among `report_ids` that appear in an
-  // aggregation job other than `excluding_job_id`.
-  std::set<ReportId> get_report_ids_in_other_aggregation_jobs(
+  // Replays and the validity of aggregation parameters (VDAF-08 is_valid), one statement:
+  // for each of `report_ids` that aggregation jobs other than `excluding_job_id` hold, the
+  // parameters of those jobs. A report absent from the answer was never aggregated.
+  std::map<ReportId, std::vector<Bytes>> get_aggregation_parameters_of_reports(
       const TaskId& task_id, const std::vector<ReportId>& report_ids,
-      const AggregationJobId& excluding_job_id);
+      const std::optional<AggregationJobId>& excluding_job_id);
 
   // ---- batch aggregations ----
   void put_batch_aggregation(const BatchAggregation& batch_aggregation);
@@ -269,6 +295,11 @@ class Transaction {
   // SCRUBBED: uploads into it are rejected (IntervalCollected), and new report
   // aggregations fail with BatchCollected.
   bool is_batch_collected(const TaskId& task_id, const BatchIdentifier& batch_identifier);
+  // Whether the batch is COLLECTED or SCRUBBED under `aggregation_parameter`: the job
+  // driver's test, since a batch collected under one parameter may still be aggregated
+  // under another (Poplar1's next level).
+  bool is_batch_collected_under(const TaskId& task_id, const BatchIdentifier& batch_identifier,
+                                ByteSpan aggregation_parameter);
 
   // ---- garbage collection (report_expiry_age) ----
   // Janus 0.7's rules, with threshold = now - report_expiry_age. Each deletes at most

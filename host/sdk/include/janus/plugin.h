@@ -37,7 +37,9 @@ namespace janus {
 // 5: taskprov (AggregatorTask::taskprov_task_config, the peer-aggregator datastore methods),
 //    Vdaf::add_noise_to_aggregate_share (differential privacy).
 // 6: RouteOptions (handlers that may run on the event loop).
-inline constexpr std::uint32_t kPluginAbiVersion = 6;
+// 7: Vdaf::accumulate/merge take the aggregation parameter;
+//    Vdaf::requires_aggregation_parameter (Poplar1).
+inline constexpr std::uint32_t kPluginAbiVersion = 7;
 
 class RouteRegistrar;   // <janus/http.h>: HTTP routes on a listener
 class WorkerRegistrar;  // <janus/worker.h>: periodic and lease-based workers

@@ -89,6 +89,13 @@ class Vdaf {
   // The same with fresh randomness from the system's CSPRNG.
   VdafShards shard(const nlohmann::json& measurement, ByteSpan nonce) const;
 
+  // True if the collector chooses the aggregation parameter (Poplar1's candidate
+  // prefixes): the leader then aggregates reports only once a collection job names
+  // a parameter, and may aggregate a report again under another parameter that
+  // is_valid_aggregation_parameter allows. False (Prio3): the parameter is empty
+  // and reports are aggregated as they arrive, once.
+  virtual bool requires_aggregation_parameter() const { return false; }
+
   // Throws VdafDecodeError if `agg_param` is not a valid aggregation parameter.
   virtual void check_aggregation_parameter(ByteSpan agg_param) const = 0;
   // VDAF-08 is_valid: may a report be aggregated with `agg_param` after it
@@ -105,10 +112,14 @@ class Vdaf {
   virtual VdafPrepNext prep_next(ByteSpan state, ByteSpan prep_message) const = 0;
 
   // Aggregation: an aggregate share starts empty (all zero), accumulates
-  // output shares and merges other aggregate shares, in place.
+  // output shares and merges other aggregate shares, in place. The shares'
+  // shape may depend on the aggregation parameter (Poplar1: one element per
+  // candidate prefix, in a field chosen by the level), so every step gets it.
   virtual Bytes empty_aggregate_share(ByteSpan agg_param) const = 0;
-  virtual void accumulate(Bytes& aggregate_share, ByteSpan output_share) const = 0;
-  virtual void merge(Bytes& aggregate_share, ByteSpan other_aggregate_share) const = 0;
+  virtual void accumulate(Bytes& aggregate_share, ByteSpan agg_param,
+                          ByteSpan output_share) const = 0;
+  virtual void merge(Bytes& aggregate_share, ByteSpan agg_param,
+                     ByteSpan other_aggregate_share) const = 0;
   // Differential privacy: each aggregator adds noise to the aggregate share it hands over
   // (Janus 0.7's add_noise_to_agg_share, before it is encrypted and stored), as the VDAF's
   // configured strategy says. `report_count` is the number of measurements in it. The default,

@@ -59,7 +59,8 @@ MergedBatchAggregation merge_batch_aggregations(const Vdaf& vdaf, ByteSpan aggre
   MergedBatchAggregation merged;
   merged.aggregate_share = vdaf.empty_aggregate_share(aggregation_parameter);
   for (const BatchAggregation& shard : shards) {
-    if (shard.aggregate_share) vdaf.merge(merged.aggregate_share, *shard.aggregate_share);
+    if (shard.aggregate_share)
+      vdaf.merge(merged.aggregate_share, aggregation_parameter, *shard.aggregate_share);
     merged.report_count += shard.report_count;
     combine_report_id_checksums(merged.checksum, checksum_of(shard.checksum));
     merged.aggregation_jobs_created += shard.aggregation_jobs_created;
@@ -174,7 +175,7 @@ AggregationJobWriter::Written AggregationJobWriter::write(Transaction& tx,
       ReportIdChecksum checksum = checksum_of(aggregation.checksum);
       for (std::size_t i : change.finished) {
         const ReportAggregation& ra = written.report_aggregations[i];
-        vdaf_->accumulate(share, *entries_[i].output_share);
+        vdaf_->accumulate(share, job.aggregation_parameter, *entries_[i].output_share);
         update_report_id_checksum(checksum, ra.report_id);
         aggregation.report_count += 1;
         aggregation.client_timestamp_interval =

@@ -403,6 +403,20 @@ bool Transaction::is_batch_collected(const TaskId& task_id,
   return r.rows() > 0;
 }
 
+bool Transaction::is_batch_collected_under(const TaskId& task_id,
+                                           const BatchIdentifier& batch_identifier,
+                                           ByteSpan aggregation_parameter) {
+  auto r = connection_.exec(
+      "SELECT 1 FROM batch_aggregations WHERE task_id = (SELECT id FROM tasks WHERE task_id = $1) "
+      "AND batch_identifier = $2 AND aggregation_param = $3 "
+      "AND state IN ('COLLECTED', 'SCRUBBED') LIMIT 1",
+      pg::Params()
+          .bytea(task_id.span())
+          .bytea(encode_batch_identifier(batch_identifier))
+          .bytea(aggregation_parameter));
+  return r.rows() > 0;
+}
+
 // ---- garbage collection ----
 
 std::uint64_t Transaction::delete_expired_client_reports(const TaskId& task_id, Time threshold,

@@ -369,22 +369,27 @@ void Transaction::update_report_aggregations(
   }
 }
 
-std::set<ReportId> Transaction::get_report_ids_in_other_aggregation_jobs(
+std::map<ReportId, std::vector<Bytes>> Transaction::get_aggregation_parameters_of_reports(
     const TaskId& task_id, const std::vector<ReportId>& report_ids,
-    const AggregationJobId& excluding_job_id) {
-  std::set<ReportId> found;
+    const std::optional<AggregationJobId>& excluding_job_id) {
+  std::map<ReportId, std::vector<Bytes>> found;
   if (report_ids.empty()) return found;
   std::vector<ByteSpan> ids;
   for (const ReportId& id : report_ids) ids.push_back(id.span());
+  // A job id is 16 bytes: the empty string excludes nothing.
+  const Bytes excluded =
+      excluding_job_id ? Bytes(excluding_job_id->span().begin(), excluding_job_id->span().end())
+                       : Bytes();
   auto r = connection_.exec(
-      "SELECT DISTINCT report_aggregations.client_report_id FROM report_aggregations "
+      "SELECT DISTINCT report_aggregations.client_report_id, aggregation_jobs.aggregation_param "
+      "FROM report_aggregations "
       "JOIN aggregation_jobs ON aggregation_jobs.id = report_aggregations.aggregation_job_id "
       "WHERE report_aggregations.task_id = (SELECT id FROM tasks WHERE task_id = $1) "
       "AND report_aggregations.client_report_id = ANY($2) "
       "AND aggregation_jobs.aggregation_job_id <> $3",
-      pg::Params().bytea(task_id.span()).bytea_array(ids).bytea(excluding_job_id.span()));
+      pg::Params().bytea(task_id.span()).bytea_array(ids).bytea(excluded));
   for (int row = 0; row < r.rows(); ++row) {
-    found.insert(id_from<ReportId>(r, row, 0, "report id"));
+    found[id_from<ReportId>(r, row, 0, "report id")].push_back(r.bytea(row, 1));
   }
   return found;
 }

@@ -165,38 +165,78 @@ std::vector<ReportMetadata> Transaction::lock_unaggregated_client_reports(const 
 
 void Transaction::start_aggregation_of_client_reports(const TaskId& task_id,
                                                       const AggregationJobId& job_id,
-                                                      const std::vector<ReportId>& report_ids) {
+                                                      const std::vector<ReportId>& report_ids,
+                                                      ReportShares shares) {
   if (report_ids.empty()) return;
+  const bool scrub = shares == ReportShares::Scrub;
   std::vector<ByteSpan> ids;
   for (const ReportId& id : report_ids) ids.push_back(id.span());
   pg::Params params;
   params.bytea(task_id.span()).bytea(job_id.span()).bytea_array(ids).text(name_);
   // The shares move from the report to its report aggregation without leaving the server.
+  // A report that keeps its shares may already be in other jobs (other parameters).
   auto inserted = connection_.exec(
-      "INSERT INTO report_aggregations (task_id, aggregation_job_id, ord, client_report_id, "
-      "client_timestamp, state, public_share, leader_extensions, leader_input_share, "
-      "helper_encrypted_input_share, updated_by) "
-      "SELECT c.task_id, j.id, r.ord - 1, c.report_id, c.client_timestamp, 'START_LEADER', "
-      "  c.public_share, c.extensions, c.leader_input_share, c.helper_encrypted_input_share, $4 "
-      "FROM unnest($3::BYTEA[]) WITH ORDINALITY AS r(report_id, ord) "
-      "JOIN client_reports c ON c.report_id = r.report_id "
-      "  AND c.task_id = (SELECT id FROM tasks WHERE task_id = $1) "
-      "JOIN aggregation_jobs j ON j.task_id = c.task_id AND j.aggregation_job_id = $2 "
-      "WHERE c.aggregation_started = FALSE AND c.leader_input_share IS NOT NULL",
+      std::string(
+          "INSERT INTO report_aggregations (task_id, aggregation_job_id, ord, client_report_id, "
+          "client_timestamp, state, public_share, leader_extensions, leader_input_share, "
+          "helper_encrypted_input_share, updated_by) "
+          "SELECT c.task_id, j.id, r.ord - 1, c.report_id, c.client_timestamp, 'START_LEADER', "
+          "  c.public_share, c.extensions, c.leader_input_share, c.helper_encrypted_input_share, "
+          "  $4 "
+          "FROM unnest($3::BYTEA[]) WITH ORDINALITY AS r(report_id, ord) "
+          "JOIN client_reports c ON c.report_id = r.report_id "
+          "  AND c.task_id = (SELECT id FROM tasks WHERE task_id = $1) "
+          "JOIN aggregation_jobs j ON j.task_id = c.task_id AND j.aggregation_job_id = $2 "
+          "WHERE c.leader_input_share IS NOT NULL") +
+          (scrub ? " AND c.aggregation_started = FALSE" : ""),
       params);
-  auto scrubbed = connection_.exec(
-      "UPDATE client_reports SET aggregation_started = TRUE, extensions = NULL, "
-      "public_share = NULL, leader_input_share = NULL, helper_encrypted_input_share = NULL, "
-      "updated_at = now(), updated_by = $3 "
-      "WHERE task_id = (SELECT id FROM tasks WHERE task_id = $1) AND report_id = ANY($2) "
-      "AND aggregation_started = FALSE",
+  // aggregation_started keeps kept reports out of the once-only path too
+  // (lock_unaggregated_client_reports and its readiness test).
+  auto started = connection_.exec(
+      std::string("UPDATE client_reports SET aggregation_started = TRUE, ") +
+          (scrub ? "extensions = NULL, public_share = NULL, leader_input_share = NULL, "
+                   "helper_encrypted_input_share = NULL, "
+                 : "") +
+          "updated_at = now(), updated_by = $3 "
+          "WHERE task_id = (SELECT id FROM tasks WHERE task_id = $1) AND report_id = ANY($2) "
+          "AND aggregation_started = FALSE",
       pg::Params().bytea(task_id.span()).bytea_array(ids).text(name_));
   if (inserted.affected_rows() != report_ids.size() ||
-      scrubbed.affected_rows() != report_ids.size()) {
-    throw MutationTargetNotFound("start_aggregation_of_client_reports: " +
-                                 std::to_string(report_ids.size() - inserted.affected_rows()) +
-                                 " reports are not stored unaggregated (or were given twice)");
+      (scrub && started.affected_rows() != report_ids.size())) {
+    throw MutationTargetNotFound(
+        "start_aggregation_of_client_reports: " +
+        std::to_string(report_ids.size() - inserted.affected_rows()) + " reports are not stored " +
+        (scrub ? "unaggregated" : "with their shares") + " (or were given twice)");
   }
+}
+
+std::vector<ReportForCollection> Transaction::lock_client_reports_for_collections(
+    const TaskId& task_id, std::uint64_t limit) {
+  // FOR UPDATE does not combine with DISTINCT: two collection jobs with the same interval and
+  // parameter give a pair twice, and the pairs are made unique here.
+  auto r = connection_.exec(
+      "SELECT cj.aggregation_param, c.report_id, c.client_timestamp "
+      "FROM collection_jobs cj JOIN client_reports c ON c.task_id = cj.task_id "
+      "  AND c.client_timestamp >= cj.batch_interval_start "
+      "  AND c.client_timestamp < cj.batch_interval_end "
+      "WHERE cj.task_id = (SELECT id FROM tasks WHERE task_id = $1) AND cj.state = 'START' "
+      "AND c.leader_input_share IS NOT NULL "
+      "AND NOT EXISTS (SELECT 1 FROM report_aggregations ra "
+      "  JOIN aggregation_jobs j ON j.id = ra.aggregation_job_id "
+      "  WHERE ra.task_id = c.task_id AND ra.client_report_id = c.report_id "
+      "  AND j.aggregation_param = cj.aggregation_param) "
+      "ORDER BY c.client_timestamp, c.report_id LIMIT $2 FOR UPDATE OF c SKIP LOCKED",
+      pg::Params().bytea(task_id.span()).uint8(limit));
+  std::vector<ReportForCollection> reports;
+  std::set<std::pair<Bytes, ReportId>> seen;
+  for (int row = 0; row < r.rows(); ++row) {
+    ReportForCollection report{r.bytea(row, 0),
+                               {id_from<ReportId>(r, row, 1, "report id"), r.uint8(row, 2)}};
+    if (seen.emplace(report.aggregation_parameter, report.report.id).second) {
+      reports.push_back(std::move(report));
+    }
+  }
+  return reports;
 }
 
 std::uint64_t Transaction::count_client_reports_in_interval(const TaskId& task_id,
@@ -216,6 +256,25 @@ bool Transaction::interval_has_unaggregated_reports(const TaskId& task_id,
       "WHERE task_id = (SELECT id FROM tasks WHERE task_id = $1) "
       "AND client_timestamp >= $2 AND client_timestamp < $3 AND aggregation_started = FALSE)",
       pg::Params().bytea(task_id.span()).uint8(interval.start).uint8(interval_end(interval)));
+  return r.boolean(0, 0);
+}
+
+bool Transaction::interval_has_reports_unaggregated_under(const TaskId& task_id,
+                                                          const Interval& interval,
+                                                          ByteSpan aggregation_parameter) {
+  auto r = connection_.exec(
+      "SELECT EXISTS(SELECT 1 FROM client_reports c "
+      "WHERE c.task_id = (SELECT id FROM tasks WHERE task_id = $1) "
+      "AND c.client_timestamp >= $2 AND c.client_timestamp < $3 "
+      "AND NOT EXISTS (SELECT 1 FROM report_aggregations ra "
+      "  JOIN aggregation_jobs j ON j.id = ra.aggregation_job_id "
+      "  WHERE ra.task_id = c.task_id AND ra.client_report_id = c.report_id "
+      "  AND j.aggregation_param = $4))",
+      pg::Params()
+          .bytea(task_id.span())
+          .uint8(interval.start)
+          .uint8(interval_end(interval))
+          .bytea(aggregation_parameter));
   return r.boolean(0, 0);
 }
 

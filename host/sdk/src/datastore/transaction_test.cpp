@@ -649,18 +649,25 @@ TEST_F(TransactionTest, AggregationJobAndReportAggregationsRoundTrip) {
             ras);
   EXPECT_EQ(
       tx([&](Transaction& t) { return t.get_aggregation_jobs_for_task(task.task_id); }).size(), 1u);
-  // Replay check across jobs.
+  // Replay check across jobs: the aggregation parameters each report was aggregated under.
   AggregationJob second = aggregation_job(task.task_id, {1'700'000'000, 3600});
   const std::vector<ReportId> asked{ras[0].report_id, ras[2].report_id, ReportId::random()};
   EXPECT_TRUE(tx([&](Transaction& t) {
-                return t.get_report_ids_in_other_aggregation_jobs(task.task_id, asked,
-                                                                  job.aggregation_job_id);
+                return t.get_aggregation_parameters_of_reports(task.task_id, asked,
+                                                               job.aggregation_job_id);
               }).empty());
+  const std::map<ReportId, std::vector<Bytes>> expected = {
+      {ras[0].report_id, {job.aggregation_parameter}},
+      {ras[2].report_id, {job.aggregation_parameter}}};
   EXPECT_EQ(tx([&](Transaction& t) {
-              return t.get_report_ids_in_other_aggregation_jobs(task.task_id, asked,
-                                                                second.aggregation_job_id);
+              return t.get_aggregation_parameters_of_reports(task.task_id, asked,
+                                                             second.aggregation_job_id);
             }),
-            (std::set<ReportId>{ras[0].report_id, ras[2].report_id}));
+            expected);
+  EXPECT_EQ(tx([&](Transaction& t) {
+              return t.get_aggregation_parameters_of_reports(task.task_id, asked, std::nullopt);
+            }),
+            expected);
   // Unknown rows.
   EXPECT_THROW(tx([&](Transaction& t) { t.update_aggregation_job(second); }),
                MutationTargetNotFound);

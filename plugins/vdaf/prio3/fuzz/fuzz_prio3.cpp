@@ -65,7 +65,7 @@ std::vector<Instance> make_instances() {
         {}, std::vector<Bytes>{in.leader.prep_share, in.helper.prep_share});
     in.leader_output = *in.vdaf->prep_next(in.leader.state, in.prep_message).output_share;
     in.aggregate = in.vdaf->empty_aggregate_share({});
-    in.vdaf->accumulate(in.aggregate, in.leader_output);
+    in.vdaf->accumulate(in.aggregate, {}, in.leader_output);
     instances.push_back(std::move(in));
   }
   return instances;
@@ -102,14 +102,14 @@ void run(const Instance& in, std::uint8_t operation, ByteSpan bytes) {
     case 6: {  // an output share read back from storage
       vdaf.check_output_share(bytes);
       Bytes aggregate = vdaf.empty_aggregate_share({});
-      vdaf.accumulate(aggregate, bytes);
+      vdaf.accumulate(aggregate, {}, bytes);
       if (aggregate.size() != in.aggregate.size()) std::abort();
       break;
     }
     case 7: {  // the helper's aggregate share (collection) or a stored one (merge)
       vdaf.check_aggregate_share(bytes);
       Bytes aggregate = in.aggregate;
-      vdaf.merge(aggregate, bytes);
+      vdaf.merge(aggregate, {}, bytes);
       if (aggregate.size() != in.aggregate.size()) std::abort();
       Bytes noised = fuzzed;  // a stored share being noised for a collection
       vdaf.add_noise_to_aggregate_share(noised, {}, 1);
