@@ -76,6 +76,44 @@ bool packed_bit(ByteSpan packed, std::size_t i) {
   return (packed[byte] >> (i % 8)) & 1;
 }
 
+// What aggregation needs of a parameter: its level (hence the field) and prefix count. The
+// encoding is checked (level below BITS, the packing's length, zero padding bits) without
+// unpacking the prefixes, which accumulate would otherwise do for every report.
+struct ParameterShape {
+  std::uint16_t level = 0;
+  std::size_t count = 0;
+  std::size_t width = 0;  // bits per prefix: level + 1
+  ByteSpan packed;
+};
+
+ParameterShape decode_parameter_shape(ByteSpan encoded, std::size_t bits) {
+  if (encoded.size() < 6) decode_error("aggregation parameter shorter than 6 bytes");
+  ParameterShape shape;
+  shape.level = static_cast<std::uint16_t>(encoded[0] << 8 | encoded[1]);
+  if (shape.level >= bits) {
+    decode_error("aggregation parameter level " + std::to_string(shape.level) +
+                 " is not below BITS = " + std::to_string(bits));
+  }
+  std::uint64_t count = 0;
+  for (int i = 2; i < 6; ++i) count = count << 8 | encoded[i];
+  shape.width = shape.level + 1u;
+  shape.packed = encoded.subspan(6);
+  // Compare in bits first: a huge count must not be multiplied into an allocation.
+  if (count > shape.packed.size() * 8 / shape.width ||
+      (shape.width * count + 7) / 8 != shape.packed.size()) {
+    decode_error("aggregation parameter: " + std::to_string(count) + " prefixes of " +
+                 std::to_string(shape.width) + " bits do not fill " +
+                 std::to_string(shape.packed.size()) + " bytes");
+  }
+  shape.count = static_cast<std::size_t>(count);
+  for (std::size_t bit = shape.width * shape.count; bit < shape.packed.size() * 8; ++bit) {
+    if (packed_bit(shape.packed, bit)) {
+      decode_error("aggregation parameter: non-zero padding bits");
+    }
+  }
+  return shape;
+}
+
 // An input share: IDPF key ‖ correlation seed ‖ corr_inner (2·(BITS-1) Field64) ‖ corr_leaf
 // (2 Field255).
 struct InputShare {
@@ -159,7 +197,7 @@ class Poplar1 final : public Vdaf {
                                       std::span<const Bytes> previous) const override {
     const std::uint16_t level = decode_aggregation_parameter(agg_param, bits_).level;
     return std::none_of(previous.begin(), previous.end(), [&](const Bytes& other) {
-      return decode_aggregation_parameter(other, bits_).level == level;
+      return decode_parameter_shape(other, bits_).level == level;
     });
   }
 
@@ -187,9 +225,9 @@ class Poplar1 final : public Vdaf {
 
   Bytes prep_shares_to_prep(ByteSpan agg_param, std::span<const Bytes> prep_shares) const override {
     if (prep_shares.size() != 2) decode_error("preparation needs two prep shares");
-    const AggregationParameter param = decode_aggregation_parameter(agg_param, bits_);
-    return is_leaf(param.level) ? combine_sketches<Field255>(prep_shares)
-                                : combine_sketches<Field64>(prep_shares);
+    return is_leaf(decode_parameter_shape(agg_param, bits_).level)
+               ? combine_sketches<Field255>(prep_shares)
+               : combine_sketches<Field64>(prep_shares);
   }
 
   VdafPrepNext prep_next(ByteSpan state, ByteSpan prep_message) const override {
@@ -199,8 +237,8 @@ class Poplar1 final : public Vdaf {
   }
 
   Bytes empty_aggregate_share(ByteSpan agg_param) const override {
-    const AggregationParameter param = decode_aggregation_parameter(agg_param, bits_);
-    return Bytes(param.prefixes.size() * element_size(param.level), 0);
+    const ParameterShape shape = decode_parameter_shape(agg_param, bits_);
+    return Bytes(shape.count * element_size(shape.level), 0);
   }
 
   void accumulate(Bytes& aggregate_share, ByteSpan agg_param,
@@ -216,8 +254,8 @@ class Poplar1 final : public Vdaf {
                          std::uint64_t) const override {
     Bytes total = empty_aggregate_share(agg_param);
     for (const Bytes& share : aggregate_shares) merge(total, agg_param, share);
-    const AggregationParameter param = decode_aggregation_parameter(agg_param, bits_);
-    return is_leaf(param.level) ? counts<Field255>(total) : counts<Field64>(total);
+    return is_leaf(decode_parameter_shape(agg_param, bits_).level) ? counts<Field255>(total)
+                                                                   : counts<Field64>(total);
   }
 
   void check_public_share(ByteSpan public_share) const override {
@@ -459,11 +497,11 @@ class Poplar1 final : public Vdaf {
   }
 
   void add_into(Bytes& total, ByteSpan agg_param, ByteSpan other, const char* what) const {
-    const AggregationParameter param = decode_aggregation_parameter(agg_param, bits_);
-    if (is_leaf(param.level)) {
-      add_into_at<Field255>(total, param.prefixes.size(), other, what);
+    const ParameterShape shape = decode_parameter_shape(agg_param, bits_);
+    if (is_leaf(shape.level)) {
+      add_into_at<Field255>(total, shape.count, other, what);
     } else {
-      add_into_at<Field64>(total, param.prefixes.size(), other, what);
+      add_into_at<Field64>(total, shape.count, other, what);
     }
   }
 
@@ -541,31 +579,15 @@ Bytes encode_aggregation_parameter(const AggregationParameter& param) {
 }
 
 AggregationParameter decode_aggregation_parameter(ByteSpan encoded, std::size_t bits) {
-  if (encoded.size() < 6) decode_error("aggregation parameter shorter than 6 bytes");
+  const ParameterShape shape = decode_parameter_shape(encoded, bits);
   AggregationParameter param;
-  param.level = static_cast<std::uint16_t>(encoded[0] << 8 | encoded[1]);
-  if (param.level >= bits) {
-    decode_error("aggregation parameter level " + std::to_string(param.level) +
-                 " is not below BITS = " + std::to_string(bits));
-  }
-  std::uint64_t count = 0;
-  for (int i = 2; i < 6; ++i) count = count << 8 | encoded[i];
-  const std::size_t width = param.level + 1u;
-  const ByteSpan packed = encoded.subspan(6);
-  // Compare in bits first: a huge count must not be multiplied into an allocation.
-  if (count > packed.size() * 8 / width || (width * count + 7) / 8 != packed.size()) {
-    decode_error("aggregation parameter: " + std::to_string(count) + " prefixes of " +
-                 std::to_string(width) + " bits do not fill " + std::to_string(packed.size()) +
-                 " bytes");
-  }
-  for (std::size_t bit = width * count; bit < packed.size() * 8; ++bit) {
-    if (packed_bit(packed, bit)) decode_error("aggregation parameter: non-zero padding bits");
-  }
-  param.prefixes.reserve(count);
-  for (std::size_t i = 0; i < count; ++i) {
-    Path prefix(width);
-    for (std::size_t b = 0; b < width; ++b)
-      prefix[width - 1 - b] = packed_bit(packed, width * i + b);
+  param.level = shape.level;
+  param.prefixes.reserve(shape.count);
+  for (std::size_t i = 0; i < shape.count; ++i) {
+    Path prefix(shape.width);
+    for (std::size_t b = 0; b < shape.width; ++b) {
+      prefix[shape.width - 1 - b] = packed_bit(shape.packed, shape.width * i + b);
+    }
     // Strictly increasing (VDAF-08 prep_init): unique, and cheap to walk in order.
     if (!param.prefixes.empty() && !(param.prefixes.back() < prefix)) {
       decode_error("aggregation parameter: prefixes are not strictly increasing");
