@@ -25,13 +25,18 @@ Time saturating_add(Time a, Duration b) {
 class CreatedJobs {
  public:
   void add(const BatchIdentifier& batch, const Bytes& aggregation_parameter) {
-    auto& entry = by_batch_[{encode_batch_identifier(batch), aggregation_parameter}];
+    // Within a task every batch identifier has one length, so the concatenation is a key.
+    Bytes key = encode_batch_identifier(batch);
+    key.insert(key.end(), aggregation_parameter.begin(), aggregation_parameter.end());
+    Entry& entry = by_batch_[key];
     entry.batch = batch;
+    entry.aggregation_parameter = aggregation_parameter;
     ++entry.jobs;
   }
   void count(Transaction& tx, const TaskId& task_id, std::uint64_t shard_count) const {
     for (const auto& [key, entry] : by_batch_) {
-      count_aggregation_jobs_created(tx, task_id, entry.batch, key.second, shard_count, entry.jobs);
+      count_aggregation_jobs_created(tx, task_id, entry.batch, entry.aggregation_parameter,
+                                     shard_count, entry.jobs);
     }
     // Job drivers waiting for work hear of these jobs when the pass commits.
     if (!by_batch_.empty()) tx.notify(kAggregationJobsChannel);
@@ -40,9 +45,10 @@ class CreatedJobs {
  private:
   struct Entry {
     BatchIdentifier batch;
+    Bytes aggregation_parameter;
     std::uint64_t jobs = 0;
   };
-  std::map<std::pair<Bytes, Bytes>, Entry> by_batch_;
+  std::map<Bytes, Entry, BytesLess> by_batch_;
 };
 
 // Writes one job of `reports` (all of batch `batch`) under `aggregation_parameter`: the job

@@ -1,5 +1,6 @@
 // Transaction methods: client reports (the upload path and the job creator's claims).
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "tx_util.h"
@@ -228,11 +229,11 @@ std::vector<ReportForCollection> Transaction::lock_client_reports_for_collection
       "ORDER BY c.client_timestamp, c.report_id LIMIT $2 FOR UPDATE OF c SKIP LOCKED",
       pg::Params().bytea(task_id.span()).uint8(limit));
   std::vector<ReportForCollection> reports;
-  std::set<std::pair<Bytes, ReportId>> seen;
+  std::map<Bytes, std::set<ReportId>, BytesLess> seen;  // parameter → reports
   for (int row = 0; row < r.rows(); ++row) {
     ReportForCollection report{r.bytea(row, 0),
                                {id_from<ReportId>(r, row, 1, "report id"), r.uint8(row, 2)}};
-    if (seen.emplace(report.aggregation_parameter, report.report.id).second) {
+    if (seen[report.aggregation_parameter].insert(report.report.id).second) {
       reports.push_back(std::move(report));
     }
   }
