@@ -219,6 +219,8 @@ HttpResponse Aggregator::aggregation_job_init(const HttpRequest& request, const 
     for (const PreparedReport& report : prepared) {
       if (!report.error) candidates.push_back(report.metadata.id);
     }
+    // Where a report may come again (Poplar1), concurrent jobs decide about it in turn.
+    if (vdaf.requires_aggregation_parameter()) tx.lock_client_reports(task_id, candidates);
     const std::map<ReportId, std::vector<Bytes>> previous =
         tx.get_aggregation_parameters_of_reports(task_id, candidates, *job_id);
     for (const PreparedReport& report : prepared) {

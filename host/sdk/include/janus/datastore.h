@@ -251,6 +251,12 @@ class Transaction {
   // Updates state and state data of existing rows (matched by job and ord), in one
   // statement; throws MutationTargetNotFound (rolling back) if any row is missing.
   void update_report_aggregations(const std::vector<ReportAggregation>& report_aggregations);
+  // Locks the stored rows of these reports (FOR UPDATE, in id order) until the transaction
+  // ends. A helper deciding whether a report seen before may be aggregated again (Poplar1's
+  // next level) takes it first: two concurrent jobs holding one report then decide one after
+  // the other, so that the second sees the first's parameter (at READ COMMITTED, in the
+  // statements after the lock) instead of both preparing the report at one level.
+  void lock_client_reports(const TaskId& task_id, const std::vector<ReportId>& report_ids);
   // Replays and the validity of aggregation parameters (VDAF-08 is_valid), one statement:
   // for each of `report_ids` that aggregation jobs other than `excluding_job_id` hold, the
   // parameters of those jobs. A report absent from the answer was never aggregated.

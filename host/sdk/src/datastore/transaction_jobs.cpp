@@ -369,6 +369,18 @@ void Transaction::update_report_aggregations(
   }
 }
 
+void Transaction::lock_client_reports(const TaskId& task_id,
+                                      const std::vector<ReportId>& report_ids) {
+  if (report_ids.empty()) return;
+  std::vector<ByteSpan> ids;
+  for (const ReportId& id : report_ids) ids.push_back(id.span());
+  // In id order, so that two transactions locking overlapping sets cannot deadlock.
+  connection_.exec(
+      "SELECT 1 FROM client_reports WHERE task_id = (SELECT id FROM tasks WHERE task_id = $1) "
+      "AND report_id = ANY($2) ORDER BY report_id FOR UPDATE",
+      pg::Params().bytea(task_id.span()).bytea_array(ids));
+}
+
 std::map<ReportId, std::vector<Bytes>> Transaction::get_aggregation_parameters_of_reports(
     const TaskId& task_id, const std::vector<ReportId>& report_ids,
     const std::optional<AggregationJobId>& excluding_job_id) {

@@ -675,6 +675,47 @@ TEST_F(TransactionTest, AggregationJobAndReportAggregationsRoundTrip) {
                MutationTargetAlreadyExists);
 }
 
+// A report that may be aggregated again (Poplar1's next level): two concurrent jobs that
+// hold it decide in turn. The second locks the report while the first has written its report
+// aggregation but not committed; it waits, and then sees the first one's parameter, so it
+// cannot take the report at the same level too.
+TEST_F(TransactionTest, LockedReportsMakeAConcurrentDecisionSeeTheFirstParameter) {
+  AggregatorTask task = put_task();
+  const ReportId id = ReportId::random();
+  tx([&](Transaction& t) { t.put_scrubbed_reports(task.task_id, {{id, 1'700'000'000}}); });
+  auto other = db_.open_datastore(clock_);
+  AggregationJob first = aggregation_job(task.task_id, {1'700'000'000, 3600});
+  first.aggregation_parameter = {7};
+  std::map<ReportId, std::vector<Bytes>> seen_by_second;
+  std::thread second;
+  datastore_->run_tx("first", Isolation::ReadCommitted, [&](Transaction& t) {
+    t.lock_client_reports(task.task_id, {id});
+    EXPECT_TRUE(t.get_aggregation_parameters_of_reports(task.task_id, {id}, std::nullopt).empty());
+    t.put_aggregation_job(first);
+    ReportAggregation ra;
+    ra.task_id = task.task_id;
+    ra.aggregation_job_id = first.aggregation_job_id;
+    ra.report_id = id;
+    ra.client_timestamp = 1'700'000'000;
+    ra.state = ReportAggregationState::Finished;
+    t.put_report_aggregations({ra});
+    if (!second.joinable()) {
+      second = std::thread([&] {
+        seen_by_second = other->run_tx("second", Isolation::ReadCommitted, [&](Transaction& o) {
+          o.lock_client_reports(task.task_id, {id});
+          return o.get_aggregation_parameters_of_reports(task.task_id, {id}, std::nullopt);
+        });
+      });
+    }
+    // The second transaction reaches its lock meanwhile and waits there.
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  });
+  second.join();
+  EXPECT_EQ(seen_by_second, (std::map<ReportId, std::vector<Bytes>>{{id, {Bytes{7}}}}));
+  // Unknown ids lock nothing and are no error.
+  tx([&](Transaction& t) { t.lock_client_reports(task.task_id, {ReportId::random()}); });
+}
+
 // ---- batches, collection, aggregate shares, outstanding batches, counters ----
 
 TEST_F(TransactionTest, BatchAggregationShardsRoundTripAndAreFoundByInterval) {
