@@ -26,6 +26,7 @@ const char kCollectUsage[] =
     "Collects a batch from the leader and prints the aggregate result.\n"
     "  --vdaf count | sum (--bits) | sumvec (--bits --length --chunk-length)\n"
     "         | histogram (--length --chunk-length)\n"
+    "         | fixedpoint16bitboundedl2vecsum | fixedpoint32bitboundedl2vecsum (--length)\n"
     "  --hpke-config       the collector's encoded HpkeConfig, base64url\n"
     "  --hpke-private-key  its private key, base64url\n"
     "  --poll-interval     seconds between polls of a pending job (default 1)\n"
@@ -68,7 +69,17 @@ VdafDescription vdaf_from_arguments(const Arguments& args) {
         "Prio3Histogram",
         {{"length", number(args, "--length")}, {"chunk_length", number(args, "--chunk-length")}}};
   }
-  throw UsageError("--vdaf: expected count, sum, sumvec or histogram, not '" + name + "'");
+  // Janus's fpvec_bounded_l2 VDAF; the collector needs no dp_strategy to decode.
+  if (name == "fixedpoint16bitboundedl2vecsum" || name == "fixedpoint32bitboundedl2vecsum") {
+    return {"Prio3FixedPointBoundedL2VecSum",
+            {{"bitsize", name == "fixedpoint16bitboundedl2vecsum" ? "BitSize16" : "BitSize32"},
+             {"dp_strategy", {{"dp_strategy", "NoDifferentialPrivacy"}}},
+             {"length", number(args, "--length")}}};
+  }
+  throw UsageError(
+      "--vdaf: expected count, sum, sumvec, histogram, fixedpoint16bitboundedl2vecsum or "
+      "fixedpoint32bitboundedl2vecsum, not '" +
+      name + "'");
 }
 
 Query query_from_arguments(const Arguments& args) {

@@ -418,10 +418,10 @@ TEST(CliCollect, UsageMistakesAndAnUnreachableLeader) {
   };
   Result bad_vdaf = run(with({"--vdaf", "poplar1"}));
   EXPECT_EQ(bad_vdaf.code, 2);
-  EXPECT_NE(bad_vdaf.err.find("--vdaf: expected count, sum, sumvec or histogram"),
-            std::string::npos)
+  EXPECT_NE(bad_vdaf.err.find("--vdaf: expected count, sum, sumvec, histogram"), std::string::npos)
       << bad_vdaf.err;
   EXPECT_EQ(run(with({"--vdaf", "sum"})).code, 2);                             // no --bits
+  EXPECT_EQ(run(with({"--vdaf", "fixedpoint32bitboundedl2vecsum"})).code, 2);  // no --length
   EXPECT_EQ(run(with({"--vdaf", "count", "--current-batch"})).code, 2);        // two queries
   EXPECT_EQ(run(with({"--vdaf", "count", "--dap-auth-token", "t"})).code, 2);  // two tokens
   Result bad_key = run({"--task-id", TaskId::random().to_base64url(), "--leader", "http://x/",
@@ -433,6 +433,8 @@ TEST(CliCollect, UsageMistakesAndAnUnreachableLeader) {
   EXPECT_EQ(unreachable.code, 1);
   EXPECT_NE(unreachable.err.find("janus_cli collect: error:"), std::string::npos)
       << unreachable.err;
+  // Janus's collect names for the fixed-point vector are taken (and get as far).
+  EXPECT_EQ(run(with({"--vdaf", "fixedpoint16bitboundedl2vecsum", "--length", "3"})).code, 1);
 }
 
 class CliJobCommands : public CliCommands {

@@ -56,10 +56,21 @@ TaskId task_id_field(const nlohmann::json& object, std::string_view key) {
 VdafDescription vdaf_from_object(const nlohmann::json& object) {
   const std::string type = string_field(object, "type");
   VdafDescription vdaf{type, nlohmann::json::object()};
-  // Every other member is a parameter, a base-10 string (our VDAFs take integers).
+  // Every other member is a parameter, a base-10 string (our VDAFs take integers), but for
+  // the fixed-point vector's bitsize name and any dp_strategy object.
   for (const auto& [key, value] : object.items()) {
     if (key == "type") continue;
-    vdaf.parameters[key] = decimal(value, "vdaf." + key);
+    if (key == "bitsize") {
+      vdaf.parameters[key] = string_field(object, key);
+    } else if (key == "dp_strategy") {
+      if (!value.is_object()) throw BadRequest("\"vdaf.dp_strategy\": expected an object");
+      vdaf.parameters[key] = value;
+    } else {
+      vdaf.parameters[key] = decimal(value, "vdaf." + key);
+    }
+  }
+  if (type == "Prio3FixedPointBoundedL2VecSum" && !vdaf.parameters.contains("dp_strategy")) {
+    vdaf.parameters["dp_strategy"] = {{"dp_strategy", "NoDifferentialPrivacy"}};
   }
   return vdaf;
 }
@@ -95,8 +106,26 @@ Query query_from_object(const nlohmann::json& object) {
 
 namespace {
 
+// [+-]digits.digits: a decimal fraction, left for the VDAF to parse.
+bool is_decimal_fraction(const std::string& text) {
+  std::size_t i = text.empty() || (text[0] != '-' && text[0] != '+') ? 0 : 1;
+  const std::size_t point = text.find('.', i);
+  if (point == std::string::npos || text.size() > 100) return false;
+  std::size_t digits = 0;
+  for (; i < text.size(); ++i) {
+    if (i == point) continue;
+    if (text[i] < '0' || text[i] > '9') return false;
+    ++digits;
+  }
+  return digits > 0;
+}
+
 nlohmann::json scalar_measurement(const nlohmann::json& measurement) {
   if (measurement.is_boolean()) return measurement;
+  if (measurement.is_string() && (is_decimal_fraction(measurement.get<std::string>()) ||
+                                  measurement.get<std::string>().starts_with('-'))) {
+    return measurement;
+  }
   return decimal(measurement, "measurement");
 }
 
@@ -124,6 +153,13 @@ nlohmann::json result_to_json(const nlohmann::json& aggregate) {
   }
   if (aggregate.is_number_unsigned()) return std::to_string(aggregate.get<std::uint64_t>());
   if (aggregate.is_number_integer()) return std::to_string(aggregate.get<std::int64_t>());
+  if (aggregate.is_number_float()) {
+    char text[400];
+    const auto [end, ec] =
+        std::to_chars(text, text + sizeof text, aggregate.get<double>(), std::chars_format::fixed);
+    if (ec != std::errc()) return aggregate;
+    return std::string(text, end);
+  }
   // Our Prio3 gives integers beyond 64 bits as decimal strings already.
   return aggregate;
 }

@@ -44,8 +44,10 @@ std::string string_field(const nlohmann::json& object, std::string_view key);
 Bytes base64url_field(const nlohmann::json& object, std::string_view key);
 TaskId task_id_field(const nlohmann::json& object, std::string_view key = "task_id");
 
-// The VDAF object ({"type": "Prio3Sum", "bits": "8"}, …) as our VDAF description. Types
-// other than Prio3Count/Sum/SumVec/Histogram are left to the registry to refuse.
+// The VDAF object ({"type": "Prio3Sum", "bits": "8"}, …) as our VDAF description. Unknown
+// types are left to the registry to refuse. As Janus's interop binaries take them,
+// "bitsize" is a string ("BitSize16") and "dp_strategy" an object, defaulting to
+// NoDifferentialPrivacy for Prio3FixedPointBoundedL2VecSum (which requires one).
 VdafDescription vdaf_from_object(const nlohmann::json& object);
 // The query object: {"type": 1, "batch_interval_start": S, "batch_interval_duration": D}
 // or {"type": 2, "subtype": 0, "batch_id": B64URL} / {"type": 2, "subtype": 1}.
@@ -53,9 +55,11 @@ Query query_from_object(const nlohmann::json& object);
 // A query type number (1 time_interval, 2 fixed_size).
 QueryType query_type_from_json(const nlohmann::json& value);
 // A measurement as the draft writes it (base-10 strings, arrays of them) as our VDAFs take
-// it (integers).
+// it (integers). Decimal fractions ("-0.25", Janus's fixed-point vectors) stay strings,
+// which the VDAF parses exactly.
 nlohmann::json measurement_from_json(const nlohmann::json& measurement);
-// An aggregate result as the draft writes it: every integer as a base-10 string.
+// An aggregate result as the draft writes it: every number as a base-10 string (floats as
+// Rust's Display writes them: the shortest digits that round-trip, never an exponent).
 nlohmann::json result_to_json(const nlohmann::json& aggregate);
 
 nlohmann::json success();

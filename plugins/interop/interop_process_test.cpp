@@ -323,7 +323,24 @@ INSTANTIATE_TEST_SUITE_P(
         VdafCase{"Histogram",
                  {{"type", "Prio3Histogram"}, {"length", "4"}, {"chunk_length", "2"}},
                  {"0", "3", "3", "1", "3"},
-                 json{"1", "1", "0", "3"}}),
+                 json{"1", "1", "0", "3"}},
+        // Janus's fpvec_bounded_l2 VDAF: decimal strings in, Rust-formatted floats out.
+        VdafCase{
+            "FixedPointBoundedL2VecSum",
+            {{"type", "Prio3FixedPointBoundedL2VecSum"}, {"bitsize", "BitSize16"}, {"length", "3"}},
+            {json{"0.25", "0.125", "0.0625"}, json{"-0.5", "0.125", "0"}},
+            json{"-0.25", "0.25", "0.0625"}},
+        // With zCDP noise through task storage and both aggregators; epsilon 10^6 makes
+        // sigma 2^16/10^6 raw units, so the noise is 0 but with probability below 1e-40.
+        VdafCase{"FixedPointBoundedL2VecSumZCdp",
+                 {{"type", "Prio3FixedPointBoundedL2VecSum"},
+                  {"bitsize", "BitSize16"},
+                  {"dp_strategy",
+                   {{"dp_strategy", "ZCdpDiscreteGaussian"},
+                    {"budget", {{"epsilon", json::parse("[[1000000], [1]]")}}}}},
+                  {"length", "2"}},
+                 {json{"0.5", "-0.25"}, json{"-0.125", "0.5"}},
+                 json{"0.375", "0.25"}}),
     [](const ::testing::TestParamInfo<VdafCase>& info) { return info.param.name; });
 
 // Poplar1 heavy hitters on both aggregators: the client shards 4-bit strings (the test

@@ -36,6 +36,23 @@ TEST(InteropApi, VdafObjectsTakeBase10Strings) {
   EXPECT_THROW(vdaf_from_object({{"type", "Prio3Sum"}, {"bits", "-8"}}), BadRequest);
   EXPECT_THROW(vdaf_from_object({{"bits", "8"}}), BadRequest);
   EXPECT_THROW(vdaf_from_object(json::array()), BadRequest);
+
+  // Janus's fixed-point vector: bitsize by name, dp_strategy an object defaulting to none.
+  const json none = {{"dp_strategy", "NoDifferentialPrivacy"}};
+  VdafDescription fixed = vdaf_from_object(
+      {{"type", "Prio3FixedPointBoundedL2VecSum"}, {"bitsize", "BitSize16"}, {"length", "10"}});
+  EXPECT_EQ(fixed.parameters,
+            json({{"bitsize", "BitSize16"}, {"length", 10}, {"dp_strategy", none}}));
+  const json gaussian = {{"dp_strategy", "ZCdpDiscreteGaussian"},
+                         {"budget", {{"epsilon", json::parse("[[1], [2]]")}}}};
+  fixed = vdaf_from_object({{"type", "Prio3FixedPointBoundedL2VecSum"},
+                            {"bitsize", "BitSize32"},
+                            {"dp_strategy", gaussian},
+                            {"length", "3"}});
+  EXPECT_EQ(fixed.parameters.at("dp_strategy"), gaussian);
+  EXPECT_THROW(vdaf_from_object({{"type", "Prio3FixedPointBoundedL2VecSum"}, {"bitsize", 16}}),
+               BadRequest);
+  EXPECT_THROW(vdaf_from_object({{"type", "Prio3Histogram"}, {"dp_strategy", "x"}}), BadRequest);
 }
 
 TEST(InteropApi, Queries) {
@@ -68,6 +85,14 @@ TEST(InteropApi, MeasurementsAndResultsAreBase10Strings) {
   EXPECT_EQ(result_to_json(json({1u, 0u})), json({"1", "0"}));
   EXPECT_EQ(result_to_json(json("340282366920938463463374607431768211455")),
             json("340282366920938463463374607431768211455"));
+  // Fixed-point measurements stay strings for the VDAF; results are written as Rust's
+  // Display writes an f64.
+  EXPECT_EQ(measurement_from_json(json{"0.25", "-0.125", "-1", "0"}),
+            json({"0.25", "-0.125", "-1", 0u}));
+  EXPECT_THROW(measurement_from_json("0.2.5"), BadRequest);
+  EXPECT_THROW(measurement_from_json("."), BadRequest);
+  EXPECT_EQ(result_to_json(json({0.5, -0.25, 0.0, 1.0, 0.288970947265625, 1e-7, 0.1})),
+            json({"0.5", "-0.25", "0", "1", "0.288970947265625", "0.0000001", "0.1"}));
 }
 
 // Each plugin's config section: listen_address is required, dap_endpoint (aggregator role

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstddef>
 #include <span>
 #include <stdexcept>
@@ -177,6 +178,83 @@ class HistogramCircuit final : public ValidityCircuit<Field128> {
 
  private:
   std::size_t length_, chunk_length_;
+  std::vector<Gadget> gadgets_;
+};
+
+// libprio 0.16.8's FixedPointBoundedL2VecSum (src/flp/types/fixedpoint_l2.rs),
+// which Janus 0.7 serves as Prio3FixedPointBoundedL2VecSum: `length` entries
+// of n = `bits_per_entry` bits (fixed-point numbers in [−1, 1), offset by
+// 2^(n−1) so each is an n-bit unsigned integer y), then the squared norm
+// Σ (y − 2^(n−1))² as 2n−2 bits. The circuit checks that every input element
+// is a bit and that the submitted norm equals the one computed from the
+// entries, so the norm is below 2^(2n−2): the vector's L2 norm is below 1.
+// The output is the entries' y values (the norm is dropped).
+class FixedPointL2Circuit final : public ValidityCircuit<Field128> {
+ public:
+  using F = Field128;
+  FixedPointL2Circuit(std::size_t bits_per_entry, std::size_t length)
+      : bits_(bits_per_entry), norm_bits_(2 * bits_per_entry - 2), length_(length) {
+    if (bits_ != 16 && bits_ != 32) {
+      throw std::invalid_argument("Prio3FixedPointBoundedL2VecSum: entries must be 16 or 32 bits");
+    }
+    if (length == 0) {
+      throw std::invalid_argument("Prio3FixedPointBoundedL2VecSum: length must be positive");
+    }
+    if (length > (kMaxCircuitLength - norm_bits_) / bits_) {
+      throw std::invalid_argument("Prio3FixedPointBoundedL2VecSum: length too large");
+    }
+    // Chunk lengths as libprio derives them (fixedpoint_l2.rs: the square
+    // root of each gadget's input count, computed in f64 and truncated).
+    const std::size_t len0 = meas_len();
+    const std::size_t chunk0 =
+        std::max<std::size_t>(1, static_cast<std::size_t>(std::sqrt(static_cast<double>(len0))));
+    const std::size_t chunk1 =
+        std::max<std::size_t>(1, static_cast<std::size_t>(std::sqrt(static_cast<double>(length))));
+    gadgets_.push_back({GadgetKind::kParallelSumMul, (len0 + chunk0 - 1) / chunk0, chunk0});
+    // The norm summand y² − 2^n·y + 2^(2n−2) = (y − 2^(n−1))².
+    Gadget norm{GadgetKind::kParallelSumPolyEval, (length + chunk1 - 1) / chunk1, chunk1};
+    norm.poly = {std::int64_t{1} << norm_bits_, -(std::int64_t{1} << bits_), 1};
+    gadgets_.push_back(norm);
+  }
+  std::size_t bits_per_entry() const { return bits_; }
+  std::size_t length() const { return length_; }
+  const std::vector<Gadget>& gadgets() const override { return gadgets_; }
+  std::size_t meas_len() const override { return bits_ * length_ + norm_bits_; }
+  std::size_t output_len() const override { return length_; }
+  std::size_t joint_rand_len() const override { return 2; }
+
+  F eval(std::span<const F> meas, std::span<const F> joint_rand, std::size_t num_shares,
+         F constant_scale, GadgetCaller<F>& gadgets) const override {
+    const F inverse = shares_inverse(num_shares) * constant_scale;
+    // Every element a bit, the norm's bits included.
+    const F range_check =
+        gadgets.call_parallel_sum_range_check(0, gadgets_[0], meas, joint_rand[0], inverse);
+    // The norm of the entries, chunk by chunk; the last chunk is padded with
+    // shares of the encoding of 0, whose summand is 0.
+    const Gadget& norm = gadgets_[1];
+    const F zero_share = F::from_u64(std::uint64_t{1} << (bits_ - 1)) * inverse;
+    std::vector<F> chunk(norm.chunk_length);
+    F computed = F::zero();
+    for (std::size_t first = 0; first < length_; first += norm.chunk_length) {
+      for (std::size_t j = 0; j < norm.chunk_length; ++j) {
+        const std::size_t entry = first + j;
+        chunk[j] = entry < length_ ? decode_from_bit_vector(meas.subspan(entry * bits_, bits_))
+                                   : zero_share;
+      }
+      computed += gadgets.call(1, chunk.data());
+    }
+    const F submitted = decode_from_bit_vector(meas.subspan(length_ * bits_, norm_bits_));
+    const F r = joint_rand[1];
+    return r * range_check + r * r * (computed - submitted);
+  }
+  void truncate(std::span<const F> meas, F* out) const override {
+    for (std::size_t i = 0; i < length_; ++i) {
+      out[i] = decode_from_bit_vector(meas.subspan(i * bits_, bits_));
+    }
+  }
+
+ private:
+  std::size_t bits_, norm_bits_, length_;
   std::vector<Gadget> gadgets_;
 };
 

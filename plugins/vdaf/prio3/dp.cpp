@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "turboshake.h"
+
 namespace janus::prio3::dp {
 
 void BignumFree::operator()(bignum_st* value) const { BN_free(value); }
@@ -33,45 +35,93 @@ void check(int ok) {
   if (ok != 1) throw std::runtime_error("bignum arithmetic failed");
 }
 
-// Uniform in [0, bound), bound > 0: rejection sampling on as many random bits as bound has.
+// Uniform in [0, bound), bound > 0, as num-bigint 0.4's gen_biguint_below draws it (what
+// libprio's UniformBigUint uses): as many base-2^32 digits as bound has bits, read as
+// little-endian words, least significant first; the top word is shifted right (keeping its
+// high bits) down to the bit length; retried until below bound.
 Bignum uniform_below(const BIGNUM* bound, RandomSource& random) {
   const int bits = BN_num_bits(bound);
-  std::vector<std::uint8_t> bytes(static_cast<std::size_t>((bits + 7) / 8));
+  const std::size_t words = static_cast<std::size_t>((bits + 31) / 32);
+  std::vector<std::uint8_t> bytes(4 * words);
   Bignum value = new_bignum();
   for (;;) {
     random.fill(bytes);
-    if (bits % 8 != 0) bytes[0] &= static_cast<std::uint8_t>((1u << (bits % 8)) - 1);
-    if (!BN_bin2bn(bytes.data(), static_cast<int>(bytes.size()), value.get())) {
+    if (bits % 32 != 0) {
+      std::uint8_t* top = bytes.data() + 4 * (words - 1);
+      std::uint32_t word =
+          static_cast<std::uint32_t>(top[0]) | static_cast<std::uint32_t>(top[1]) << 8 |
+          static_cast<std::uint32_t>(top[2]) << 16 | static_cast<std::uint32_t>(top[3]) << 24;
+      word >>= 32 - bits % 32;
+      for (int i = 0; i < 4; ++i) top[i] = static_cast<std::uint8_t>(word >> (8 * i));
+    }
+    if (!BN_lebin2bn(bytes.data(), static_cast<int>(bytes.size()), value.get())) {
       throw std::bad_alloc();
     }
     if (BN_cmp(value.get(), bound) < 0) return value;
   }
 }
 
-// Bernoulli(numerator / denominator), numerator <= denominator (CKS20 p. 30).
-bool bernoulli(const BIGNUM* numerator, const BIGNUM* denominator, RandomSource& random) {
-  return BN_cmp(uniform_below(denominator, random).get(), numerator) < 0;
+// A nonnegative ratio kept in lowest terms (0 is 0/1), as num-rational's Ratio<BigUint>
+// keeps it: the denominators decide how many random bytes each draw takes.
+struct Ratio {
+  Bignum numerator, denominator;
+};
+
+Ratio make_ratio(const BIGNUM* numerator, const BIGNUM* denominator, Context& context) {
+  Bignum gcd = new_bignum();
+  check(BN_gcd(gcd.get(), numerator, denominator, context.ctx));
+  Ratio ratio{new_bignum(), new_bignum()};
+  check(BN_div(ratio.numerator.get(), nullptr, numerator, gcd.get(), context.ctx));
+  check(BN_div(ratio.denominator.get(), nullptr, denominator, gcd.get(), context.ctx));
+  return ratio;
 }
 
-// Bernoulli(exp(-numerator / denominator)) for a ratio in [0, 1] (CKS20 Algorithm 1).
-bool bernoulli_exp1(const BIGNUM* numerator, const BIGNUM* denominator, RandomSource& random,
-                    Context& context) {
+Ratio integer_ratio(std::uint64_t value) { return Ratio{bignum(value), bignum(1)}; }
+
+// Bernoulli(gamma), gamma <= 1 (CKS20 p. 30): 1 + U(denominator) <= numerator.
+bool bernoulli(const Ratio& gamma, RandomSource& random) {
+  return BN_cmp(uniform_below(gamma.denominator.get(), random).get(), gamma.numerator.get()) < 0;
+}
+
+// Bernoulli(exp(-gamma)) for gamma in [0, 1] (CKS20 Algorithm 1, first branch).
+bool bernoulli_exp1(const Ratio& gamma, RandomSource& random, Context& context) {
   Bignum k = bignum(1);
   Bignum scaled = new_bignum();
   for (;;) {
-    check(BN_mul(scaled.get(), denominator, k.get(), context.ctx));
-    if (!bernoulli(numerator, scaled.get(), random)) return BN_is_odd(k.get());
+    check(BN_mul(scaled.get(), gamma.denominator.get(), k.get(), context.ctx));
+    if (!bernoulli(make_ratio(gamma.numerator.get(), scaled.get(), context), random)) {
+      return BN_is_odd(k.get());
+    }
     check(BN_add_word(k.get(), 1));
   }
 }
 
-// Geometric with parameter 1 - exp(-s/t), s/t > 0 (CKS20 Algorithm 2 without its last lines).
-Bignum geometric_exp(const BIGNUM* s, const BIGNUM* t, RandomSource& random, Context& context) {
+// Bernoulli(exp(-gamma)) for any gamma >= 0 (CKS20 Algorithm 1, second branch): floor(gamma)
+// draws of Bernoulli(exp(-1)), then one of the fractional part.
+bool bernoulli_exp(const Ratio& gamma, RandomSource& random, Context& context) {
+  Bignum whole = new_bignum(), fraction = new_bignum();
+  check(BN_div(whole.get(), fraction.get(), gamma.numerator.get(), gamma.denominator.get(),
+               context.ctx));
+  const Ratio one = integer_ratio(1);
+  for (Bignum i = bignum(0); BN_cmp(i.get(), whole.get()) < 0; check(BN_add_word(i.get(), 1))) {
+    if (!bernoulli_exp1(one, random, context)) return false;
+  }
+  return bernoulli_exp1(make_ratio(fraction.get(), gamma.denominator.get(), context), random,
+                        context);
+}
+
+// Geometric with parameter 1 - exp(-gamma) (CKS20 Algorithm 2 without its last lines).
+Bignum geometric_exp(const Ratio& gamma, RandomSource& random, Context& context) {
+  if (BN_is_zero(gamma.numerator.get())) return bignum(0);
+  const BIGNUM* s = gamma.numerator.get();
+  const BIGNUM* t = gamma.denominator.get();
   Bignum u = uniform_below(t, random);
-  while (!bernoulli_exp1(u.get(), t, random, context)) u = uniform_below(t, random);
-  const Bignum one = bignum(1);
+  while (!bernoulli_exp1(make_ratio(u.get(), t, context), random, context)) {
+    u = uniform_below(t, random);
+  }
+  const Ratio one = integer_ratio(1);
   Bignum v = bignum(0);
-  while (bernoulli_exp1(one.get(), one.get(), random, context)) check(BN_add_word(v.get(), 1));
+  while (bernoulli_exp1(one, random, context)) check(BN_add_word(v.get(), 1));
   // floor((u + t·v) / s)
   Bignum total = new_bignum();
   check(BN_mul(total.get(), t, v.get(), context.ctx));
@@ -79,6 +129,21 @@ Bignum geometric_exp(const BIGNUM* s, const BIGNUM* t, RandomSource& random, Con
   Bignum quotient = new_bignum();
   check(BN_div(quotient.get(), nullptr, total.get(), s, context.ctx));
   return quotient;
+}
+
+// L_Z(0, scale), scale > 0 (CKS20 Algorithm 2).
+Bignum discrete_laplace(const Ratio& scale, RandomSource& random, Context& context) {
+  const Ratio half{bignum(1), bignum(2)};
+  const Ratio inverse_scale{Bignum(BN_dup(scale.denominator.get())),
+                            Bignum(BN_dup(scale.numerator.get()))};
+  if (!inverse_scale.numerator || !inverse_scale.denominator) throw std::bad_alloc();
+  for (;;) {
+    const bool negative = bernoulli(half, random);
+    Bignum y = geometric_exp(inverse_scale, random, context);
+    if (negative && BN_is_zero(y.get())) continue;
+    if (negative) BN_set_negative(y.get(), 1);
+    return y;
+  }
 }
 
 Bignum from_digits(const nlohmann::json& digits, const std::string& what) {
@@ -122,40 +187,35 @@ Bignum bignum(std::uint64_t value) {
   return out;
 }
 
+namespace {
+
+class TurboShakeRandom final : public RandomSource {
+ public:
+  explicit TurboShakeRandom(std::span<const std::uint8_t, 16> seed) {
+    // XofTurboShake128::init(seed, dst = ""): the DST's length byte, the DST, the seed.
+    const std::uint8_t dst_length = 0;
+    sponge_.absorb({&dst_length, 1});
+    sponge_.absorb(seed);
+    sponge_.finish(1);
+  }
+  void fill(std::span<std::uint8_t> out) override { sponge_.squeeze(out.data(), out.size()); }
+
+ private:
+  TurboShake128 sponge_;
+};
+
+}  // namespace
+
+std::unique_ptr<RandomSource> seeded_turboshake_random(std::span<const std::uint8_t, 16> seed) {
+  return std::make_unique<TurboShakeRandom>(seed);
+}
+
 RandomSource& system_random() {
   static SystemRandom random;
   return random;
 }
 
-DiscreteLaplace::DiscreteLaplace(const BIGNUM* numerator, const BIGNUM* denominator) {
-  if (BN_is_zero(numerator) || BN_is_negative(numerator) || BN_is_zero(denominator) ||
-      BN_is_negative(denominator)) {
-    throw std::invalid_argument("the discrete Laplace scale must be positive");
-  }
-  // In lowest terms, which keeps the sampler's numbers small; the distribution is the same.
-  Context context;
-  Bignum gcd = new_bignum();
-  check(BN_gcd(gcd.get(), numerator, denominator, context.ctx));
-  numerator_ = new_bignum();
-  denominator_ = new_bignum();
-  check(BN_div(numerator_.get(), nullptr, numerator, gcd.get(), context.ctx));
-  check(BN_div(denominator_.get(), nullptr, denominator, gcd.get(), context.ctx));
-}
-
-Bignum DiscreteLaplace::sample(RandomSource& random) const {
-  Context context;
-  const Bignum one = bignum(1), two = bignum(2);
-  for (;;) {
-    const bool negative = bernoulli(one.get(), two.get(), random);
-    // Geometric with parameter 1 - exp(-1/scale): s/t = denominator/numerator.
-    Bignum y = geometric_exp(denominator_.get(), numerator_.get(), random, context);
-    if (negative && BN_is_zero(y.get())) continue;
-    if (negative) BN_set_negative(y.get(), 1);
-    return y;
-  }
-}
-
-Bignum DiscreteLaplace::sample_mod(RandomSource& random, const BIGNUM* modulus) const {
+Bignum IntegerNoise::sample_mod(RandomSource& random, const BIGNUM* modulus) const {
   Context context;
   Bignum noise = sample(random);
   Bignum reduced = new_bignum();
@@ -163,12 +223,81 @@ Bignum DiscreteLaplace::sample_mod(RandomSource& random, const BIGNUM* modulus) 
   return reduced;
 }
 
-std::optional<PureDpBudget> parse_dp_strategy(const nlohmann::json& strategy,
-                                              const std::string& vdaf_name) {
+namespace {
+
+// numerator / denominator in lowest terms, both positive.
+void positive_ratio(const BIGNUM* numerator, const BIGNUM* denominator, Bignum& reduced_numerator,
+                    Bignum& reduced_denominator, const char* what) {
+  if (BN_is_zero(numerator) || BN_is_negative(numerator) || BN_is_zero(denominator) ||
+      BN_is_negative(denominator)) {
+    throw std::invalid_argument(what);
+  }
+  Context context;
+  Ratio ratio = make_ratio(numerator, denominator, context);
+  reduced_numerator = std::move(ratio.numerator);
+  reduced_denominator = std::move(ratio.denominator);
+}
+
+}  // namespace
+
+DiscreteLaplace::DiscreteLaplace(const BIGNUM* numerator, const BIGNUM* denominator) {
+  positive_ratio(numerator, denominator, numerator_, denominator_,
+                 "the discrete Laplace scale must be positive");
+}
+
+Bignum DiscreteLaplace::sample(RandomSource& random) const {
+  Context context;
+  const Ratio scale{Bignum(BN_dup(numerator_.get())), Bignum(BN_dup(denominator_.get()))};
+  if (!scale.numerator || !scale.denominator) throw std::bad_alloc();
+  return discrete_laplace(scale, random, context);
+}
+
+DiscreteGaussian::DiscreteGaussian(const BIGNUM* numerator, const BIGNUM* denominator) {
+  positive_ratio(numerator, denominator, numerator_, denominator_,
+                 "the discrete Gaussian standard deviation must be positive");
+}
+
+// CKS20 Algorithm 3: t = floor(sigma) + 1; draw y from L_Z(0, t) and keep it with probability
+// exp(-(|y| - sigma²/t)² / (2·sigma²)).
+Bignum DiscreteGaussian::sample(RandomSource& random) const {
+  Context context;
+  const BIGNUM* a = numerator_.get();  // sigma = a / b
+  const BIGNUM* b = denominator_.get();
+  Bignum t = new_bignum();
+  check(BN_div(t.get(), nullptr, a, b, context.ctx));
+  check(BN_add_word(t.get(), 1));
+  const Ratio scale{Bignum(BN_dup(t.get())), bignum(1)};
+  if (!scale.numerator) throw std::bad_alloc();
+  // sigma²/t = a² / (b²·t) and 2·sigma² = 2a² / b², so the exponent is
+  // (|y|·b²·t - a²)² / (b⁴·t²) · b² / (2a²) = (|y|·b²·t - a²)² / (2·a²·b²·t²).
+  Bignum a2 = new_bignum(), b2 = new_bignum(), b2t = new_bignum(), denominator = new_bignum();
+  check(BN_sqr(a2.get(), a, context.ctx));
+  check(BN_sqr(b2.get(), b, context.ctx));
+  check(BN_mul(b2t.get(), b2.get(), t.get(), context.ctx));
+  check(BN_mul(denominator.get(), a2.get(), b2t.get(), context.ctx));
+  check(BN_mul(denominator.get(), denominator.get(), t.get(), context.ctx));
+  check(BN_lshift1(denominator.get(), denominator.get()));
+  Bignum difference = new_bignum(), numerator = new_bignum();
+  for (;;) {
+    Bignum y = discrete_laplace(scale, random, context);
+    check(BN_mul(difference.get(), y.get(), b2t.get(), context.ctx));
+    BN_set_negative(difference.get(), 0);  // |y|·b²·t
+    check(BN_sub(difference.get(), difference.get(), a2.get()));
+    check(BN_sqr(numerator.get(), difference.get(), context.ctx));
+    if (bernoulli_exp(make_ratio(numerator.get(), denominator.get(), context), random, context)) {
+      return y;
+    }
+  }
+}
+
+std::optional<EpsilonBudget> parse_dp_strategy(const nlohmann::json& strategy,
+                                               const std::string& vdaf_name, DpStrategy admitted) {
+  const std::string admitted_name = admitted == DpStrategy::kPureDpDiscreteLaplace
+                                        ? "PureDpDiscreteLaplace"
+                                        : "ZCdpDiscreteGaussian";
   const std::string expected =
-      vdaf_name +
-      ": dp_strategy must be NoDifferentialPrivacy or {dp_strategy: PureDpDiscreteLaplace, "
-      "budget: {epsilon: [[numerator digits], [denominator digits]]}}";
+      vdaf_name + ": dp_strategy must be NoDifferentialPrivacy or {dp_strategy: " + admitted_name +
+      ", budget: {epsilon: [[numerator digits], [denominator digits]]}}";
   std::string name;
   if (strategy.is_string()) {
     name = strategy.get<std::string>();
@@ -179,7 +308,7 @@ std::optional<PureDpBudget> parse_dp_strategy(const nlohmann::json& strategy,
   if (name == "NoDifferentialPrivacy" && (strategy.is_string() || strategy.size() == 1)) {
     return std::nullopt;
   }
-  if (name != "PureDpDiscreteLaplace" || !strategy.is_object() || strategy.size() != 2 ||
+  if (name != admitted_name || !strategy.is_object() || strategy.size() != 2 ||
       !strategy.contains("budget")) {
     throw std::invalid_argument(expected);
   }
@@ -189,19 +318,33 @@ std::optional<PureDpBudget> parse_dp_strategy(const nlohmann::json& strategy,
   }
   const nlohmann::json& epsilon = budget.at("epsilon");
   if (!epsilon.is_array() || epsilon.size() != 2) throw std::invalid_argument(expected);
-  PureDpBudget parsed{from_digits(epsilon.at(0), expected), from_digits(epsilon.at(1), expected)};
+  EpsilonBudget parsed{from_digits(epsilon.at(0), expected), from_digits(epsilon.at(1), expected)};
   if (BN_is_zero(parsed.epsilon_numerator.get()) || BN_is_zero(parsed.epsilon_denominator.get())) {
     throw std::invalid_argument(vdaf_name + ": epsilon must be a positive ratio");
   }
   return parsed;
 }
 
-DiscreteLaplace laplace_for(const PureDpBudget& budget, const BIGNUM* sensitivity) {
-  // sensitivity / (num / den) = sensitivity · den / num
+namespace {
+
+// sensitivity / (num / den) = sensitivity · den / num, as a numerator over epsilon's numerator.
+Bignum times_epsilon_denominator(const EpsilonBudget& budget, const BIGNUM* sensitivity) {
   Context context;
   Bignum numerator = new_bignum();
   check(BN_mul(numerator.get(), sensitivity, budget.epsilon_denominator.get(), context.ctx));
-  return DiscreteLaplace(numerator.get(), budget.epsilon_numerator.get());
+  return numerator;
+}
+
+}  // namespace
+
+DiscreteLaplace laplace_for(const EpsilonBudget& budget, const BIGNUM* sensitivity) {
+  return DiscreteLaplace(times_epsilon_denominator(budget, sensitivity).get(),
+                         budget.epsilon_numerator.get());
+}
+
+DiscreteGaussian gaussian_for(const EpsilonBudget& budget, const BIGNUM* sensitivity) {
+  return DiscreteGaussian(times_epsilon_denominator(budget, sensitivity).get(),
+                          budget.epsilon_numerator.get());
 }
 
 Bignum sum_vec_sensitivity(std::size_t bits, std::size_t length) {

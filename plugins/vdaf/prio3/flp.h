@@ -13,7 +13,9 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <stdexcept>
@@ -24,13 +26,32 @@
 
 namespace janus::prio3 {
 
-// The gadgets Prio3 needs. Range2 is PolyEval([0, -1, 1]) (x² − x).
-enum class GadgetKind { kMul, kRange2, kParallelSumMul };
+// The gadgets Prio3 needs. Range2 is PolyEval([0, -1, 1]) (x² − x);
+// ParallelSumPolyEval is libprio's ParallelSum(PolyEval(poly)) for a
+// quadratic poly (FixedPointBoundedL2VecSum's norm summands).
+enum class GadgetKind { kMul, kRange2, kParallelSumMul, kParallelSumPolyEval };
 
 struct Gadget {
   GadgetKind kind;
   std::size_t calls;
-  std::size_t chunk_length = 1;  // ParallelSum only: number of Mul subcircuits
+  std::size_t chunk_length = 1;  // ParallelSum only: number of subcircuits
+  // ParallelSumPolyEval only: the coefficients of x^0, x^1, x^2 (small
+  // signed integers, so Gadget needs no field type).
+  std::array<std::int64_t, 3> poly{};
+
+  template <class F>
+  static F coefficient(std::int64_t value) {
+    return value >= 0 ? F::from_u64(static_cast<std::uint64_t>(value))
+                      : -F::from_u64(static_cast<std::uint64_t>(-(value + 1)) + 1);
+  }
+  // poly(x) with each coefficient of x^i multiplied by c^(2−i): what the
+  // gadget's check becomes on inputs scaled by c (see decide_scaled).
+  template <class F>
+  F poly_at(F x, F c = F::one()) const {
+    const F c2 = coefficient<F>(poly[2]), c1 = coefficient<F>(poly[1]) * c,
+            c0 = coefficient<F>(poly[0]) * c * c;
+    return (c2 * x + c1) * x + c0;
+  }
 
   std::size_t arity() const {
     switch (kind) {
@@ -40,6 +61,8 @@ struct Gadget {
         return 1;
       case GadgetKind::kParallelSumMul:
         return 2 * chunk_length;
+      case GadgetKind::kParallelSumPolyEval:
+        return chunk_length;
     }
     return 0;
   }
@@ -55,6 +78,13 @@ struct Gadget {
       case GadgetKind::kParallelSumMul: {
         F sum = F::zero();
         for (std::size_t i = 0; i < chunk_length; ++i) sum += in[2 * i] * in[2 * i + 1];
+        return sum;
+      }
+      case GadgetKind::kParallelSumPolyEval: {
+        const F c2 = coefficient<F>(poly[2]), c1 = coefficient<F>(poly[1]),
+                c0 = coefficient<F>(poly[0]);
+        F sum = F::zero();
+        for (std::size_t i = 0; i < chunk_length; ++i) sum += (c2 * in[i] + c1) * in[i] + c0;
         return sum;
       }
     }
@@ -218,6 +248,7 @@ class FlpGeneric {
   // check G(x) = y by c² gives, with x' = c·x and y' = c·y:
   //   Mul, ParallelSum(Mul) (homogeneous): G(x') = c·y'
   //   Range2 (x² − x):                      x'² − c·x' = c·y'
+  //   ParallelSum(PolyEval(a0 + a1·x + a2·x²)): Σ_j a2·x'_j² + a1·c·x'_j + a0·c² = c·y'
   bool decide_scaled(std::span<const F> verifier, F c) const {
     check_length(verifier.size(), verifier_len(), "verifier");
     if (!(verifier[0] == F::zero())) return false;
@@ -225,8 +256,19 @@ class FlpGeneric {
     for (const Layout& layout : layouts_) {
       const F* x = verifier.data() + offset;
       const F y = verifier[offset + layout.arity];
-      const F z = layout.gadget.kind == GadgetKind::kRange2 ? x[0] * x[0] - c * x[0]
-                                                            : layout.gadget.eval(x);
+      F z = F::zero();
+      switch (layout.gadget.kind) {
+        case GadgetKind::kRange2:
+          z = x[0] * x[0] - c * x[0];
+          break;
+        case GadgetKind::kParallelSumPolyEval:
+          for (std::size_t j = 0; j < layout.arity; ++j) z += layout.gadget.poly_at(x[j], c);
+          break;
+        case GadgetKind::kMul:
+        case GadgetKind::kParallelSumMul:
+          z = layout.gadget.eval(x);
+          break;
+      }
       if (!(z == c * y)) return false;
       offset += layout.arity + 1;
     }
@@ -479,6 +521,19 @@ class FlpGeneric {
         for (std::size_t k = 0; k < p; ++k) {
           values[2 * k] = wire[k] * wire[k] - wire[k];
           values[2 * k + 1] = a[k] * a[k] - a[k];
+        }
+        break;
+      }
+      case GadgetKind::kParallelSumPolyEval: {
+        // Every point counts, the zero-padded ones included: there the
+        // polynomial's constant term makes the value chunk·a0, not 0.
+        for (std::size_t j = 0; j < layout.arity; ++j) {
+          const F* wire = recorder.wire(index, j);
+          coset_values(wire, a);
+          for (std::size_t k = 0; k < p; ++k) {
+            values[2 * k] += layout.gadget.poly_at(wire[k]);
+            values[2 * k + 1] += layout.gadget.poly_at(a[k]);
+          }
         }
         break;
       }

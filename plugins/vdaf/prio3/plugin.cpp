@@ -1,5 +1,6 @@
-// The prio3 plugin: registers the four Prio3 VDAFs of VDAF-08 by the names
-// Janus uses in task YAML and in its database.
+// The prio3 plugin: registers the four Prio3 VDAFs of VDAF-08 and the two
+// libprio 0.16 variants Janus 0.7 adds (prio3.h) by the names Janus uses in
+// task YAML and in its database.
 #include <janus/plugin.h>
 #include <janus/vdaf.h>
 #include <janus/vdaf_registry.h>

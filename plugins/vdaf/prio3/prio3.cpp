@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <optional>
@@ -599,8 +600,8 @@ class Prio3 : public Vdaf {
     add_encoded<F>(aggregate_share, other, "Prio3 aggregate share");
   }
 
-  // Janus's dp_strategy (dp.h): independent discrete Laplace noise on every element.
-  void set_noise(std::shared_ptr<const dp::DiscreteLaplace> noise) { noise_ = std::move(noise); }
+  // Janus's dp_strategy (dp.h): independent noise on every element.
+  void set_noise(std::shared_ptr<const dp::IntegerNoise> noise) { noise_ = std::move(noise); }
   void add_noise_to_aggregate_share(Bytes& aggregate_share, ByteSpan agg_param,
                                     std::uint64_t) const override {
     check_aggregation_parameter(agg_param);
@@ -667,7 +668,7 @@ class Prio3 : public Vdaf {
   std::size_t num_proofs() const { return num_proofs_; }
 
  private:
-  std::shared_ptr<const dp::DiscreteLaplace> noise_;
+  std::shared_ptr<const dp::IntegerNoise> noise_;
 
  protected:
   // Throws VdafInputError for a measurement the circuit cannot encode.
@@ -854,6 +855,137 @@ class Prio3Histogram final : public Prio3<Field128> {
   std::size_t length_;
 };
 
+// libprio 0.16.8's Prio3FixedPointBoundedL2VecSum, as Janus 0.7 serves it
+// (its fpvec_bounded_l2 feature): algorithm ID 0xFFFF0000, Field128,
+// XofTurboShake128, one proof. A measurement is `length` fixed-point numbers
+// in [−1, 1) with n − 1 fraction bits (n = 16 or 32: Janus's BitSize16 and
+// BitSize32, the fixed crate's I1F15 and I1F31) whose L2 norm is below 1.
+// Each may be a JSON number or a decimal string (as the interop API sends
+// them); either is rounded to the nearest representable value, ties to even,
+// as the fixed crate converts. The result is the vector of sums, as floats.
+class Prio3FixedPointBoundedL2VecSum final : public Prio3<Field128> {
+ public:
+  Prio3FixedPointBoundedL2VecSum(VdafDescription description, std::size_t bits, std::size_t length,
+                                 std::size_t num_shares)
+      : Prio3(std::move(description), kFixedPointBoundedL2VecSumId,
+              std::make_shared<FixedPointL2Circuit>(bits, length), num_shares),
+        bits_(bits),
+        length_(length) {}
+
+ protected:
+  void encode_measurement(const nlohmann::json& measurement,
+                          std::vector<Field128>& out) const override {
+    const std::string name = description().name;
+    if (!measurement.is_array() || measurement.size() != length_) {
+      throw VdafInputError(name + ": measurement must be an array of " + std::to_string(length_) +
+                           " numbers");
+    }
+    const std::int64_t offset = std::int64_t{1} << (bits_ - 1);
+    uint128 norm = 0;
+    out.clear();
+    for (const auto& element : measurement) {
+      const std::optional<std::int64_t> raw = fixed_point_raw(element);
+      if (!raw) {
+        throw VdafInputError(name + ": each element must be a number in [-1, 1) (" +
+                             std::to_string(bits_ - 1) + " fraction bits)");
+      }
+      encode_into_bit_vector(static_cast<std::uint64_t>(*raw + offset), bits_, out);
+      const auto magnitude = static_cast<std::uint64_t>(*raw < 0 ? -*raw : *raw);  // <= 2^31
+      norm += magnitude * magnitude;
+    }
+    const std::size_t norm_bits = 2 * bits_ - 2;
+    if (norm >= (uint128{1} << norm_bits)) {
+      throw VdafInputError(name + ": the measurement's L2 norm must be below 1");
+    }
+    encode_into_bit_vector(static_cast<std::uint64_t>(norm), norm_bits, out);  // < 2^62
+  }
+
+  // libprio's decode_result: (s − c·2^(n−1))·2^(1−n) for aggregate s over c
+  // measurements, the difference taken in integers, then rounded to f64.
+  nlohmann::json decode_result(std::span<const Field128> aggregate,
+                               std::uint64_t num_measurements) const override {
+    const uint128 offset = static_cast<uint128>(num_measurements) << (bits_ - 1);
+    const double unit = std::ldexp(1.0, 1 - static_cast<int>(bits_));
+    nlohmann::json out = nlohmann::json::array();
+    for (const Field128& value : aggregate) {
+      const uint128 s = value.to_integer();
+      const double result = s < offset ? -static_cast<double>(offset - s) * unit
+                                       : static_cast<double>(s - offset) * unit;
+      out.push_back(result);
+    }
+    return out;
+  }
+
+ private:
+  // The element as a signed n-bit raw value (the number times 2^(n−1)), or
+  // nullopt when it is not a number or out of range.
+  std::optional<std::int64_t> fixed_point_raw(const nlohmann::json& element) const {
+    const double scale = std::ldexp(1.0, static_cast<int>(bits_) - 1);
+    std::optional<std::int64_t> raw;
+    if (element.is_number()) {
+      const double value = element.get<double>();
+      if (!std::isfinite(value) || std::abs(value) > 2) return std::nullopt;
+      raw = static_cast<std::int64_t>(std::nearbyint(value * scale));  // ties to even
+    } else if (element.is_string()) {
+      raw = decimal_raw(element.get<std::string>());
+    }
+    const std::int64_t limit = std::int64_t{1} << (bits_ - 1);
+    if (!raw || *raw < -limit || *raw >= limit) return std::nullopt;
+    return raw;
+  }
+
+  // [+-]digits[.digits] times 2^(n−1), rounded to nearest, ties to even,
+  // exactly (OpenSSL BIGNUM), as the fixed crate parses decimal strings.
+  std::optional<std::int64_t> decimal_raw(const std::string& text) const {
+    std::size_t i = 0;
+    bool negative = false;
+    if (i < text.size() && (text[i] == '-' || text[i] == '+')) negative = text[i++] == '-';
+    std::string digits;
+    std::size_t fraction_digits = 0;
+    bool point = false;
+    for (; i < text.size(); ++i) {
+      const char c = text[i];
+      if (c == '.' && !point) {
+        point = true;
+      } else if (c >= '0' && c <= '9') {
+        digits.push_back(c);
+        if (point) ++fraction_digits;
+      } else {
+        return std::nullopt;
+      }
+    }
+    if (digits.empty() || digits.size() > 200) return std::nullopt;
+    const auto bn = [](BIGNUM* value) {
+      if (!value) throw std::bad_alloc();
+      return dp::Bignum(value);
+    };
+    std::unique_ptr<BN_CTX, decltype(&BN_CTX_free)> context(BN_CTX_new(), BN_CTX_free);
+    if (!context) throw std::bad_alloc();
+    BIGNUM* parsed = nullptr;
+    if (BN_dec2bn(&parsed, digits.c_str()) == 0) throw std::bad_alloc();
+    const dp::Bignum numerator = bn(parsed);
+    const dp::Bignum denominator = bn(BN_new()), ten = bn(BN_new()), power = bn(BN_new());
+    const dp::Bignum quotient = bn(BN_new()), remainder = bn(BN_new());
+    bool ok = BN_set_word(ten.get(), 10) == 1 &&
+              BN_set_word(power.get(), static_cast<BN_ULONG>(fraction_digits)) == 1 &&
+              BN_exp(denominator.get(), ten.get(), power.get(), context.get()) == 1 &&
+              BN_lshift(numerator.get(), numerator.get(), static_cast<int>(bits_) - 1) == 1 &&
+              BN_div(quotient.get(), remainder.get(), numerator.get(), denominator.get(),
+                     context.get()) == 1 &&
+              BN_lshift1(remainder.get(), remainder.get()) == 1;
+    if (!ok) throw std::runtime_error("bignum arithmetic failed");
+    const int half = BN_cmp(remainder.get(), denominator.get());  // 2·remainder vs denominator
+    if (half > 0 || (half == 0 && BN_is_odd(quotient.get()))) {
+      if (BN_add_word(quotient.get(), 1) != 1) throw std::runtime_error("bignum arithmetic failed");
+    }
+    if (BN_num_bits(quotient.get()) > 40) return std::nullopt;
+    const auto magnitude = static_cast<std::int64_t>(BN_get_word(quotient.get()));
+    return negative ? -magnitude : magnitude;
+  }
+
+  std::size_t bits_, length_;
+};
+
 // Parameters as Janus writes them: integers (or, from untyped YAML scalars,
 // decimal strings). Unknown keys are errors.
 class Parameters {
@@ -894,11 +1026,32 @@ class Parameters {
     return static_cast<std::size_t>(*number);
   }
 
-  // Janus's optional dp_strategy (dp.h): nullopt without differential privacy.
-  std::optional<dp::PureDpBudget> dp_budget() const {
+  // A string parameter that must be one of `choices`.
+  std::string choice(const std::string& key, const std::vector<std::string>& choices) const {
     const nlohmann::json& params = description_.parameters;
-    if (!params.is_object() || !params.contains("dp_strategy")) return std::nullopt;
-    return dp::parse_dp_strategy(params.at("dp_strategy"), description_.name);
+    if (params.is_object() && params.contains(key) && params.at(key).is_string()) {
+      const std::string value = params.at(key).get<std::string>();
+      if (std::find(choices.begin(), choices.end(), value) != choices.end()) return value;
+    }
+    std::string list;
+    for (const std::string& c : choices) list += (list.empty() ? "" : " or ") + c;
+    throw std::invalid_argument(description_.name + ": parameter '" + key + "' must be " + list);
+  }
+
+  // Janus's dp_strategy (dp.h): nullopt without differential privacy. It is
+  // optional unless `required` (Janus's FixedPointBoundedL2VecSum has no
+  // default for it).
+  std::optional<dp::EpsilonBudget> dp_budget(
+      dp::DpStrategy admitted = dp::DpStrategy::kPureDpDiscreteLaplace,
+      bool required = false) const {
+    const nlohmann::json& params = description_.parameters;
+    if (!params.is_object() || !params.contains("dp_strategy")) {
+      if (required) {
+        throw std::invalid_argument(description_.name + ": missing parameter 'dp_strategy'");
+      }
+      return std::nullopt;
+    }
+    return dp::parse_dp_strategy(params.at("dp_strategy"), description_.name, admitted);
   }
 
  private:
@@ -967,6 +1120,23 @@ std::shared_ptr<const Vdaf> make_prio3(const VdafDescription& description, std::
     if (auto budget = params.dp_budget()) {
       vdaf->set_noise(
           sum_vec_noise(name, *budget, params.positive("bits"), params.positive("length")));
+    }
+    return vdaf;
+  }
+  if (name == kFixedPointBoundedL2VecSum) {
+    Parameters params(description, {"bitsize", "dp_strategy", "length"});
+    const std::size_t bits =
+        params.choice("bitsize", {"BitSize16", "BitSize32"}) == "BitSize16" ? 16 : 32;
+    const auto budget = params.dp_budget(dp::DpStrategy::kZCdpDiscreteGaussian, true);
+    auto vdaf = std::make_shared<Prio3FixedPointBoundedL2VecSum>(
+        description, bits, params.positive("length"), num_shares);
+    if (budget) {
+      // libprio: L2 sensitivity 2^n under substitution (two entries of one
+      // vector at the extremes), whatever the length and the report count.
+      dp::Bignum sensitivity = dp::bignum(0);
+      if (BN_set_bit(sensitivity.get(), static_cast<int>(bits)) != 1) throw std::bad_alloc();
+      vdaf->set_noise(std::make_shared<const dp::DiscreteGaussian>(
+          dp::gaussian_for(*budget, sensitivity.get())));
     }
     return vdaf;
   }

@@ -8,6 +8,10 @@
 // `proofs` proofs and XofHmacSha256Aes128: 32-byte verify key and seeds):
 //   Prio3SumVecField64MultiproofHmacSha256Aes128
 //                  {proofs, bits, length, chunk_length} (0xFFFF1003)
+// and the fixed-point vector of Janus 0.7's fpvec_bounded_l2 feature (libprio
+// 0.16's FixedPointBoundedL2VecSum; dp_strategy is required, as in Janus):
+//   Prio3FixedPointBoundedL2VecSum
+//                  {bitsize: BitSize16|BitSize32, dp_strategy, length} (0xFFFF0000)
 #pragma once
 
 #include <cstddef>
@@ -23,11 +27,16 @@ namespace janus::prio3 {
 inline constexpr const char* kSumVecField64MultiproofHmacSha256Aes128 =
     "Prio3SumVecField64MultiproofHmacSha256Aes128";
 inline constexpr std::uint32_t kSumVecField64MultiproofHmacSha256Aes128Id = 0xFFFF1003;
+inline constexpr const char* kFixedPointBoundedL2VecSum = "Prio3FixedPointBoundedL2VecSum";
+inline constexpr std::uint32_t kFixedPointBoundedL2VecSumId = 0xFFFF0000;
 
 inline const std::vector<std::string>& prio3_vdaf_names() {
-  static const std::vector<std::string> names = {"Prio3Count", "Prio3Sum", "Prio3SumVec",
+  static const std::vector<std::string> names = {"Prio3Count",
+                                                 "Prio3Sum",
+                                                 "Prio3SumVec",
                                                  "Prio3Histogram",
-                                                 kSumVecField64MultiproofHmacSha256Aes128};
+                                                 kSumVecField64MultiproofHmacSha256Aes128,
+                                                 kFixedPointBoundedL2VecSum};
   return names;
 }
 

@@ -43,6 +43,18 @@ std::vector<Config> configs() {
          {{"proofs", proofs}, {"bits", bits}, {"length", length}, {"chunk_length", chunk}}},
         m};
   };
+  // Janus 0.7's fpvec_bounded_l2 VDAF (no noise: that is register_noise's).
+  auto fixed_point = [](std::size_t bits, std::size_t length) {
+    nlohmann::json m = nlohmann::json::array();
+    // Entries of ±1/(2·sqrt(length)) or so: the norm stays below 1.
+    for (std::size_t i = 0; i < length; ++i) m.push_back(i % 2 == 0 ? 0.015625 : -0.0078125);
+    return Config{"FixedPointL2(" + std::to_string(bits) + "," + std::to_string(length) + ")",
+                  {"Prio3FixedPointBoundedL2VecSum",
+                   {{"bitsize", bits == 16 ? "BitSize16" : "BitSize32"},
+                    {"length", length},
+                    {"dp_strategy", {{"dp_strategy", "NoDifferentialPrivacy"}}}}},
+                  m};
+  };
   return {
       {"Count", {"Prio3Count", nlohmann::json::object()}, 1},
       {"Sum(8)", {"Prio3Sum", {{"bits", 8}}}, 173},
@@ -56,6 +68,9 @@ std::vector<Config> configs() {
       histogram(10000, 100),
       multiproof(2, 1, 100, 10),
       multiproof(3, 8, 1000, 94),
+      fixed_point(16, 10),
+      fixed_point(16, 1000),
+      fixed_point(32, 1000),
   };
 }
 
@@ -137,9 +152,33 @@ void register_all() {
   }
 }
 
+void register_noise_benchmark(const std::string& label, std::shared_ptr<const Vdaf> vdaf) {
+  benchmark::RegisterBenchmark(label.c_str(), [vdaf](benchmark::State& state) {
+    const Bytes share = vdaf->empty_aggregate_share({});
+    for (auto _ : state) {
+      Bytes noised_share = share;
+      vdaf->add_noise_to_aggregate_share(noised_share, {}, 1000);
+      benchmark::DoNotOptimize(noised_share);
+    }
+  })->Unit(benchmark::kMicrosecond);
+}
+
 // Differential privacy: the noise one aggregator adds to one aggregate share (once per
-// collection, not per report), for Janus's PureDpDiscreteLaplace at epsilon 1/10 and 1.
+// collection, not per report), for Janus's PureDpDiscreteLaplace at epsilon 1/10 and 1, and
+// its ZCdpDiscreteGaussian on the fixed-point vector.
 void register_noise() {
+  for (const char* epsilon : {"[[1], [10]]", "[[1], [1]]"}) {
+    const nlohmann::json strategy = {{"dp_strategy", "ZCdpDiscreteGaussian"},
+                                     {"budget", {{"epsilon", nlohmann::json::parse(epsilon)}}}};
+    for (const auto& [bits, length] : std::vector<std::pair<std::string, std::size_t>>{
+             {"BitSize16", 10}, {"BitSize16", 1000}, {"BitSize32", 1000}}) {
+      const std::string label = "FixedPointL2(" + bits.substr(7) + "," + std::to_string(length) +
+                                ")/add_noise(epsilon " + epsilon + ")";
+      register_noise_benchmark(
+          label, make_prio3({"Prio3FixedPointBoundedL2VecSum",
+                             {{"bitsize", bits}, {"length", length}, {"dp_strategy", strategy}}}));
+    }
+  }
   for (const char* epsilon : {"[[1], [10]]", "[[1], [1]]"}) {
     const nlohmann::json strategy = {{"dp_strategy", "PureDpDiscreteLaplace"},
                                      {"budget", {{"epsilon", nlohmann::json::parse(epsilon)}}}};
@@ -153,17 +192,8 @@ void register_noise() {
           {{"bits", 8}, {"length", 100}, {"chunk_length", 10}, {"dp_strategy", strategy}}}},
     };
     for (const auto& [label, description] : noised) {
-      auto vdaf = make_prio3(description);
-      benchmark::RegisterBenchmark((label + "/add_noise(epsilon " + epsilon + ")").c_str(),
-                                   [vdaf](benchmark::State& state) {
-                                     const Bytes share = vdaf->empty_aggregate_share({});
-                                     for (auto _ : state) {
-                                       Bytes noised_share = share;
-                                       vdaf->add_noise_to_aggregate_share(noised_share, {}, 1000);
-                                       benchmark::DoNotOptimize(noised_share);
-                                     }
-                                   })
-          ->Unit(benchmark::kMicrosecond);
+      register_noise_benchmark(label + "/add_noise(epsilon " + epsilon + ")",
+                               make_prio3(description));
     }
   }
 }

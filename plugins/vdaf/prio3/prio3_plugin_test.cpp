@@ -25,7 +25,8 @@ TEST(Prio3Plugin, LoadsAndRegistersItsVdafs) {
     VdafPluginContext context(registry);
     plugin->configure(context);
     EXPECT_EQ(registry.names(),
-              (std::vector<std::string>{"Prio3Count", "Prio3Histogram", "Prio3Sum", "Prio3SumVec",
+              (std::vector<std::string>{"Prio3Count", "Prio3FixedPointBoundedL2VecSum",
+                                        "Prio3Histogram", "Prio3Sum", "Prio3SumVec",
                                         "Prio3SumVecField64MultiproofHmacSha256Aes128"}));
     const auto vdaf = registry.create({"Prio3Histogram", {{"length", 4}, {"chunk_length", 2}}});
     EXPECT_EQ(vdaf->algorithm_id(), 3u);

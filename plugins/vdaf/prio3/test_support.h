@@ -10,6 +10,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <janus/bytes.h>
 #include <janus/vdaf.h>
@@ -113,6 +114,30 @@ inline void prepare_with_random_bytes(const Vdaf& vdaf, const VdafShards& shards
       // expected for almost every trial
     }
   }
+}
+
+// Two aggregators' aggregate shares of `measurements` (VDAFs with an empty aggregation
+// parameter), each report sharded with a nonce of its index.
+inline std::vector<Bytes> aggregate(const Vdaf& vdaf,
+                                    const std::vector<nlohmann::json>& measurements) {
+  std::vector<Bytes> shares = {vdaf.empty_aggregate_share({}), vdaf.empty_aggregate_share({})};
+  const Bytes verify_key(vdaf.verify_key_size(), 1);
+  for (std::size_t index = 0; index < measurements.size(); ++index) {
+    const Bytes nonce(vdaf.nonce_size(), static_cast<std::uint8_t>(index));
+    const VdafShards input = vdaf.shard(measurements[index], nonce);
+    VdafPrepInit inits[2];
+    std::vector<Bytes> prep_shares;
+    for (std::size_t side = 0; side < 2; ++side) {
+      inits[side] =
+          vdaf.prep_init(verify_key, side, {}, nonce, input.public_share, input.input_shares[side]);
+      prep_shares.push_back(inits[side].prep_share);
+    }
+    const Bytes message = vdaf.prep_shares_to_prep({}, prep_shares);
+    for (std::size_t side = 0; side < 2; ++side) {
+      vdaf.accumulate(shares[side], {}, *vdaf.prep_next(inits[side].state, message).output_share);
+    }
+  }
+  return shares;
 }
 
 }  // namespace janus::prio3::testing

@@ -46,6 +46,14 @@ std::vector<Instance> make_instances() {
       {{"Prio3SumVecField64MultiproofHmacSha256Aes128",
         {{"proofs", 2}, {"bits", 2}, {"length", 5}, {"chunk_length", 2}}},
        nlohmann::json::array({0, 1, 2, 3, 1})},
+      // Two gadgets, one a polynomial with a constant term; Gaussian noise.
+      {{"Prio3FixedPointBoundedL2VecSum",
+        {{"bitsize", "BitSize16"},
+         {"length", 5},
+         {"dp_strategy",
+          {{"dp_strategy", "ZCdpDiscreteGaussian"},
+           {"budget", {{"epsilon", nlohmann::json::parse("[[1], [1]]")}}}}}}},
+       nlohmann::json::array({0.5, -0.25, 0.125, 0, "0.0625"})},
   };
   std::vector<Instance> instances;
   for (const auto& [description, measurement] : configs) {
