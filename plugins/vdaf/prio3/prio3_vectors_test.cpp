@@ -1,7 +1,11 @@
 // Every official VDAF-08 Prio3 vector for Count, Sum, SumVec and Histogram
 // (2-share `_0` and 3-share `_1` files), and the Field64 multiproof SumVec
-// ones of VDAF-08 and libprio 0.16, reproduced bit for bit.
+// ones of VDAF-08 and libprio 0.16, reproduced bit for bit; and the
+// fixed-point vector's vectors that this implementation made (testdata/).
 #include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
 
 #include "prio3.h"
 #include "test_support.h"
@@ -10,67 +14,8 @@ namespace janus::prio3 {
 namespace {
 
 using testing::Fields;
+using testing::reproduce_vector;
 using testing::unhex;
-
-std::string concat_hex(const nlohmann::json& elements) {
-  std::string out;
-  for (const auto& element : elements) out += element.get<std::string>();
-  return out;
-}
-
-// Shards every measurement of the vector with its rand, prepares from the
-// recorded shares, aggregates and unshards, comparing every value it has.
-void reproduce_vector(const Vdaf& vdaf, Fields& top, const std::string& file) {
-  const std::size_t shares = top["shares"].get<std::size_t>();
-  ASSERT_EQ(vdaf.num_shares(), shares);
-  const Bytes verify_key = unhex(top["verify_key"]);
-  ASSERT_EQ(verify_key.size(), vdaf.verify_key_size());
-  ASSERT_TRUE(top["agg_param"].is_null());
-  const Bytes agg_param;
-
-  std::vector<Bytes> aggregate_shares(shares, vdaf.empty_aggregate_share(agg_param));
-  std::size_t num_measurements = 0;
-  for (const nlohmann::json& prep_json : top["prep"]) {
-    Fields prep(prep_json, file + " prep");
-    const Bytes nonce = unhex(prep["nonce"]);
-    const Bytes rand = unhex(prep["rand"]);
-    ASSERT_EQ(rand.size(), vdaf.rand_size());
-    const VdafShards shards = vdaf.shard(prep["measurement"], nonce, rand);
-    EXPECT_EQ(hex_encode(shards.public_share), prep["public_share"].get<std::string>());
-    ASSERT_EQ(shards.input_shares.size(), shares);
-    const nlohmann::json& input_shares = prep["input_shares"];
-    for (std::size_t j = 0; j < shares; ++j) {
-      EXPECT_EQ(hex_encode(shards.input_shares[j]), input_shares[j].get<std::string>()) << j;
-    }
-
-    // Prepare from the recorded shares, not our own.
-    const nlohmann::json& prep_shares_json = prep["prep_shares"];
-    ASSERT_EQ(prep_shares_json.size(), vdaf.rounds());
-    std::vector<Bytes> states, prep_shares;
-    for (std::size_t j = 0; j < shares; ++j) {
-      const VdafPrepInit init = vdaf.prep_init(verify_key, j, agg_param, nonce,
-                                               unhex(prep["public_share"]), unhex(input_shares[j]));
-      EXPECT_EQ(hex_encode(init.prep_share), prep_shares_json[0][j].get<std::string>()) << j;
-      states.push_back(init.state);
-      prep_shares.push_back(init.prep_share);
-    }
-    const Bytes prep_message = vdaf.prep_shares_to_prep(agg_param, prep_shares);
-    EXPECT_EQ(hex_encode(prep_message), prep["prep_messages"][0].get<std::string>());
-    const nlohmann::json& out_shares = prep["out_shares"];
-    for (std::size_t j = 0; j < shares; ++j) {
-      const VdafPrepNext next = vdaf.prep_next(states[j], prep_message);
-      ASSERT_TRUE(next.finished());
-      EXPECT_EQ(hex_encode(*next.output_share), concat_hex(out_shares[j])) << j;
-      vdaf.accumulate(aggregate_shares[j], {}, *next.output_share);
-    }
-    ++num_measurements;
-  }
-  const nlohmann::json& expected_agg_shares = top["agg_shares"];
-  for (std::size_t j = 0; j < shares; ++j) {
-    EXPECT_EQ(hex_encode(aggregate_shares[j]), expected_agg_shares[j].get<std::string>()) << j;
-  }
-  EXPECT_EQ(vdaf.unshard(agg_param, aggregate_shares, num_measurements), top["agg_result"]);
-}
 
 class Prio3OfficialVectors : public ::testing::TestWithParam<std::string> {};
 
@@ -118,6 +63,139 @@ INSTANTIATE_TEST_SUITE_P(Vdaf08, Prio3MultiproofVectors,
                          ::testing::Values("libprio-0.16-extra/Prio3SumVecField64Multiproof_0",
                                            "libprio-0.16-extra/Prio3SumVecField64Multiproof_1",
                                            "Prio3SumVecWithMultiproof_0"));
+
+// Prio3FixedPointBoundedL2VecSum has no official or libprio vectors. These
+// files were made by this implementation from libprio 0.16.8's definition
+// (testdata/README.md says how far that definition is checked against
+// libprio's own values); they pin every byte, so a change that moves one is
+// seen. JANUS_WRITE_FIXEDPOINT_VECTORS=<dir> makes the generator test write
+// them anew into <dir>.
+struct FixedPointVector {
+  std::string file;
+  std::size_t bits, length, shares;
+  std::vector<nlohmann::json> measurements;
+};
+
+const std::vector<FixedPointVector>& fixed_point_vectors() {
+  using nlohmann::json;
+  static const std::vector<FixedPointVector> vectors = {
+      // fixedpoint_l2.rs's example and its negation-free mix (prio3.rs tests), BitSize16.
+      {"Prio3FixedPointBoundedL2VecSum_0",
+       16,
+       3,
+       2,
+       {json::array({0.25, 0.125, 0.0625}), json::array({0.25, -0.125, -0.0625}),
+        json::array({-0.5, 0.5, 0.0})}},
+      // BitSize32 with 5 entries (the norm gadget's second call is padded) and 3 shares.
+      {"Prio3FixedPointBoundedL2VecSum_1",
+       32,
+       5,
+       3,
+       {json::array({0.0625, 0.125, 0.25, -0.5, 0.0}),
+        json::array({-0.000000000465661287307739257812, 0.5, -0.5, 0.5, 0.25})}},
+  };
+  return vectors;
+}
+
+VdafDescription fixed_point_description(std::size_t bits, std::size_t length) {
+  return {kFixedPointBoundedL2VecSum,
+          {{"bitsize", bits == 16 ? "BitSize16" : "BitSize32"},
+           {"length", length},
+           {"dp_strategy", {{"dp_strategy", "NoDifferentialPrivacy"}}}}};
+}
+
+Bytes counting_bytes(std::size_t size, std::size_t start) {
+  Bytes out(size);
+  for (std::size_t i = 0; i < size; ++i) out[i] = static_cast<std::uint8_t>(start + i);
+  return out;
+}
+
+// The vector in VDAF-08's JSON layout, from this implementation.
+nlohmann::json generate_fixed_point_vector(const FixedPointVector& spec) {
+  using nlohmann::json;
+  const auto vdaf = make_prio3(fixed_point_description(spec.bits, spec.length), spec.shares);
+  const Bytes verify_key = counting_bytes(vdaf->verify_key_size(), 0);
+  json top = {{"agg_param", nullptr},
+              {"bitsize", spec.bits == 16 ? "BitSize16" : "BitSize32"},
+              {"length", spec.length},
+              {"shares", spec.shares},
+              {"verify_key", hex_encode(verify_key)},
+              {"prep", json::array()}};
+  std::vector<Bytes> aggregate_shares(spec.shares, vdaf->empty_aggregate_share({}));
+  for (std::size_t i = 0; i < spec.measurements.size(); ++i) {
+    const Bytes nonce = counting_bytes(vdaf->nonce_size(), i);
+    const Bytes rand = counting_bytes(vdaf->rand_size(), i);
+    const VdafShards shards = vdaf->shard(spec.measurements[i], nonce, rand);
+    json prep = {{"measurement", spec.measurements[i]},
+                 {"nonce", hex_encode(nonce)},
+                 {"rand", hex_encode(rand)},
+                 {"public_share", hex_encode(shards.public_share)},
+                 {"input_shares", json::array()},
+                 {"prep_shares", json::array({json::array()})},
+                 {"out_shares", json::array()}};
+    std::vector<VdafPrepInit> inits;
+    std::vector<Bytes> prep_shares;
+    for (std::size_t j = 0; j < spec.shares; ++j) {
+      prep["input_shares"].push_back(hex_encode(shards.input_shares[j]));
+      inits.push_back(
+          vdaf->prep_init(verify_key, j, {}, nonce, shards.public_share, shards.input_shares[j]));
+      prep_shares.push_back(inits.back().prep_share);
+      prep["prep_shares"][0].push_back(hex_encode(prep_shares.back()));
+    }
+    const Bytes message = vdaf->prep_shares_to_prep({}, prep_shares);
+    prep["prep_messages"] = json::array({hex_encode(message)});
+    for (std::size_t j = 0; j < spec.shares; ++j) {
+      const Bytes out = *vdaf->prep_next(inits[j].state, message).output_share;
+      json elements = json::array();
+      for (std::size_t offset = 0; offset < out.size(); offset += 16) {
+        elements.push_back(hex_encode(ByteSpan(out).subspan(offset, 16)));
+      }
+      prep["out_shares"].push_back(elements);
+      vdaf->accumulate(aggregate_shares[j], {}, out);
+    }
+    top["prep"].push_back(prep);
+  }
+  top["agg_shares"] = json::array();
+  for (const Bytes& share : aggregate_shares) top["agg_shares"].push_back(hex_encode(share));
+  top["agg_result"] = vdaf->unshard({}, aggregate_shares, spec.measurements.size());
+  return top;
+}
+
+std::string fixed_point_vector_path(const std::string& dir, const std::string& file) {
+  return dir + "/" + file + ".json";
+}
+
+TEST(Prio3FixedPointVectors, ReproducesEveryValue) {
+  const std::string dir = std::string(JANUS_SOURCE_DIR) + "/plugins/vdaf/prio3/testdata";
+  for (const FixedPointVector& spec : fixed_point_vectors()) {
+    const nlohmann::json vector =
+        nlohmann::json::parse(testing::read_text(fixed_point_vector_path(dir, spec.file)));
+    Fields top(vector, spec.file);
+    const auto vdaf = make_prio3(fixed_point_description(top["bitsize"] == "BitSize16" ? 16 : 32,
+                                                         top["length"].get<std::size_t>()),
+                                 top["shares"].get<std::size_t>());
+    reproduce_vector(*vdaf, top, spec.file);
+  }
+}
+
+// The generator makes the committed files (or, with JANUS_WRITE_FIXEDPOINT_VECTORS=<dir>,
+// writes them there).
+TEST(Prio3FixedPointVectors, GeneratorMakesTheCommittedFiles) {
+  const char* write_dir = std::getenv("JANUS_WRITE_FIXEDPOINT_VECTORS");
+  const std::string dir = std::string(JANUS_SOURCE_DIR) + "/plugins/vdaf/prio3/testdata";
+  for (const FixedPointVector& spec : fixed_point_vectors()) {
+    const nlohmann::json generated = generate_fixed_point_vector(spec);
+    if (write_dir != nullptr) {
+      std::ofstream out(fixed_point_vector_path(write_dir, spec.file), std::ios::binary);
+      out << generated.dump(4) << "\n";
+      ASSERT_TRUE(out.good()) << spec.file;
+    } else {
+      EXPECT_EQ(generated,
+                nlohmann::json::parse(testing::read_text(fixed_point_vector_path(dir, spec.file))))
+          << spec.file;
+    }
+  }
+}
 
 }  // namespace
 }  // namespace janus::prio3

@@ -140,4 +140,64 @@ inline std::vector<Bytes> aggregate(const Vdaf& vdaf,
   return shares;
 }
 
+inline std::string concat_hex(const nlohmann::json& elements) {
+  std::string out;
+  for (const auto& element : elements) out += element.get<std::string>();
+  return out;
+}
+
+// Shards every measurement of the vector with its rand, prepares from the
+// recorded shares, aggregates and unshards, comparing every value it has.
+inline void reproduce_vector(const Vdaf& vdaf, Fields& top, const std::string& file) {
+  const std::size_t shares = top["shares"].get<std::size_t>();
+  ASSERT_EQ(vdaf.num_shares(), shares);
+  const Bytes verify_key = unhex(top["verify_key"]);
+  ASSERT_EQ(verify_key.size(), vdaf.verify_key_size());
+  ASSERT_TRUE(top["agg_param"].is_null());
+  const Bytes agg_param;
+
+  std::vector<Bytes> aggregate_shares(shares, vdaf.empty_aggregate_share(agg_param));
+  std::size_t num_measurements = 0;
+  for (const nlohmann::json& prep_json : top["prep"]) {
+    Fields prep(prep_json, file + " prep");
+    const Bytes nonce = unhex(prep["nonce"]);
+    const Bytes rand = unhex(prep["rand"]);
+    ASSERT_EQ(rand.size(), vdaf.rand_size());
+    const VdafShards shards = vdaf.shard(prep["measurement"], nonce, rand);
+    EXPECT_EQ(hex_encode(shards.public_share), prep["public_share"].get<std::string>());
+    ASSERT_EQ(shards.input_shares.size(), shares);
+    const nlohmann::json& input_shares = prep["input_shares"];
+    for (std::size_t j = 0; j < shares; ++j) {
+      EXPECT_EQ(hex_encode(shards.input_shares[j]), input_shares[j].get<std::string>()) << j;
+    }
+
+    // Prepare from the recorded shares, not our own.
+    const nlohmann::json& prep_shares_json = prep["prep_shares"];
+    ASSERT_EQ(prep_shares_json.size(), vdaf.rounds());
+    std::vector<Bytes> states, prep_shares;
+    for (std::size_t j = 0; j < shares; ++j) {
+      const VdafPrepInit init = vdaf.prep_init(verify_key, j, agg_param, nonce,
+                                               unhex(prep["public_share"]), unhex(input_shares[j]));
+      EXPECT_EQ(hex_encode(init.prep_share), prep_shares_json[0][j].get<std::string>()) << j;
+      states.push_back(init.state);
+      prep_shares.push_back(init.prep_share);
+    }
+    const Bytes prep_message = vdaf.prep_shares_to_prep(agg_param, prep_shares);
+    EXPECT_EQ(hex_encode(prep_message), prep["prep_messages"][0].get<std::string>());
+    const nlohmann::json& out_shares = prep["out_shares"];
+    for (std::size_t j = 0; j < shares; ++j) {
+      const VdafPrepNext next = vdaf.prep_next(states[j], prep_message);
+      ASSERT_TRUE(next.finished());
+      EXPECT_EQ(hex_encode(*next.output_share), concat_hex(out_shares[j])) << j;
+      vdaf.accumulate(aggregate_shares[j], {}, *next.output_share);
+    }
+    ++num_measurements;
+  }
+  const nlohmann::json& expected_agg_shares = top["agg_shares"];
+  for (std::size_t j = 0; j < shares; ++j) {
+    EXPECT_EQ(hex_encode(aggregate_shares[j]), expected_agg_shares[j].get<std::string>()) << j;
+  }
+  EXPECT_EQ(vdaf.unshard(agg_param, aggregate_shares, num_measurements), top["agg_result"]);
+}
+
 }  // namespace janus::prio3::testing
