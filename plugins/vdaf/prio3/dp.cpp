@@ -4,6 +4,7 @@
 #include <openssl/rand.h>
 
 #include <array>
+#include <numeric>
 #include <stdexcept>
 #include <vector>
 
@@ -68,6 +69,11 @@ struct Ratio {
 };
 
 Ratio make_ratio(const BIGNUM* numerator, const BIGNUM* denominator, Context& context) {
+  if (sizeof(BN_ULONG) >= 8 && BN_num_bits(numerator) <= 64 && BN_num_bits(denominator) <= 64) {
+    const std::uint64_t a = BN_get_word(numerator), b = BN_get_word(denominator);
+    const std::uint64_t common = std::gcd(a, b);  // b > 0
+    return Ratio{bignum(a / common), bignum(b / common)};
+  }
   Bignum gcd = new_bignum();
   check(BN_gcd(gcd.get(), numerator, denominator, context.ctx));
   Ratio ratio{new_bignum(), new_bignum()};
@@ -80,19 +86,46 @@ Ratio integer_ratio(std::uint64_t value) { return Ratio{bignum(value), bignum(1)
 
 // Bernoulli(gamma), gamma <= 1 (CKS20 p. 30): 1 + U(denominator) <= numerator.
 bool bernoulli(const Ratio& gamma, RandomSource& random) {
+  const int bits = BN_num_bits(gamma.denominator.get());
+  if (bits <= 64 && sizeof(BN_ULONG) >= 8) {
+    // The same draw on machine words (most denominators are small): no BIGNUM per try.
+    const std::uint64_t bound = BN_get_word(gamma.denominator.get());
+    const std::uint64_t numerator = BN_get_word(gamma.numerator.get());  // <= bound
+    const std::size_t words = static_cast<std::size_t>((bits + 31) / 32);
+    std::array<std::uint8_t, 8> bytes{};
+    for (;;) {
+      random.fill(std::span<std::uint8_t>(bytes.data(), 4 * words));
+      std::uint64_t value = 0;
+      for (std::size_t i = 4 * words; i-- > 0;) value = value << 8 | bytes[i];
+      if (bits % 32 != 0) {
+        // The top word keeps its high bits, as in uniform_below.
+        const unsigned shift = 32 - static_cast<unsigned>(bits % 32);
+        const std::uint64_t low_words = words == 2 ? value & 0xffffffffULL : 0;
+        const std::uint64_t top = (words == 2 ? value >> 32 : value) >> shift;
+        value = words == 2 ? top << 32 | low_words : top;
+      }
+      if (value < bound) return value < numerator;
+    }
+  }
   return BN_cmp(uniform_below(gamma.denominator.get(), random).get(), gamma.numerator.get()) < 0;
 }
 
 // Bernoulli(exp(-gamma)) for gamma in [0, 1] (CKS20 Algorithm 1, first branch).
-bool bernoulli_exp1(const Ratio& gamma, RandomSource& random, Context& context) {
-  Bignum k = bignum(1);
-  Bignum scaled = new_bignum();
-  for (;;) {
-    check(BN_mul(scaled.get(), gamma.denominator.get(), k.get(), context.ctx));
-    if (!bernoulli(make_ratio(gamma.numerator.get(), scaled.get(), context), random)) {
-      return BN_is_odd(k.get());
+// gamma/k in lowest terms without a BIGNUM gcd: gamma = a/b is in lowest terms, so
+// gcd(a, b·k) = gcd(a, k) = gcd(k, a mod k), on words.
+bool bernoulli_exp1(const Ratio& gamma, RandomSource& random, Context&) {
+  const Ratio step{new_bignum(), new_bignum()};
+  for (BN_ULONG k = 1;; ++k) {
+    const BN_ULONG remainder = BN_mod_word(gamma.numerator.get(), k);
+    if (remainder == static_cast<BN_ULONG>(-1)) throw std::runtime_error("bignum arithmetic failed");
+    const BN_ULONG common = std::gcd(k, remainder);  // gcd(k, 0) = k: 0/b·k becomes 0/1
+    if (!BN_copy(step.numerator.get(), gamma.numerator.get()) ||
+        !BN_copy(step.denominator.get(), gamma.denominator.get())) {
+      throw std::bad_alloc();
     }
-    check(BN_add_word(k.get(), 1));
+    if (common != 1) check(BN_div_word(step.numerator.get(), common) != static_cast<BN_ULONG>(-1));
+    check(BN_mul_word(step.denominator.get(), k / common));
+    if (!bernoulli(step, random)) return k % 2 == 1;
   }
 }
 
