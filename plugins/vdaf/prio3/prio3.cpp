@@ -1131,8 +1131,9 @@ std::shared_ptr<const Vdaf> make_prio3(const VdafDescription& description, std::
     auto vdaf = std::make_shared<Prio3FixedPointBoundedL2VecSum>(
         description, bits, params.positive("length"), num_shares);
     if (budget) {
-      // libprio: L2 sensitivity 2^n under substitution (two entries of one
-      // vector at the extremes), whatever the length and the report count.
+      // libprio's L2 sensitivity under substitution: two vectors of norm
+      // below 1 differ by less than 2, which is 2·2^(n−1) = 2^n raw units,
+      // whatever the length and the report count.
       dp::Bignum sensitivity = dp::bignum(0);
       if (BN_set_bit(sensitivity.get(), static_cast<int>(bits)) != 1) throw std::bad_alloc();
       vdaf->set_noise(std::make_shared<const dp::DiscreteGaussian>(
