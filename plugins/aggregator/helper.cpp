@@ -219,8 +219,20 @@ HttpResponse Aggregator::aggregation_job_init(const HttpRequest& request, const 
     for (const PreparedReport& report : prepared) {
       if (!report.error) candidates.push_back(report.metadata.id);
     }
-    // Where a report may come again (Poplar1), concurrent jobs decide about it in turn.
-    if (vdaf.requires_aggregation_parameter()) tx.lock_client_reports(task_id, candidates);
+    // Where a report may come again (Poplar1), concurrent jobs decide about it in turn, and
+    // a batch may have been collected under another parameter: then only reports that were
+    // in each of its collections may be aggregated (DAP-09 §4.5.1.4; a batch collected under
+    // this job's own parameter is the writer's check).
+    std::set<ReportId> left_out;
+    if (vdaf.requires_aggregation_parameter()) {
+      tx.lock_client_reports(task_id, candidates);
+      std::vector<std::pair<ReportId, BatchIdentifier>> batches;
+      for (const PreparedReport& report : prepared) {
+        if (report.error) continue;
+        batches.emplace_back(report.metadata.id, batch_of_report(task, job, report.metadata.time));
+      }
+      left_out = tx.reports_left_out_of_collections(task_id, batches, init.aggregation_parameter);
+    }
     const std::map<ReportId, std::vector<Bytes>> previous =
         tx.get_aggregation_parameters_of_reports(task_id, candidates, *job_id);
     for (const PreparedReport& report : prepared) {
@@ -242,6 +254,7 @@ HttpResponse Aggregator::aggregation_job_init(const HttpRequest& request, const 
           !aggregated_again.contains(report.metadata.id)) {
         error = PrepareError::ReportReplayed;
       }
+      if (!error && left_out.contains(report.metadata.id)) error = PrepareError::BatchCollected;
       ReportAggregation ra;
       ra.task_id = task_id;
       ra.aggregation_job_id = *job_id;

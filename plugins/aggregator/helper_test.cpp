@@ -10,6 +10,7 @@
 
 #include "janus/metrics.h"
 #include "janus/ping_pong.h"
+#include "poplar1.h"
 #include "test_fixture.h"
 
 namespace janus::aggregator {
@@ -77,26 +78,41 @@ class HelperTest : public AggregatorFixture {
     return req;
   }
 
+  // An init request as a leader with `verify_key` makes it, one PrepareInit per report;
+  // `leaders`, if given, gets each report's leader transition.
+  Bytes leader_init_req(const Vdaf& vdaf,
+                        const std::vector<std::pair<ReportMetadata, VdafShards>>& reports,
+                        const Bytes& verify_key, const Bytes& aggregation_parameter = {},
+                        std::vector<PingPongTransition>* leaders = nullptr,
+                        PartialBatchSelector selector = PartialBatchSelector::time_interval()) {
+    const HpkeConfig helper_config =
+        decode_message<HpkeConfig>(testing::vector_keypair(doc, "helper").config);
+    AggregationJobInitReq req;
+    req.aggregation_parameter = aggregation_parameter;
+    req.partial_batch_selector = selector;
+    for (const auto& [metadata, shards] : reports) {
+      PingPongTransition leader =
+          ping_pong_leader_initialized(vdaf, verify_key, aggregation_parameter, metadata.id.span(),
+                                       shards.public_share, shards.input_shares.at(0));
+      ReportShare share{
+          metadata, shards.public_share,
+          dap_seal(helper_config, dap_input_share_info(Role::Helper),
+                   encode_message(InputShareAad{task.task_id, metadata, shards.public_share}),
+                   encode_message(PlaintextInputShare{{}, shards.input_shares.at(1)}))};
+      req.prepare_inits.push_back(PrepareInit{share, *leader.outbound});
+      if (leaders) leaders->push_back(std::move(leader));
+    }
+    return encode_message(req);
+  }
+
   // A one-report init request for a fresh measurement (true), made as a leader would.
   Bytes fresh_init_req(Time time,
                        PartialBatchSelector selector = PartialBatchSelector::time_interval()) {
     auto vdaf = vdafs.create(task.vdaf);
     ReportMetadata metadata{ReportId::random(), time};
     VdafShards shards = vdaf->shard(json(1), metadata.id.span());
-    PingPongTransition leader =
-        ping_pong_leader_initialized(*vdaf, task.vdaf_verify_key, {}, metadata.id.span(),
-                                     shards.public_share, shards.input_shares.at(0));
-    const HpkeConfig helper_config =
-        decode_message<HpkeConfig>(testing::vector_keypair(doc, "helper").config);
-    ReportShare share{
-        metadata, shards.public_share,
-        dap_seal(helper_config, dap_input_share_info(Role::Helper),
-                 encode_message(InputShareAad{task.task_id, metadata, shards.public_share}),
-                 encode_message(PlaintextInputShare{{}, shards.input_shares.at(1)}))};
-    AggregationJobInitReq req;
-    req.partial_batch_selector = selector;
-    req.prepare_inits.push_back(PrepareInit{share, *leader.outbound});
-    return encode_message(req);
+    return leader_init_req(*vdaf, {{metadata, shards}}, task.vdaf_verify_key, {}, nullptr,
+                           selector);
   }
 
   HttpResponse aggregate_share(const AggregateShareReq& req) {
@@ -173,23 +189,14 @@ TEST_F(HelperTest, AggregatesTheMultiproofHmacVdaf) {
   ASSERT_EQ(vdaf->verify_key_size(), 32u);
 
   const json measurement = {7, 0, 255, 42};
-  const HpkeConfig helper_config =
-      decode_message<HpkeConfig>(testing::vector_keypair(doc, "helper").config);
   // A one-report init request, and the leader's state, as a leader with `verify_key` makes them.
   auto make_req = [&](const ReportMetadata& metadata, const Bytes& verify_key,
                       PingPongTransition& leader) {
-    const VdafShards shards = vdaf->shard(measurement, metadata.id.span());
-    leader = ping_pong_leader_initialized(*vdaf, verify_key, {}, metadata.id.span(),
-                                          shards.public_share, shards.input_shares.at(0));
-    ReportShare share{
-        metadata, shards.public_share,
-        dap_seal(helper_config, dap_input_share_info(Role::Helper),
-                 encode_message(InputShareAad{task.task_id, metadata, shards.public_share}),
-                 encode_message(PlaintextInputShare{{}, shards.input_shares.at(1)}))};
-    AggregationJobInitReq req;
-    req.partial_batch_selector = PartialBatchSelector::time_interval();
-    req.prepare_inits.push_back(PrepareInit{share, *leader.outbound});
-    return encode_message(req);
+    std::vector<PingPongTransition> leaders;
+    Bytes req = leader_init_req(*vdaf, {{metadata, vdaf->shard(measurement, metadata.id.span())}},
+                                verify_key, {}, &leaders);
+    leader = leaders.at(0);
+    return req;
   };
   const ReportMetadata metadata{ReportId::random(), 1704164400};
   PingPongTransition leader;
@@ -292,6 +299,58 @@ TEST_F(HelperTest, ReportInAnotherJobIsReplayed) {
   EXPECT_EQ(resp.prepare_resps[0].state, PrepareResp::State::Reject);
   EXPECT_EQ(resp.prepare_resps[0].error, PrepareError::ReportReplayed);
   EXPECT_EQ(replayed(), replayed_before + 1);
+}
+
+// DAP-09 §4.5.1.4 on the helper: once a batch was collected at Poplar1 level 0, level 1 may
+// prepare only the reports whose output shares were in that collection; one that failed at
+// level 0, or that level 0 never saw, is batch_collected.
+TEST_F(HelperTest, Poplar1ReportsLeftOutOfACollectionAreBatchCollected) {
+  use_case(0);
+  vdafs.add(poplar1::kName, [](const VdafDescription& d) { return poplar1::make_poplar1(d); });
+  start(testing::test_config());
+  task.task_id = TaskId::random();
+  task.vdaf = VdafDescription{poplar1::kName, {{"bits", 4}}};
+  put_task(task);
+  auto vdaf = vdafs.create(task.vdaf);
+  std::vector<std::pair<ReportMetadata, VdafShards>> reports;
+  for (int measurement : {12, 13, 3}) {
+    const ReportMetadata metadata{ReportId::random(), 1704164400 + 10};
+    reports.emplace_back(metadata, vdaf->shard(json(measurement), metadata.id.span()));
+  }
+  const Bytes level0 =
+      poplar1::encode_aggregation_parameter(poplar1::aggregation_parameter(0, {0, 1}));
+  const Bytes level1 =
+      poplar1::encode_aggregation_parameter(poplar1::aggregation_parameter(1, {0, 1, 2, 3}));
+
+  // Level 0 takes the first two reports; the second then fails (as a bad sketch would make
+  // it), and the collection of level 0 completes.
+  const AggregationJobId level0_job = AggregationJobId::random();
+  HttpResponse first = init(
+      level0_job, leader_init_req(*vdaf, {reports[0], reports[1]}, task.vdaf_verify_key, level0));
+  ASSERT_EQ(first.status, 200) << std::string(first.body.begin(), first.body.end());
+  datastore->run_tx("settle_level0", [&](Transaction& tx) {
+    std::vector<ReportAggregation> ras =
+        tx.get_report_aggregations_for_job(task.task_id, level0_job);
+    ASSERT_EQ(ras.size(), 2u);
+    ras[0].state = ReportAggregationState::Finished;
+    ras[1].state = ReportAggregationState::Failed;
+    ras[1].error_code = static_cast<std::uint8_t>(PrepareError::VdafPrepError);
+    tx.update_report_aggregations(ras);
+    const Time start = 1704164400 / task.time_precision * task.time_precision;
+    tx.mark_batch_aggregations_collected(task.task_id, {Interval{start, task.time_precision}},
+                                         level0, 1);
+  });
+
+  HttpResponse second = init(AggregationJobId::random(),
+                             leader_init_req(*vdaf, reports, task.vdaf_verify_key, level1));
+  ASSERT_EQ(second.status, 200) << std::string(second.body.begin(), second.body.end());
+  const AggregationJobResp resp = decode_message<AggregationJobResp>(second.body);
+  ASSERT_EQ(resp.prepare_resps.size(), 3u);
+  EXPECT_EQ(resp.prepare_resps[0].state, PrepareResp::State::Continue);
+  for (std::size_t i : {1u, 2u}) {
+    EXPECT_EQ(resp.prepare_resps[i].state, PrepareResp::State::Reject) << i;
+    EXPECT_EQ(resp.prepare_resps[i].error, PrepareError::BatchCollected) << i;
+  }
 }
 
 TEST_F(HelperTest, TooEarlyReportIsRejectedPerReport) {

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <limits>
 #include <map>
+#include <set>
 #include <span>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
@@ -75,12 +77,13 @@ void write_job(Transaction& tx, const AggregatorTask& task, const std::optional<
   created.add(batch, aggregation_parameter);
 }
 
-// Reports that may not be aggregated under `aggregation_parameter` (VDAF-08 is_valid: a
-// Poplar1 level they were prepared at before) are recorded as a FINISHED job of FAILED
-// (report_replayed) report aggregations, so that the collection sees them settled; no
-// driver steps the job and it does not count as created.
+// Reports that may not be aggregated under `aggregation_parameter` are recorded as a
+// FINISHED job of FAILED report aggregations, so that the collection sees them settled; no
+// driver steps the job and it does not count as created. `error` says why: report_replayed
+// (VDAF-08 is_valid: a Poplar1 level they were prepared at before) or batch_collected (an
+// earlier collection of their batch went without them, DAP-09 §4.5.1.4).
 void write_rejected_job(Transaction& tx, const AggregatorTask& task,
-                        const Bytes& aggregation_parameter,
+                        const Bytes& aggregation_parameter, PrepareError error,
                         std::span<const ReportMetadata> reports) {
   AggregationJob job;
   job.task_id = task.task_id;
@@ -98,7 +101,7 @@ void write_rejected_job(Transaction& tx, const AggregatorTask& task,
     ra.client_timestamp = report.time;
     ra.ord = rejected.size();
     ra.state = ReportAggregationState::Failed;
-    ra.error_code = static_cast<std::uint8_t>(PrepareError::ReportReplayed);
+    ra.error_code = static_cast<std::uint8_t>(error);
     rejected.push_back(std::move(ra));
   }
   tx.put_aggregation_job(job);
@@ -319,31 +322,45 @@ JobCreator::CreationPass JobCreator::create_fixed_size_jobs(Transaction& tx,
 // A VDAF whose collector chooses the aggregation parameter (Poplar1): the reports a START
 // collection job wants under its parameter, batch by batch, as soon as it wants them (the
 // collector is waiting: no minimum job size, no grace period). A report goes in only if
-// the VDAF allows the parameter after those it was aggregated under before.
+// the VDAF allows the parameter after those it was aggregated under before, and if it was
+// in every earlier collection of its batch.
 JobCreator::CreationPass JobCreator::create_collection_jobs(Transaction& tx,
                                                             const AggregatorTask& task,
                                                             const Vdaf& vdaf) {
   const std::vector<ReportForCollection> wanted = tx.lock_client_reports_for_collections(
       task.task_id, config_.aggregation_job_creation_report_window);
   if (wanted.empty()) return {};
+  const Duration precision = std::max<Duration>(task.time_precision, 1);
+  auto bucket_of = [&](const ReportMetadata& report) {
+    return report.time / precision * precision;
+  };
   std::vector<ReportId> ids;
-  for (const ReportForCollection& want : wanted) ids.push_back(want.report.id);
+  std::map<Bytes, std::vector<std::pair<ReportId, BatchIdentifier>>, BytesLess> by_parameter;
+  for (const ReportForCollection& want : wanted) {
+    ids.push_back(want.report.id);
+    by_parameter[want.aggregation_parameter].emplace_back(
+        want.report.id, Interval{bucket_of(want.report), precision});
+  }
   std::map<ReportId, std::vector<Bytes>> previous =
       tx.get_aggregation_parameters_of_reports(task.task_id, ids, std::nullopt);
+  std::map<Bytes, std::set<ReportId>, BytesLess> left_out;
+  for (const auto& [parameter, reports] : by_parameter) {
+    left_out[parameter] = tx.reports_left_out_of_collections(task.task_id, reports, parameter);
+  }
 
-  const Duration precision = std::max<Duration>(task.time_precision, 1);
-  // parameter → batch start → reports; and the parameter's rejected reports.
+  // parameter → batch start → reports; and each parameter's rejected reports, by error.
   std::map<Bytes, std::map<Time, std::vector<ReportMetadata>>, BytesLess> accepted;
-  std::map<Bytes, std::vector<ReportMetadata>, BytesLess> rejected;
+  std::map<Bytes, std::map<PrepareError, std::vector<ReportMetadata>>, BytesLess> rejected;
   for (const ReportForCollection& want : wanted) {
     std::vector<Bytes>& before = previous[want.report.id];
-    if (vdaf.is_valid_aggregation_parameter(want.aggregation_parameter, before)) {
-      accepted[want.aggregation_parameter][want.report.time / precision * precision].push_back(
-          want.report);
+    if (!vdaf.is_valid_aggregation_parameter(want.aggregation_parameter, before)) {
+      rejected[want.aggregation_parameter][PrepareError::ReportReplayed].push_back(want.report);
+    } else if (left_out[want.aggregation_parameter].contains(want.report.id)) {
+      rejected[want.aggregation_parameter][PrepareError::BatchCollected].push_back(want.report);
+    } else {
+      accepted[want.aggregation_parameter][bucket_of(want.report)].push_back(want.report);
       // Two collections in one pass must not take a report at one level twice.
       before.push_back(want.aggregation_parameter);
-    } else {
-      rejected[want.aggregation_parameter].push_back(want.report);
     }
   }
   std::size_t jobs = 0;
@@ -361,13 +378,17 @@ JobCreator::CreationPass JobCreator::create_collection_jobs(Transaction& tx,
       }
     }
   }
-  for (const auto& [parameter, reports] : rejected) {
-    write_rejected_job(tx, task, parameter, reports);
-    if (logger_) {
-      logger_->warn(
-          "task {}: {} reports may not be aggregated again under a collection's "
-          "aggregation parameter (report_replayed)",
-          task.task_id.to_base64url(), reports.size());
+  for (const auto& [parameter, by_error] : rejected) {
+    for (const auto& [error, reports] : by_error) {
+      write_rejected_job(tx, task, parameter, error, reports);
+      if (!logger_) continue;
+      const char* why =
+          error == PrepareError::ReportReplayed
+              ? "may not be aggregated again under a collection's aggregation parameter "
+                "(report_replayed)"
+              : "were left out of an earlier collection of their batch, so may not be in a "
+                "later one (batch_collected)";
+      logger_->warn("task {}: {} reports {}", task.task_id.to_base64url(), reports.size(), why);
     }
   }
   created.count(tx, task.task_id, config_.batch_aggregation_shard_count);

@@ -64,6 +64,24 @@ class JobCreatorTest : public ::testing::Test {
     return ids;
   }
 
+  // A START collection job of the batch at kBatchStart under a Poplar1 parameter; returns
+  // the encoded parameter.
+  Bytes put_poplar1_collection_job(std::uint16_t level,
+                                   const std::vector<std::uint64_t>& prefixes) {
+    const Bytes parameter =
+        poplar1::encode_aggregation_parameter(poplar1::aggregation_parameter(level, prefixes));
+    datastore->run_tx("collect", [&](Transaction& tx) {
+      CollectionJob job;
+      job.task_id = task.task_id;
+      job.collection_job_id = CollectionJobId::random();
+      job.query = {1};
+      job.aggregation_parameter = parameter;
+      job.batch_identifier = Interval{kBatchStart, kPrecision};
+      tx.put_collection_job(job);
+    });
+    return parameter;
+  }
+
   // Every report id in some job of the task, with how many times it appears.
   std::map<ReportId, int> reports_in_jobs(std::vector<AggregationJob>& jobs) {
     std::map<ReportId, int> seen;
@@ -281,18 +299,7 @@ TEST_F(JobCreatorTest, Poplar1ReportsAreAggregatedPerCollectionParameter) {
   EXPECT_EQ(creator.run_once(), 0u);               // no collection asks yet: nothing is claimed
 
   auto collect = [&](std::uint16_t level, const std::vector<std::uint64_t>& prefixes) {
-    const Bytes parameter =
-        poplar1::encode_aggregation_parameter(poplar1::aggregation_parameter(level, prefixes));
-    datastore->run_tx("collect", [&](Transaction& tx) {
-      CollectionJob job;
-      job.task_id = task.task_id;
-      job.collection_job_id = CollectionJobId::random();
-      job.query = {1};
-      job.aggregation_parameter = parameter;
-      job.batch_identifier = Interval{kBatchStart, kPrecision};
-      tx.put_collection_job(job);
-    });
-    return parameter;
+    return put_poplar1_collection_job(level, prefixes);
   };
   auto jobs_under = [&](const Bytes& parameter, AggregationJobState state) {
     std::map<ReportId, int> seen;
@@ -353,6 +360,66 @@ TEST_F(JobCreatorTest, Poplar1ReportsAreAggregatedPerCollectionParameter) {
   // Prio3's path never takes these reports (they are marked started).
   datastore->run_tx("prio3_path", [&](Transaction& tx) {
     EXPECT_TRUE(tx.lock_unaggregated_client_reports(task.task_id, 100).size() == 2u);
+  });
+}
+
+// DAP-09 §4.5.1.4: a report that failed at level 0 was not in that collection, so after
+// level 0 is collected it may not be in level 1's (a collector would learn about it alone);
+// it is settled as batch_collected and the others go on.
+TEST_F(JobCreatorTest, Poplar1ReportsLeftOutOfACollectionStayOutOfTheNext) {
+  task.task_id = TaskId::random();
+  task.vdaf = {"Poplar1", {{"bits", 4}}};
+  datastore->run_tx("poplar1_task", [&](Transaction& tx) { tx.put_aggregator_task(task); });
+  const std::vector<ReportId> ids = upload(3, kBatchStart + 10);
+  JobCreator creator(test_config(), *datastore, vdafs, nullptr);
+  clock.set(kBatchStart + 3 * kPrecision);
+  const Bytes level0 = put_poplar1_collection_job(0, {0, 1});
+  EXPECT_EQ(creator.run_once(), 1u);
+  // The level-0 job as its driver would leave it: ids[1] failed preparation. Then the
+  // collection of level 0 completes.
+  datastore->run_tx("drive_and_collect_level0", [&](Transaction& tx) {
+    for (AggregationJob job : tx.get_aggregation_jobs_for_task(task.task_id)) {
+      std::vector<ReportAggregation> ras =
+          tx.get_report_aggregations_for_job(task.task_id, job.aggregation_job_id);
+      for (ReportAggregation& ra : ras) {
+        ra.state = ra.report_id == ids[1] ? ReportAggregationState::Failed
+                                          : ReportAggregationState::Finished;
+        if (ra.report_id == ids[1])
+          ra.error_code = static_cast<std::uint8_t>(PrepareError::VdafPrepError);
+      }
+      tx.update_report_aggregations(ras);
+      job.state = AggregationJobState::Finished;
+      tx.update_aggregation_job(job);
+    }
+    tx.mark_batch_aggregations_collected(task.task_id, {Interval{kBatchStart, kPrecision}}, level0,
+                                         4);
+  });
+
+  const Bytes level1 = put_poplar1_collection_job(1, {0, 1, 2, 3});
+  EXPECT_EQ(creator.run_once(), 1u);
+  std::map<ReportId, ReportAggregation> under_level1;
+  datastore->run_tx("read_level1", [&](Transaction& tx) {
+    for (const AggregationJob& job : tx.get_aggregation_jobs_for_task(task.task_id)) {
+      if (job.aggregation_parameter != level1) continue;
+      for (const ReportAggregation& ra :
+           tx.get_report_aggregations_for_job(task.task_id, job.aggregation_job_id)) {
+        EXPECT_TRUE(under_level1.emplace(ra.report_id, ra).second);
+        // The rejected report is in a job no driver steps; the others in one it does.
+        EXPECT_EQ(job.state, ra.report_id == ids[1] ? AggregationJobState::Finished
+                                                    : AggregationJobState::InProgress);
+      }
+    }
+  });
+  ASSERT_EQ(under_level1.size(), 3u);
+  EXPECT_EQ(under_level1[ids[0]].state, ReportAggregationState::StartLeader);
+  EXPECT_EQ(under_level1[ids[2]].state, ReportAggregationState::StartLeader);
+  EXPECT_EQ(under_level1[ids[1]].state, ReportAggregationState::Failed);
+  EXPECT_EQ(under_level1[ids[1]].error_code,
+            static_cast<std::uint8_t>(PrepareError::BatchCollected));
+  // The collection of level 1 is then not kept waiting for it.
+  datastore->run_tx("settled", [&](Transaction& tx) {
+    EXPECT_FALSE(tx.interval_has_reports_unaggregated_under(
+        task.task_id, Interval{kBatchStart, kPrecision}, level1));
   });
 }
 

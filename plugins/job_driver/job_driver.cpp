@@ -195,7 +195,7 @@ JobDriver::Loaded JobDriver::load(const AcquiredAggregationJob& acquired) {
       const BatchIdentifier batch = batch_of_report(*l.task, *l.job, ra.client_timestamp);
       Bytes key = encode_batch_identifier(batch);
       if (!checked.insert(key).second) continue;
-      if (tx.is_batch_collected_under(acquired.task_id, batch, l.job->aggregation_parameter))
+      if (tx.is_batch_collected(acquired.task_id, batch, ByteSpan(l.job->aggregation_parameter)))
         l.collected_batches.insert(std::move(key));
     }
     return l;

@@ -297,15 +297,23 @@ class Transaction {
                                          const std::vector<BatchIdentifier>& batches,
                                          ByteSpan aggregation_parameter, std::uint64_t shard_count);
 
-  // Whether any shard of the batch (under any aggregation parameter) is COLLECTED or
-  // SCRUBBED: uploads into it are rejected (IntervalCollected), and new report
-  // aggregations fail with BatchCollected.
-  bool is_batch_collected(const TaskId& task_id, const BatchIdentifier& batch_identifier);
-  // Whether the batch is COLLECTED or SCRUBBED under `aggregation_parameter`: the job
-  // driver's test, since a batch collected under one parameter may still be aggregated
-  // under another (Poplar1's next level).
-  bool is_batch_collected_under(const TaskId& task_id, const BatchIdentifier& batch_identifier,
-                                ByteSpan aggregation_parameter);
+  // Whether the batch is COLLECTED or SCRUBBED: under any aggregation parameter (uploads
+  // into it are rejected, IntervalCollected), or under `aggregation_parameter` alone (the
+  // job driver's test, since a batch collected under one parameter may still be aggregated
+  // under another: Poplar1's next level). New report aggregations into a batch collected
+  // under their own parameter fail with BatchCollected.
+  bool is_batch_collected(const TaskId& task_id, const BatchIdentifier& batch_identifier,
+                          std::optional<ByteSpan> aggregation_parameter = std::nullopt);
+  // DAP-09 §4.5.1.4, the last check of an input share: a report of a batch that was
+  // collected before may be aggregated only if it was included in every previous collection
+  // of the batch, so that two collections cannot tell a collector about the few reports in
+  // one and not the other. Of `reports` (each with the batch it falls in), those whose batch
+  // was collected under a parameter other than `aggregation_parameter` without the report's
+  // output share (no FINISHED report aggregation of it under that parameter). Only a VDAF
+  // with an aggregation parameter (Poplar1) collects a batch more than once.
+  std::set<ReportId> reports_left_out_of_collections(
+      const TaskId& task_id, const std::vector<std::pair<ReportId, BatchIdentifier>>& reports,
+      ByteSpan aggregation_parameter);
 
   // ---- garbage collection (report_expiry_age) ----
   // Janus 0.7's rules, with threshold = now - report_expiry_age. Each deletes at most

@@ -394,27 +394,58 @@ std::optional<BatchId> Transaction::acquire_filled_outstanding_batch(
 
 namespace janus {
 
-bool Transaction::is_batch_collected(const TaskId& task_id,
-                                     const BatchIdentifier& batch_identifier) {
+bool Transaction::is_batch_collected(const TaskId& task_id, const BatchIdentifier& batch_identifier,
+                                     std::optional<ByteSpan> aggregation_parameter) {
+  pg::Params params;
+  params.bytea(task_id.span()).bytea(encode_batch_identifier(batch_identifier));
+  if (aggregation_parameter) {
+    params.bytea(*aggregation_parameter);
+  } else {
+    params.bytea(std::optional<Bytes>());
+  }
   auto r = connection_.exec(
       "SELECT 1 FROM batch_aggregations WHERE task_id = (SELECT id FROM tasks WHERE task_id = $1) "
-      "AND batch_identifier = $2 AND state IN ('COLLECTED', 'SCRUBBED') LIMIT 1",
-      pg::Params().bytea(task_id.span()).bytea(encode_batch_identifier(batch_identifier)));
+      "AND batch_identifier = $2 AND ($3::BYTEA IS NULL OR aggregation_param = $3) "
+      "AND state IN ('COLLECTED', 'SCRUBBED') LIMIT 1",
+      params);
   return r.rows() > 0;
 }
 
-bool Transaction::is_batch_collected_under(const TaskId& task_id,
-                                           const BatchIdentifier& batch_identifier,
-                                           ByteSpan aggregation_parameter) {
+std::set<ReportId> Transaction::reports_left_out_of_collections(
+    const TaskId& task_id, const std::vector<std::pair<ReportId, BatchIdentifier>>& reports,
+    ByteSpan aggregation_parameter) {
+  std::set<ReportId> left_out;
+  if (reports.empty()) return left_out;
+  std::vector<Bytes> batches;
+  batches.reserve(reports.size());
+  for (const auto& report : reports) batches.push_back(encode_batch_identifier(report.second));
+  std::vector<ByteSpan> ids, batch_spans;
+  for (std::size_t i = 0; i < reports.size(); ++i) {
+    ids.push_back(reports[i].first.span());
+    batch_spans.push_back(batches[i]);
+  }
   auto r = connection_.exec(
-      "SELECT 1 FROM batch_aggregations WHERE task_id = (SELECT id FROM tasks WHERE task_id = $1) "
-      "AND batch_identifier = $2 AND aggregation_param = $3 "
-      "AND state IN ('COLLECTED', 'SCRUBBED') LIMIT 1",
+      "SELECT DISTINCT wanted.report_id "
+      "FROM unnest($2::BYTEA[], $3::BYTEA[]) AS wanted (report_id, batch_identifier) "
+      "JOIN batch_aggregations "
+      "ON batch_aggregations.task_id = (SELECT id FROM tasks WHERE task_id = $1) "
+      "AND batch_aggregations.batch_identifier = wanted.batch_identifier "
+      "AND batch_aggregations.aggregation_param <> $4 "
+      "AND batch_aggregations.state IN ('COLLECTED', 'SCRUBBED') "
+      "WHERE NOT EXISTS (SELECT 1 FROM report_aggregations "
+      "  JOIN aggregation_jobs ON aggregation_jobs.id = report_aggregations.aggregation_job_id "
+      "  WHERE report_aggregations.task_id = batch_aggregations.task_id "
+      "  AND report_aggregations.client_report_id = wanted.report_id "
+      "  AND aggregation_jobs.aggregation_param = batch_aggregations.aggregation_param "
+      "  AND report_aggregations.state = 'FINISHED')",
       pg::Params()
           .bytea(task_id.span())
-          .bytea(encode_batch_identifier(batch_identifier))
+          .bytea_array(ids)
+          .bytea_array(batch_spans)
           .bytea(aggregation_parameter));
-  return r.rows() > 0;
+  for (int row = 0; row < r.rows(); ++row)
+    left_out.insert(id_from<ReportId>(r, row, 0, "report id"));
+  return left_out;
 }
 
 // ---- garbage collection ----

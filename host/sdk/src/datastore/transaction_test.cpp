@@ -881,6 +881,67 @@ TEST_F(TransactionTest, CollectedBatchesAreRecognised) {
   EXPECT_FALSE(tx([&](Transaction& t) {
     return t.is_batch_collected(task.task_id, Interval{1'700'002'800, 3600});
   }));
+  // Under one aggregation parameter (Poplar1's levels): the empty one is collected, 7 is not.
+  EXPECT_TRUE(tx([&](Transaction& t) {
+    return t.is_batch_collected(task.task_id, ba.batch_identifier, ByteSpan());
+  }));
+  const Bytes seven{7};
+  EXPECT_FALSE(tx([&](Transaction& t) {
+    return t.is_batch_collected(task.task_id, ba.batch_identifier, ByteSpan(seven));
+  }));
+}
+
+// DAP-09 §4.5.1.4: once a batch was collected under one parameter, a report may be
+// aggregated under another only if that collection had its output share.
+TEST_F(TransactionTest, ReportsLeftOutOfAnEarlierCollectionAreFound) {
+  AggregatorTask task = put_task();
+  const Interval batch{1'699'999'200, 3600}, other_batch{1'700'002'800, 3600};
+  const Bytes level0{0}, level1{1}, level2{2};
+  const ReportId finished = ReportId::random(), failed = ReportId::random(),
+                 never = ReportId::random(), elsewhere = ReportId::random();
+  // A level-0 job: `finished` prepared, `failed` not; `never` was not in it.
+  AggregationJob job = aggregation_job(task.task_id, batch);
+  job.aggregation_parameter = level0;
+  std::vector<ReportAggregation> ras;
+  for (const auto& [id, state] : {std::pair{finished, ReportAggregationState::Finished},
+                                  std::pair{failed, ReportAggregationState::Failed}}) {
+    ReportAggregation ra;
+    ra.task_id = task.task_id;
+    ra.aggregation_job_id = job.aggregation_job_id;
+    ra.report_id = id;
+    ra.client_timestamp = batch.start + 10;
+    ra.ord = ras.size();
+    ra.state = state;
+    if (state == ReportAggregationState::Failed) ra.error_code = 5;
+    ras.push_back(ra);
+  }
+  tx([&](Transaction& t) {
+    t.put_aggregation_job(job);
+    t.put_report_aggregations(ras);
+  });
+  const std::vector<std::pair<ReportId, BatchIdentifier>> asked{
+      {finished, batch}, {failed, batch}, {never, batch}, {elsewhere, other_batch}};
+  auto left_out_under = [&](const Bytes& parameter) {
+    return tx([&](Transaction& t) {
+      return t.reports_left_out_of_collections(task.task_id, asked, parameter);
+    });
+  };
+  // Not collected yet: nothing is left out.
+  EXPECT_TRUE(left_out_under(level1).empty());
+  tx([&](Transaction& t) {
+    t.mark_batch_aggregations_collected(task.task_id, {batch}, level0, 2);
+  });
+  EXPECT_EQ(left_out_under(level1), (std::set<ReportId>{failed, never}));
+  // The collection's own parameter is not "another" collection (the writer's check).
+  EXPECT_TRUE(left_out_under(level0).empty());
+  // After level 1 collects too, level 2 needs both: `finished` was in level 0 only.
+  tx([&](Transaction& t) {
+    t.mark_batch_aggregations_collected(task.task_id, {batch}, level1, 2);
+  });
+  EXPECT_EQ(left_out_under(level2), (std::set<ReportId>{finished, failed, never}));
+  EXPECT_TRUE(tx([&](Transaction& t) {
+                return t.reports_left_out_of_collections(task.task_id, {}, level2);
+              }).empty());
 }
 
 TEST_F(TransactionTest, MarkingBatchesCollectedKeepsSharesAndFillsMissingShards) {
