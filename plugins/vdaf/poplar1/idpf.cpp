@@ -1,6 +1,7 @@
 #include "idpf.h"
 
 #include <algorithm>
+#include <array>
 #include <string>
 
 namespace janus::poplar1 {
@@ -21,7 +22,7 @@ struct Extended {
 };
 
 Extended extend(const IdpfKeys& keys, const Seed& seed) {
-  XofFixedKeyAes128 xof(keys.extend, seed);
+  XofFixedKeyAes128 xof(keys.extend, seed, 2 * kSeedSize);
   Extended out;
   xof.next(out.seeds[0].data(), kSeedSize);
   xof.next(out.seeds[1].data(), kSeedSize);
@@ -36,13 +37,18 @@ Extended extend(const IdpfKeys& keys, const Seed& seed) {
 // convert: the next seed and, when `value` is given, the node's value in the level's field.
 template <class F>
 Seed convert(const IdpfKeys& keys, const Seed& seed, Pair<F>* value) {
-  XofFixedKeyAes128 xof(keys.convert, seed);
+  XofFixedKeyAes128 xof(keys.convert, seed,
+                        kSeedSize + (value != nullptr ? 2 * F::kEncodedSize : 0));
   Seed next;
   xof.next(next.data(), kSeedSize);
   if (value != nullptr) {
-    const std::vector<F> w = xof.template next_vec<F>(2);
-    (*value)[0] = w[0];
-    (*value)[1] = w[1];
+    // next_vec(2) without its vector: rejection sampling of little-endian candidates.
+    std::array<std::uint8_t, F::kEncodedSize> candidate;
+    for (F& w : *value) {
+      do {
+        xof.next(candidate.data(), candidate.size());
+      } while (!F::sample(candidate.data(), w));
+    }
   }
   return next;
 }
@@ -207,9 +213,11 @@ IdpfValues IdpfPoplar::eval(std::size_t agg_id, const IdpfPublicShare& public_sh
   (leaf ? values.leaf.reserve(prefixes.size()) : values.inner.reserve(prefixes.size()));
 
   // nodes[d]: (seed, ctrl) after depth d on the previous prefix's path; `known` of them are
-  // still on the current prefix's path.
+  // still on the current prefix's path. extended[d]: the corrected extension of the node above
+  // depth d on that path, which the first differing depth shares (same parent, other child).
   std::vector<Seed> node_seed(level + 1);
   std::vector<std::uint8_t> node_ctrl(level + 1);
+  std::vector<Extended> extended(level + 1);
   const Path* previous = nullptr;
   Seed root;
   std::copy(key.begin(), key.end(), root.begin());
@@ -227,11 +235,14 @@ IdpfValues IdpfPoplar::eval(std::size_t agg_id, const IdpfPublicShare& public_sh
       const std::uint8_t ctrl =
           depth == 0 ? static_cast<std::uint8_t>(agg_id) : node_ctrl[depth - 1];
       const IdpfCorrectionWord& word = public_share.words[depth];
-      Extended e = extend(aes, seed);
-      xor_into(e.seeds[0], word.seed, ctrl);
-      xor_into(e.seeds[1], word.seed, ctrl);
-      e.ctrl[0] ^= word.ctrl[0] & ctrl;
-      e.ctrl[1] ^= word.ctrl[1] & ctrl;
+      Extended& e = extended[depth];
+      if (previous == nullptr || depth > known) {
+        e = extend(aes, seed);
+        xor_into(e.seeds[0], word.seed, ctrl);
+        xor_into(e.seeds[1], word.seed, ctrl);
+        e.ctrl[0] ^= word.ctrl[0] & ctrl;
+        e.ctrl[1] ^= word.ctrl[1] & ctrl;
+      }
       const std::uint8_t bit = prefix[depth] & 1;
       const std::uint8_t next_ctrl = e.ctrl[bit];
       const bool last = depth == level;

@@ -583,10 +583,19 @@ AggregationParameter decode_aggregation_parameter(ByteSpan encoded, std::size_t 
   AggregationParameter param;
   param.level = shape.level;
   param.prefixes.reserve(shape.count);
+  // Bit k of the packing (k = width·i + b, prefix bit b least significant first) is bit k % 8
+  // of byte size − 1 − k / 8: walk the bytes from the end instead of indexing every bit.
+  const std::uint8_t* byte = shape.packed.data() + shape.packed.size();
+  unsigned shift = 8;
+  std::uint8_t current = 0;
   for (std::size_t i = 0; i < shape.count; ++i) {
     Path prefix(shape.width);
-    for (std::size_t b = 0; b < shape.width; ++b) {
-      prefix[shape.width - 1 - b] = packed_bit(shape.packed, shape.width * i + b);
+    for (std::size_t b = shape.width; b-- > 0;) {
+      if (shift == 8) {
+        current = *--byte;
+        shift = 0;
+      }
+      prefix[b] = (current >> shift++) & 1;
     }
     // Strictly increasing (VDAF-08 prep_init): unique, and cheap to walk in order.
     if (!param.prefixes.empty() && !(param.prefixes.back() < prefix)) {

@@ -145,36 +145,55 @@ FixedKeyAes128::FixedKeyAes128(ConstBytes dst, ConstBytes binder) {
 
 FixedKeyAes128::~FixedKeyAes128() { EVP_CIPHER_CTX_free(context_); }
 
-void FixedKeyAes128::hash_block(const std::uint8_t* block, std::uint8_t* out) const {
-  std::uint8_t sigma[16];
-  for (int i = 0; i < 8; ++i) {
-    sigma[i] = block[8 + i];
-    sigma[8 + i] = block[8 + i] ^ block[i];
+void FixedKeyAes128::hash_blocks(const std::uint8_t* blocks, std::uint8_t* out,
+                                 std::size_t count) const {
+  if (count == 0 || count > kMaxBlocks) throw std::invalid_argument("hash_blocks: bad count");
+  std::uint8_t sigma[16 * kMaxBlocks];
+  for (std::size_t b = 0; b < count; ++b) {
+    const std::uint8_t* block = blocks + 16 * b;
+    std::uint8_t* s = sigma + 16 * b;
+    for (int i = 0; i < 8; ++i) {
+      s[i] = block[8 + i];
+      s[8 + i] = block[8 + i] ^ block[i];
+    }
   }
+  const int length = static_cast<int>(16 * count);
   int written = 0;
-  check(EVP_EncryptUpdate(context_, out, &written, sigma, 16), "AES-128 encrypt");
-  if (written != 16) throw std::runtime_error("OpenSSL: AES-128 encrypt wrote a short block");
-  for (int i = 0; i < 16; ++i) out[i] ^= sigma[i];
+  check(EVP_EncryptUpdate(context_, out, &written, sigma, length), "AES-128 encrypt");
+  if (written != length) throw std::runtime_error("OpenSSL: AES-128 encrypt wrote short blocks");
+  for (int i = 0; i < length; ++i) out[i] ^= sigma[i];
 }
 
-XofFixedKeyAes128::XofFixedKeyAes128(const FixedKeyAes128& key, ConstBytes seed) : key_(key) {
+XofFixedKeyAes128::XofFixedKeyAes128(const FixedKeyAes128& key, ConstBytes seed,
+                                     std::size_t expected_length)
+    : key_(key), expected_blocks_((expected_length + 15) / 16) {
   if (seed.size() != kSeedSize) throw std::invalid_argument("XOF seed must be 16 bytes");
   std::copy(seed.begin(), seed.end(), seed_.begin());
 }
 
 void XofFixedKeyAes128::refill() {
-  std::array<std::uint8_t, 16> input = seed_;
-  for (int i = 0; i < 8; ++i) input[i] ^= static_cast<std::uint8_t>(block_index_ >> (8 * i));
-  key_.hash_block(input.data(), block_.data());
-  ++block_index_;
+  // The blocks still expected, at least one and at most what one call takes.
+  const std::size_t count =
+      std::clamp<std::size_t>(expected_blocks_ > block_index_ ? expected_blocks_ - block_index_ : 1,
+                              1, FixedKeyAes128::kMaxBlocks);
+  std::uint8_t inputs[16 * FixedKeyAes128::kMaxBlocks];
+  for (std::size_t b = 0; b < count; ++b) {
+    const std::uint64_t index = block_index_ + b;
+    std::uint8_t* input = inputs + 16 * b;
+    std::memcpy(input, seed_.data(), 16);
+    for (int i = 0; i < 8; ++i) input[i] ^= static_cast<std::uint8_t>(index >> (8 * i));
+  }
+  key_.hash_blocks(inputs, buffer_.data(), count);
+  block_index_ += count;
+  available_ = 16 * count;
   used_ = 0;
 }
 
 void XofFixedKeyAes128::next(std::uint8_t* out, std::size_t length) {
   while (length > 0) {
-    if (used_ == block_.size()) refill();
-    const std::size_t n = std::min(length, block_.size() - used_);
-    std::memcpy(out, block_.data() + used_, n);
+    if (used_ == available_) refill();
+    const std::size_t n = std::min(length, available_ - used_);
+    std::memcpy(out, buffer_.data() + used_, n);
     out += n;
     length -= n;
     used_ += n;

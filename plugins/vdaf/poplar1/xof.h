@@ -78,17 +78,24 @@ class FixedKeyAes128 {
   FixedKeyAes128(const FixedKeyAes128&) = delete;
   FixedKeyAes128& operator=(const FixedKeyAes128&) = delete;
 
-  // hash_block of GKWWY20 §4.2: AES(σ(block)) ⊕ σ(block), σ(lo ‖ hi) = hi ‖ (hi ⊕ lo).
-  void hash_block(const std::uint8_t* block, std::uint8_t* out) const;
+  // Blocks hash_blocks takes in one call.
+  static constexpr std::size_t kMaxBlocks = 8;
+
+  // hash_block of GKWWY20 §4.2, AES(σ(block)) ⊕ σ(block) with σ(lo ‖ hi) = hi ‖ (hi ⊕ lo), on
+  // `count` (1 … kMaxBlocks) consecutive 16-byte blocks through one cipher call: the call, not
+  // AES, is most of the cost of a block.
+  void hash_blocks(const std::uint8_t* blocks, std::uint8_t* out, std::size_t count) const;
 
  private:
   EVP_CIPHER_CTX* context_ = nullptr;
 };
 
 // XofFixedKeyAes128 on a seed: block i of the stream is hash_block(seed ⊕ le128(i)).
+// `expected_length` is how many bytes the caller means to read: they are made in one cipher
+// call (reading more is fine; the rest comes a block at a time).
 class XofFixedKeyAes128 {
  public:
-  XofFixedKeyAes128(const FixedKeyAes128& key, ConstBytes seed);
+  XofFixedKeyAes128(const FixedKeyAes128& key, ConstBytes seed, std::size_t expected_length = 16);
   void next(std::uint8_t* out, std::size_t length);
   template <class F>
   std::vector<F> next_vec(std::size_t count) {
@@ -101,8 +108,10 @@ class XofFixedKeyAes128 {
   const FixedKeyAes128& key_;
   Seed seed_{};
   std::uint64_t block_index_ = 0;
-  std::array<std::uint8_t, 16> block_{};
-  std::size_t used_ = 16;
+  std::size_t expected_blocks_;
+  std::array<std::uint8_t, 16 * FixedKeyAes128::kMaxBlocks> buffer_{};
+  std::size_t available_ = 0;
+  std::size_t used_ = 0;
 };
 
 }  // namespace janus::poplar1
