@@ -22,11 +22,17 @@ const char kCollectUsage[] =
     "         (--authorization-bearer-token TOKEN | --dap-auth-token TOKEN)\n"
     "         --hpke-config B64URL --hpke-private-key B64URL\n"
     "         (--batch-interval-start S --batch-interval-duration D | --batch-id B64URL |\n"
-    "          --current-batch) [--poll-interval S] [--timeout S]\n\n"
+    "          --current-batch) [--aggregation-parameter JSON] [--poll-interval S] [--timeout "
+    "S]\n\n"
     "Collects a batch from the leader and prints the aggregate result.\n"
     "  --vdaf count | sum (--bits) | sumvec (--bits --length --chunk-length)\n"
     "         | histogram (--length --chunk-length)\n"
     "         | fixedpoint16bitboundedl2vecsum | fixedpoint32bitboundedl2vecsum (--length)\n"
+    "         | poplar1 (--bits, and --aggregation-parameter)\n"
+    "  --aggregation-parameter  the VDAF's parameter as JSON; Poplar1 counts candidate\n"
+    "                    prefixes at a level: '{\"level\": 1, \"prefixes\": [\"00\", \"01\"]}'\n"
+    "                    (a prefix is level + 1 bits: a '0'/'1' string or an integer;\n"
+    "                    strictly increasing; the result has one count per prefix)\n"
     "  --hpke-config       the collector's encoded HpkeConfig, base64url\n"
     "  --hpke-private-key  its private key, base64url\n"
     "  --poll-interval     seconds between polls of a pending job (default 1)\n"
@@ -76,9 +82,12 @@ VdafDescription vdaf_from_arguments(const Arguments& args) {
              {"dp_strategy", {{"dp_strategy", "NoDifferentialPrivacy"}}},
              {"length", number(args, "--length")}}};
   }
+  // Not in Janus's tool (its VDAFs all have an empty parameter), which Janus 0.7's leader
+  // cannot run anyway.
+  if (name == "poplar1") return {"Poplar1", {{"bits", number(args, "--bits")}}};
   throw UsageError(
-      "--vdaf: expected count, sum, sumvec, histogram, fixedpoint16bitboundedl2vecsum or "
-      "fixedpoint32bitboundedl2vecsum, not '" +
+      "--vdaf: expected count, sum, sumvec, histogram, fixedpoint16bitboundedl2vecsum, "
+      "fixedpoint32bitboundedl2vecsum or poplar1, not '" +
       name + "'");
 }
 
@@ -101,6 +110,23 @@ Query query_from_arguments(const Arguments& args) {
   return Query::fixed_size(FixedSizeQuery::by_batch_id(*id));
 }
 
+// The encoded aggregation parameter: the VDAF reads the JSON of --aggregation-parameter (none
+// is null: Prio3's empty parameter; Poplar1 needs one).
+Bytes aggregation_parameter_from_arguments(const Arguments& args, const Vdaf& vdaf) {
+  nlohmann::json parameter;
+  if (auto text = args.option("--aggregation-parameter")) {
+    parameter = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
+    if (parameter.is_discarded()) throw UsageError("--aggregation-parameter: not JSON");
+  } else if (vdaf.requires_aggregation_parameter()) {
+    throw UsageError("--aggregation-parameter: " + vdaf.description().name + " needs one");
+  }
+  try {
+    return vdaf.aggregation_parameter_from_json(parameter);
+  } catch (const VdafError& e) {
+    throw UsageError(std::string("--aggregation-parameter: ") + e.what());
+  }
+}
+
 }  // namespace
 
 int collect(const std::vector<std::string>& args, const VdafRegistry& vdafs, std::ostream& out,
@@ -110,8 +136,8 @@ int collect(const std::vector<std::string>& args, const VdafRegistry& vdafs, std
         args, {"--current-batch"},
         {"--task-id", "--leader", "--vdaf", "--bits", "--length", "--chunk-length",
          "--authorization-bearer-token", "--dap-auth-token", "--hpke-config", "--hpke-private-key",
-         "--batch-interval-start", "--batch-interval-duration", "--batch-id", "--poll-interval",
-         "--timeout"});
+         "--batch-interval-start", "--batch-interval-duration", "--batch-id",
+         "--aggregation-parameter", "--poll-interval", "--timeout"});
     if (!parsed.positional.empty()) {
       throw UsageError("unexpected argument '" + parsed.positional.front() + "'");
     }
@@ -120,6 +146,7 @@ int collect(const std::vector<std::string>& args, const VdafRegistry& vdafs, std
     const std::string leader = with_trailing_slash(parsed.required("--leader"));
     const VdafDescription description = vdaf_from_arguments(parsed);
     const std::shared_ptr<const Vdaf> vdaf = vdafs.create(description);
+    const Bytes aggregation_parameter = aggregation_parameter_from_arguments(parsed, *vdaf);
 
     HttpHeaders auth;
     auto bearer = parsed.option("--authorization-bearer-token");
@@ -148,7 +175,7 @@ int collect(const std::vector<std::string>& args, const VdafRegistry& vdafs, std
 
     HttpClient client;
     const CollectorTask task{*task_id, leader, auth, collector_key, vdaf};
-    const CollectionJob job{CollectionJobId::random(), query, {}};
+    const CollectionJob job{CollectionJobId::random(), query, aggregation_parameter};
     start_collection(client, task, job);
     std::optional<CollectionResult> collected;
     while (!(collected = poll_collection(client, task, job))) {

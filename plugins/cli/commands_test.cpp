@@ -24,8 +24,8 @@ namespace janus::cli {
 namespace {
 
 using testing::kSampleTasks;
-using testing::prio3_registry;
 using testing::scratch_file;
+using testing::vdaf_registry;
 
 struct Result {
   int code = -1;
@@ -38,7 +38,7 @@ class CliCommands : public ::testing::Test {
 
   Result provision(const std::vector<std::string>& args, bool with_datastore = true) {
     std::ostringstream out, err;
-    int code = provision_tasks(args, with_datastore ? datastore_.get() : nullptr, prio3_registry(),
+    int code = provision_tasks(args, with_datastore ? datastore_.get() : nullptr, vdaf_registry(),
                                out, err);
     return {code, out.str(), err.str()};
   }
@@ -74,7 +74,7 @@ TEST_F(CliCommands, ProvisionsTheSampleAndEveryFieldReadsBack) {
   EXPECT_EQ(result.out, "");
   EXPECT_NE(result.err.find("wrote 2 task(s)"), std::string::npos) << result.err;
 
-  auto expected = load_tasks_file(kSampleTasks, prio3_registry(), {});
+  auto expected = load_tasks_file(kSampleTasks, vdaf_registry(), {});
   ASSERT_EQ(stored_tasks().size(), 2u);
   for (const auto& provisioned : expected) {
     auto stored = stored_task(provisioned.task.task_id);
@@ -142,7 +142,7 @@ TEST_F(CliCommands, GeneratedParametersAreWrittenAndEchoed) {
 )");
   Result result = provision({file, "--generate-missing-parameters", "--echo-tasks"});
   ASSERT_EQ(result.code, 0) << result.err;
-  auto echoed = parse_tasks(YAML::Load(result.out), "echo", prio3_registry(), {});
+  auto echoed = parse_tasks(YAML::Load(result.out), "echo", vdaf_registry(), {});
   ASSERT_EQ(echoed.size(), 1u);
   auto stored = stored_task(echoed[0].task.task_id);
   ASSERT_TRUE(stored) << result.out;
@@ -161,7 +161,7 @@ TEST_F(CliCommands, DryRunWritesNothing) {
   // without their secrets.
   Result listed = provision({kSampleTasks, "--dry-run"}, /*with_datastore=*/false);
   ASSERT_EQ(listed.code, 0) << listed.err;
-  auto tasks = load_tasks_file(kSampleTasks, prio3_registry(), {});
+  auto tasks = load_tasks_file(kSampleTasks, vdaf_registry(), {});
   ASSERT_EQ(tasks.size(), 2u);
   std::string expected;
   for (const auto& task : tasks) expected += task_summary(task.task) + "\n";
@@ -172,7 +172,7 @@ TEST_F(CliCommands, DryRunWritesNothing) {
 }
 
 TEST_F(CliCommands, TaskSummaryNamesWhatATaskIs) {
-  auto tasks = load_tasks_file(kSampleTasks, prio3_registry(), {});
+  auto tasks = load_tasks_file(kSampleTasks, vdaf_registry(), {});
   ASSERT_EQ(tasks.size(), 2u);
   EXPECT_EQ(task_summary(tasks[0].task),
             "G9YKXjoEjfoU7M_fi_o2H0wmzavRb2sBFHeykeRhDMk: Leader, Prio3Sum {\"bits\":16}, "
@@ -409,14 +409,14 @@ TEST(CliCollect, UsageMistakesAndAnUnreachableLeader) {
                                          "3600"};
   auto run = [](std::vector<std::string> args) {
     std::ostringstream out, err;
-    int code = collect(args, prio3_registry(), out, err);
+    int code = collect(args, vdaf_registry(), out, err);
     return Result{code, out.str(), err.str()};
   };
   auto with = [&](std::vector<std::string> extra) {
     extra.insert(extra.begin(), good.begin(), good.end());
     return extra;
   };
-  Result bad_vdaf = run(with({"--vdaf", "poplar1"}));
+  Result bad_vdaf = run(with({"--vdaf", "poplar2"}));
   EXPECT_EQ(bad_vdaf.code, 2);
   EXPECT_NE(bad_vdaf.err.find("--vdaf: expected count, sum, sumvec, histogram"), std::string::npos)
       << bad_vdaf.err;
@@ -435,6 +435,39 @@ TEST(CliCollect, UsageMistakesAndAnUnreachableLeader) {
       << unreachable.err;
   // Janus's collect names for the fixed-point vector are taken (and get as far).
   EXPECT_EQ(run(with({"--vdaf", "fixedpoint16bitboundedl2vecsum", "--length", "3"})).code, 1);
+
+  // Poplar1 needs its aggregation parameter, which the VDAF reads from JSON; the others take
+  // none. Mistakes name the option and what is wrong.
+  const std::vector<std::string> poplar1 = {"--vdaf", "poplar1", "--bits", "4"};
+  auto poplar1_with = [&](std::vector<std::string> extra) {
+    extra.insert(extra.begin(), poplar1.begin(), poplar1.end());
+    return with(extra);
+  };
+  const std::vector<std::pair<std::string, std::string>> mistakes = {
+      {"", "needs one"},
+      {"{", "not JSON"},
+      {R"({"level": 4, "prefixes": []})", "level must be an integer in 0..3"},
+      {R"({"level": 1, "prefixes": ["001"]})", "2 '0'/'1' characters"},
+      {R"({"level": 1, "prefixes": [4]})", "does not fit in 2 bits"},
+      {R"({"level": 1, "prefixes": ["01", "00"]})", "strictly increasing"},
+      {R"({"level": 1})", R"("prefixes")"}};
+  for (const auto& [parameter, expected] : mistakes) {
+    Result r = run(parameter.empty() ? poplar1_with({})
+                                     : poplar1_with({"--aggregation-parameter", parameter}));
+    EXPECT_EQ(r.code, 2) << parameter;
+    EXPECT_NE(r.err.find("--aggregation-parameter: "), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(expected), std::string::npos) << parameter << ": " << r.err;
+  }
+  EXPECT_EQ(run(poplar1_with({"--aggregation-parameter",
+                              R"({"level": 1, "prefixes": ["00", 1, [true, false]]})"}))
+                .code,
+            1);  // a good parameter gets as far as the unreachable leader
+  Result count_with_parameter =
+      run(with({"--vdaf", "count", "--aggregation-parameter", R"({"level": 0})"}));
+  EXPECT_EQ(count_with_parameter.code, 2);
+  EXPECT_NE(count_with_parameter.err.find("Prio3Count takes no aggregation parameter"),
+            std::string::npos)
+      << count_with_parameter.err;
 }
 
 class CliJobCommands : public CliCommands {

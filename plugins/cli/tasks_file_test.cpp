@@ -15,18 +15,18 @@ namespace janus::cli {
 namespace {
 
 using testing::kSampleTasks;
-using testing::prio3_registry;
+using testing::vdaf_registry;
 
 std::vector<ProvisionedTask> parse(const YAML::Node& root, bool generate = false) {
   TasksFileOptions options;
   options.generate_missing_parameters = generate;
-  return parse_tasks(root, "tasks.yaml", prio3_registry(), options);
+  return parse_tasks(root, "tasks.yaml", vdaf_registry(), options);
 }
 
 Bytes b64(const std::string& text) { return *base64url_decode(text); }
 
 TEST(TasksFile, ParsesJanusSampleExactly) {
-  auto tasks = load_tasks_file(kSampleTasks, prio3_registry(), {});
+  auto tasks = load_tasks_file(kSampleTasks, vdaf_registry(), {});
   ASSERT_EQ(tasks.size(), 2u);
 
   const AggregatorTask& leader = tasks[0].task;
@@ -83,7 +83,7 @@ TEST(TasksFile, ParsesJanusSampleExactly) {
 }
 
 TEST(TasksFile, EchoedYamlParsesBackToTheSameTasks) {
-  auto tasks = load_tasks_file(kSampleTasks, prio3_registry(), {});
+  auto tasks = load_tasks_file(kSampleTasks, vdaf_registry(), {});
   std::string yaml = tasks_to_yaml(tasks);
   auto again = parse(YAML::Load(yaml));
   ASSERT_EQ(again.size(), tasks.size());
@@ -317,7 +317,7 @@ TEST(TasksFile, BadFilesAreOneLineErrors) {
   auto message_of = [](const std::string& contents) -> std::string {
     std::string path = testing::scratch_file("bad.yaml", contents);
     try {
-      load_tasks_file(path, prio3_registry(), {});
+      load_tasks_file(path, vdaf_registry(), {});
     } catch (const ConfigError& e) {
       return e.what();
     }
@@ -330,13 +330,13 @@ TEST(TasksFile, BadFilesAreOneLineErrors) {
   EXPECT_NE(message_of("").find("expected a YAML sequence of tasks"), std::string::npos);
   std::string directory = std::filesystem::path(testing::scratch_file("x", "")).parent_path();
   try {
-    load_tasks_file(directory, prio3_registry(), {});
+    load_tasks_file(directory, vdaf_registry(), {});
     ADD_FAILURE() << "no error for a directory";
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("it is a directory"), std::string::npos) << e.what();
   }
   try {
-    load_tasks_file("/nonexistent/tasks.yaml", prio3_registry(), {});
+    load_tasks_file("/nonexistent/tasks.yaml", vdaf_registry(), {});
     ADD_FAILURE() << "no error for a missing file";
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("/nonexistent/tasks.yaml: cannot read"), std::string::npos)

@@ -1,4 +1,4 @@
-// Shared by the cli tests: a VDAF registry with the Prio3 VDAFs, the sample
+// Shared by the cli tests: a VDAF registry with the Prio3 VDAFs and Poplar1, the sample
 // tasks.yaml path and scratch files.
 #pragma once
 
@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "janus/vdaf_registry.h"
+#include "poplar1.h"
 #include "prio3.h"
 
 namespace janus::cli::testing {
@@ -16,12 +17,13 @@ namespace janus::cli::testing {
 // The project's sample tasks.yaml (Janus 0.7's own sample, as README.md shows it).
 inline const std::string kSampleTasks = JANUS_SOURCE_DIR "/config/tasks.yaml";
 
-inline VdafRegistry& prio3_registry() {
+inline VdafRegistry& vdaf_registry() {
   static VdafRegistry* registry = [] {
     auto* vdafs = new VdafRegistry;
     for (const auto& name : prio3::prio3_vdaf_names()) {
       vdafs->add(name, [](const VdafDescription& d) { return prio3::make_prio3(d); });
     }
+    vdafs->add(poplar1::kName, [](const VdafDescription& d) { return poplar1::make_poplar1(d); });
     return vdafs;
   }();
   return *registry;

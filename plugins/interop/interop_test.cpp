@@ -17,14 +17,14 @@
 #include "janus/hpke.h"
 #include "janus/testing/test_database.h"
 #include "janus/vdaf.h"
-#include "test_support.h"  // plugins/cli: a registry of the Prio3 VDAFs
+#include "test_support.h"  // plugins/cli: a registry of the Prio3 VDAFs and Poplar1
 
 namespace janus::interop {
 namespace {
 
 using nlohmann::json;
 
-using cli::testing::prio3_registry;
+using cli::testing::vdaf_registry;
 
 TEST(InteropApi, VdafObjectsTakeBase10Strings) {
   VdafDescription sumvec = vdaf_from_object(
@@ -183,7 +183,7 @@ json add_task_request(const std::string& role) {
 
 TEST(InteropAggregatorRole, LeaderTask) {
   const json request = add_task_request("leader");
-  const AggregatorTask task = task_from_add_task(request, prio3_registry());
+  const AggregatorTask task = task_from_add_task(request, vdaf_registry());
   EXPECT_EQ(task.task_id.to_base64url(), request.at("task_id"));
   EXPECT_EQ(task.role, Role::Leader);
   EXPECT_EQ(task.peer_aggregator_endpoint, "http://helper:8080/");
@@ -212,7 +212,7 @@ TEST(InteropAggregatorRole, HelperTask) {
   request["query_type"] = 1;
   request.erase("max_batch_size");
   request.erase("task_expiration");
-  const AggregatorTask task = task_from_add_task(request, prio3_registry());
+  const AggregatorTask task = task_from_add_task(request, vdaf_registry());
   EXPECT_EQ(task.role, Role::Helper);
   EXPECT_EQ(task.peer_aggregator_endpoint, "http://leader:8080/");
   EXPECT_EQ(task.query_type.kind, TaskQueryType::Kind::TimeInterval);
@@ -226,18 +226,18 @@ TEST(InteropAggregatorRole, HelperTask) {
 TEST(InteropAggregatorRole, RefusedTasks) {
   json leader_without_collector_token = add_task_request("leader");
   leader_without_collector_token.erase("collector_authentication_token");
-  EXPECT_THROW(task_from_add_task(leader_without_collector_token, prio3_registry()), BadRequest);
+  EXPECT_THROW(task_from_add_task(leader_without_collector_token, vdaf_registry()), BadRequest);
   json unknown_vdaf = add_task_request("helper");
   unknown_vdaf["vdaf"] = {{"type", "NoSuchVdaf"}, {"bits", "8"}};
-  EXPECT_THROW(task_from_add_task(unknown_vdaf, prio3_registry()), std::invalid_argument);
+  EXPECT_THROW(task_from_add_task(unknown_vdaf, vdaf_registry()), std::invalid_argument);
   json short_key = add_task_request("helper");
   short_key["vdaf_verify_key"] = base64url_encode(Bytes(15, 1));
-  EXPECT_THROW(task_from_add_task(short_key, prio3_registry()), std::invalid_argument);
+  EXPECT_THROW(task_from_add_task(short_key, vdaf_registry()), std::invalid_argument);
   json bad_role = add_task_request("collector");
-  EXPECT_THROW(task_from_add_task(bad_role, prio3_registry()), BadRequest);
+  EXPECT_THROW(task_from_add_task(bad_role, vdaf_registry()), BadRequest);
   json bad_config = add_task_request("helper");
   bad_config["collector_hpke_config"] = "AAAA";
-  EXPECT_THROW(task_from_add_task(bad_config, prio3_registry()), BadRequest);
+  EXPECT_THROW(task_from_add_task(bad_config, vdaf_registry()), BadRequest);
 }
 
 // add_task writes the task to the datastore; a second add_task of the same id replaces it.
@@ -245,7 +245,7 @@ TEST(InteropAggregatorRole, AddTaskWritesTheTask) {
   janus::testing::TestDatabase db;
   RealClock clock;
   auto datastore = db.open_datastore(clock);
-  InteropAggregator aggregator({"127.0.0.1:0", "/dap/"}, *datastore, prio3_registry());
+  InteropAggregator aggregator({"127.0.0.1:0", "/dap/"}, *datastore, vdaf_registry());
   EXPECT_EQ(aggregator.endpoint_for_task({{"task_id", TaskId::random().to_base64url()},
                                           {"role", "leader"},
                                           {"hostname", "leader"}}),
@@ -270,7 +270,7 @@ TEST(InteropAggregatorRole, AddTaskWritesTheTask) {
 TEST(InteropClientRole, ReportsOpenAndPrepare) {
   const DapHpkeKeyPair leader = DapHpkeKeyPair::generate(1), helper = DapHpkeKeyPair::generate(2);
   const TaskId task_id = TaskId::random();
-  auto vdaf = prio3_registry().create(
+  auto vdaf = vdaf_registry().create(
       vdaf_from_object({{"type", "Prio3Histogram"}, {"length", "4"}, {"chunk_length", "2"}}));
   const Report report = make_client_report(task_id, *vdaf, measurement_from_json("2"), 7200,
                                            leader.config, helper.config);

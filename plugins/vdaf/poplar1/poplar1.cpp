@@ -71,6 +71,47 @@ Bytes concat(std::initializer_list<ByteSpan> parts) {
 }
 
 // The big-endian integer `bytes` as bits, least significant first: bit i of the packing.
+// A `length`-bit string as JSON: a '0'/'1' string, an array of Booleans (the interop test
+// API's form) or an unsigned integer (length <= 64). `what` names it in errors.
+Path path_from_json(const nlohmann::json& value, std::size_t length, const std::string& what) {
+  const std::string bits = std::to_string(length);
+  if (value.is_string()) {
+    const std::string& text = value.get_ref<const std::string&>();
+    if (text.size() != length || text.find_first_not_of("01") != std::string::npos) {
+      throw VdafInputError("Poplar1: a string " + what + " must be " + bits +
+                           " '0'/'1' characters");
+    }
+    Path path(length);
+    for (std::size_t i = 0; i < length; ++i) path[i] = text[i] == '1';
+    return path;
+  }
+  if (value.is_array()) {
+    if (value.size() != length) {
+      throw VdafInputError("Poplar1: a Boolean-array " + what + " must have " + bits + " elements");
+    }
+    Path path;
+    path.reserve(length);
+    for (const auto& bit : value) {
+      if (!bit.is_boolean()) throw VdafInputError("Poplar1: " + what + " array of non-Booleans");
+      path.push_back(bit.get<bool>() ? 1 : 0);
+    }
+    return path;
+  }
+  if (value.is_number_unsigned() || (value.is_number_integer() && value.get<std::int64_t>() >= 0)) {
+    if (length > 64) {
+      throw VdafInputError("Poplar1: with more than 64 bits, give the " + what +
+                           " as a string of '0'/'1'");
+    }
+    const std::uint64_t number = value.get<std::uint64_t>();
+    if (length < 64 && number >> length != 0) {
+      throw VdafInputError("Poplar1: " + what + " does not fit in " + bits + " bits");
+    }
+    return path_from_integer(number, length);
+  }
+  throw VdafInputError("Poplar1: " + what +
+                       " must be an unsigned integer, a bit string or an array of Booleans");
+}
+
 bool packed_bit(ByteSpan packed, std::size_t i) {
   const std::size_t byte = packed.size() - 1 - i / 8;
   return (packed[byte] >> (i % 8)) & 1;
@@ -192,6 +233,35 @@ class Poplar1 final : public Vdaf {
     decode_aggregation_parameter(agg_param, bits_);
   }
 
+  // {"level": L, "prefixes": [P, ...]}, each prefix L + 1 bits in any form a measurement
+  // takes, strictly increasing (the order of the counts in the result).
+  Bytes aggregation_parameter_from_json(const nlohmann::json& parameter) const override {
+    if (!parameter.is_object() || parameter.size() != 2 || !parameter.contains("level") ||
+        !parameter.contains("prefixes")) {
+      throw VdafInputError(
+          "Poplar1: the aggregation parameter is {\"level\": L, \"prefixes\": [...]}");
+    }
+    const nlohmann::json& level = parameter["level"];
+    if (!level.is_number_integer() || level.get<std::int64_t>() < 0 ||
+        level.get<std::int64_t>() >= static_cast<std::int64_t>(bits_)) {
+      throw VdafInputError("Poplar1: level must be an integer in 0.." + std::to_string(bits_ - 1));
+    }
+    const nlohmann::json& prefixes = parameter["prefixes"];
+    if (!prefixes.is_array()) throw VdafInputError("Poplar1: prefixes must be an array");
+    AggregationParameter param;
+    param.level = static_cast<std::uint16_t>(level.get<std::int64_t>());
+    for (const nlohmann::json& prefix : prefixes) {
+      param.prefixes.push_back(path_from_json(prefix, param.level + 1u, "prefix"));
+    }
+    Bytes encoded = encode_aggregation_parameter(param);
+    try {
+      decode_aggregation_parameter(encoded, bits_);
+    } catch (const VdafDecodeError& e) {
+      throw VdafInputError(e.what());
+    }
+    return encoded;
+  }
+
   // VDAF-08 §8.2.3: a report is prepared at most once per level.
   bool is_valid_aggregation_parameter(ByteSpan agg_param,
                                       std::span<const Bytes> previous) const override {
@@ -301,45 +371,7 @@ class Poplar1 final : public Vdaf {
   }
 
   Path measurement_path(const nlohmann::json& measurement) const {
-    if (measurement.is_string()) {
-      const std::string& text = measurement.get_ref<const std::string&>();
-      if (text.size() != bits_ || text.find_first_not_of("01") != std::string::npos) {
-        throw VdafInputError("Poplar1: a string measurement must be " + std::to_string(bits_) +
-                             " '0'/'1' characters");
-      }
-      Path path(bits_);
-      for (std::size_t i = 0; i < bits_; ++i) path[i] = text[i] == '1';
-      return path;
-    }
-    if (measurement.is_array()) {  // the interop test API's form: BITS Booleans
-      if (measurement.size() != bits_) {
-        throw VdafInputError("Poplar1: a Boolean-array measurement must have " +
-                             std::to_string(bits_) + " elements");
-      }
-      Path path;
-      path.reserve(bits_);
-      for (const auto& bit : measurement) {
-        if (!bit.is_boolean()) throw VdafInputError("Poplar1: measurement array of non-Booleans");
-        path.push_back(bit.get<bool>() ? 1 : 0);
-      }
-      return path;
-    }
-    if (measurement.is_number_unsigned() ||
-        (measurement.is_number_integer() && measurement.get<std::int64_t>() >= 0)) {
-      const std::uint64_t value = measurement.get<std::uint64_t>();
-      if (bits_ < 64 && value >> bits_ != 0) {
-        throw VdafInputError("Poplar1: measurement does not fit in " + std::to_string(bits_) +
-                             " bits");
-      }
-      if (bits_ > 64) {
-        throw VdafInputError(
-            "Poplar1: with more than 64 bits, give the measurement as a string "
-            "of '0'/'1'");
-      }
-      return path_from_integer(value, bits_);
-    }
-    throw VdafInputError(
-        "Poplar1: measurement must be an unsigned integer, a bit string or an array of Booleans");
+    return path_from_json(measurement, bits_, "measurement");
   }
 
   // The sum of both seeds' expansions: the clear (a, b, c) triples.

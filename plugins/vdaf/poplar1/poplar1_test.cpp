@@ -168,6 +168,30 @@ TEST(Poplar1, AggregationParameterEncoding) {
   EXPECT_THROW(vdaf->check_aggregation_parameter({}), VdafDecodeError);
   EXPECT_TRUE(vdaf->requires_aggregation_parameter());
 
+  // The collector's JSON form: the same bytes from integers, bit strings or Boolean arrays.
+  EXPECT_EQ(vdaf->aggregation_parameter_from_json(
+                {{"level", 2}, {"prefixes", {1, "011", {true, true, false}}}}),
+            encoded);
+  EXPECT_EQ(hex_encode(vdaf->aggregation_parameter_from_json(
+                {{"level", 0}, {"prefixes", nlohmann::json::array()}})),
+            "0000"
+            "00000000");
+  for (const nlohmann::json& bad :
+       std::vector<nlohmann::json>{nullptr,
+                                   {{"level", 2}},
+                                   {{"level", 2}, {"prefixes", {1}}, {"extra", 0}},
+                                   {{"level", -1}, {"prefixes", {1}}},
+                                   {{"level", 4}, {"prefixes", {1}}},
+                                   {{"level", "2"}, {"prefixes", {1}}},
+                                   {{"level", 2}, {"prefixes", 1}},
+                                   {{"level", 2}, {"prefixes", {8}}},
+                                   {{"level", 2}, {"prefixes", {"01"}}},
+                                   {{"level", 2}, {"prefixes", {-1}}},
+                                   {{"level", 2}, {"prefixes", {3, 1}}},
+                                   {{"level", 2}, {"prefixes", {3, 3}}}}) {
+    EXPECT_THROW(vdaf->aggregation_parameter_from_json(bad), VdafInputError) << bad.dump();
+  }
+
   // A report is prepared at most once per level (VDAF-08 is_valid).
   const Bytes level0 = encode_aggregation_parameter(aggregation_parameter(0, {0, 1}));
   const Bytes level0_again = encode_aggregation_parameter(aggregation_parameter(0, {1}));

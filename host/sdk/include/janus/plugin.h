@@ -39,7 +39,9 @@ namespace janus {
 // 6: RouteOptions (handlers that may run on the event loop).
 // 7: Vdaf::accumulate/merge take the aggregation parameter;
 //    Vdaf::requires_aggregation_parameter (Poplar1).
-inline constexpr std::uint32_t kPluginAbiVersion = 7;
+// 8: Vdaf::aggregation_parameter_from_json; Transaction::is_batch_collected takes an optional
+//    parameter (is_batch_collected_under is gone), Transaction::reports_left_out_of_collections.
+inline constexpr std::uint32_t kPluginAbiVersion = 8;
 
 class RouteRegistrar;   // <janus/http.h>: HTTP routes on a listener
 class WorkerRegistrar;  // <janus/worker.h>: periodic and lease-based workers

@@ -98,6 +98,11 @@ class Vdaf {
 
   // Throws VdafDecodeError if `agg_param` is not a valid aggregation parameter.
   virtual void check_aggregation_parameter(ByteSpan agg_param) const = 0;
+  // The encoded aggregation parameter from the JSON a collector writes (Poplar1:
+  // {"level": L, "prefixes": [...]}), for tools such as `janus_cli collect`. Throws
+  // VdafInputError if it is not one. The default is for a VDAF whose parameter is empty:
+  // null gives the empty parameter, anything else is refused.
+  virtual Bytes aggregation_parameter_from_json(const nlohmann::json& parameter) const;
   // VDAF-08 is_valid: may a report be aggregated with `agg_param` after it
   // was aggregated with each of `previous`?
   virtual bool is_valid_aggregation_parameter(ByteSpan agg_param,
