@@ -934,14 +934,16 @@ class Prio3FixedPointBoundedL2VecSum final : public Prio3<Field128> {
     return raw;
   }
 
-  // [+-]digits[.digits] times 2^(n−1), rounded to nearest, ties to even,
-  // exactly (OpenSSL BIGNUM), as the fixed crate parses decimal strings.
+  // [+-]digits[.digits][(e|E|@)[+-]digits] times 2^(n−1), rounded to nearest, ties to even,
+  // exactly (OpenSSL BIGNUM): the syntax of the fixed crate's FromStr (1.27, libprio 0.16.8's),
+  // which takes "1.", ".5" and exponents. The crate rounds a few long strings one unit up that
+  // lie just below a midpoint ("0.0000457" is 1.4975 units; it gives 2); this gives the nearest.
   std::optional<std::int64_t> decimal_raw(const std::string& text) const {
     std::size_t i = 0;
     bool negative = false;
     if (i < text.size() && (text[i] == '-' || text[i] == '+')) negative = text[i++] == '-';
     std::string digits;
-    std::size_t fraction_digits = 0;
+    std::int64_t fraction_digits = 0;
     bool point = false;
     for (; i < text.size(); ++i) {
       const char c = text[i];
@@ -951,10 +953,46 @@ class Prio3FixedPointBoundedL2VecSum final : public Prio3<Field128> {
         digits.push_back(c);
         if (point) ++fraction_digits;
       } else {
-        return std::nullopt;
+        break;
       }
     }
-    if (digits.empty() || digits.size() > 200) return std::nullopt;
+    if (digits.empty()) return std::nullopt;
+    std::int64_t exponent = 0;
+    if (i < text.size()) {
+      if (text[i] != 'e' && text[i] != 'E' && text[i] != '@') return std::nullopt;
+      ++i;
+      bool negative_exponent = false;
+      if (i < text.size() && (text[i] == '-' || text[i] == '+')) {
+        negative_exponent = text[i++] == '-';
+      }
+      if (i == text.size()) return std::nullopt;
+      for (; i < text.size(); ++i) {
+        if (text[i] < '0' || text[i] > '9') return std::nullopt;
+        exponent = exponent * 10 + (text[i] - '0');
+        if (exponent > std::numeric_limits<std::int32_t>::max()) return std::nullopt;  // as i32
+      }
+      if (negative_exponent) exponent = -exponent;
+    }
+    // The value is digits · 10^scale. Leading zeros, and trailing ones that a scale takes,
+    // change nothing, so the length that counts is that of the significant digits.
+    const std::size_t first = digits.find_first_not_of('0');
+    if (first == std::string::npos) return 0;
+    digits.erase(0, first);
+    std::int64_t scale = exponent - fraction_digits;
+    while (digits.size() > 1 && digits.back() == '0') {
+      digits.pop_back();
+      ++scale;
+    }
+    const std::int64_t magnitude_digits = static_cast<std::int64_t>(digits.size()) + scale;
+    if (magnitude_digits > 2) return std::nullopt;  // 100 or more: out of every range
+    // Below 10^-30 the value times 2^31 is far below half a unit: it rounds to 0.
+    if (magnitude_digits < -30) return 0;
+    if (digits.size() > 10000) return std::nullopt;
+    if (scale > 0) {
+      digits.append(static_cast<std::size_t>(scale), '0');
+      scale = 0;
+    }
+    fraction_digits = -scale;
     const auto bn = [](BIGNUM* value) {
       if (!value) throw std::bad_alloc();
       return dp::Bignum(value);

@@ -202,6 +202,21 @@ TEST(Prio3FixedPoint, MeasurementsAsNumbersOrDecimalStrings) {
   // 0.1·2^15 = 3276.8 rounds to 3277.
   EXPECT_EQ(aggregate_integers(*vdaf, aggregate(*vdaf, {json::array({"-0.5", "+0", "0.1"})})),
             (std::vector<uint128>{16384, 32768, 36045}));
+  // The crate's other forms: exponents after e, E or @; "0." and "-.5"; any number of leading
+  // zeros or digits (a 1 three hundred places down still rounds, here to nothing).
+  const uint128 zero = 32768;  // the offset: the encoding of 0
+  auto encodes = [&](const json& entries) {
+    return aggregate_integers(*vdaf, aggregate(*vdaf, {entries}));
+  };
+  EXPECT_EQ(encodes(json::array({"5e-1", "-2.5E-1", "6.25@-2"})),
+            (std::vector<uint128>{zero + 16384, zero - 8192, zero + 2048}));
+  // 0.001·2^15 = 32.768 → 33, however it is written; 10^-999999 is 0.
+  EXPECT_EQ(encodes(json::array({"1e-3", "0.00001e+2", "1e-999999"})),
+            (std::vector<uint128>{zero + 33, zero + 33, zero}));
+  EXPECT_EQ(encodes(json::array({"0.", "-.5", std::string(300, '0') + "0.25"})),
+            (std::vector<uint128>{zero, zero - 16384, zero + 8192}));
+  EXPECT_EQ(encodes(json::array({"0.5" + std::string(300, '0') + "1", "-0", "0e999"})),
+            (std::vector<uint128>{zero + 16384, zero, zero}));
 }
 
 // What libprio refuses to shard: a wrong length, entries outside [−1, 1), and a norm of 1 or
@@ -209,12 +224,35 @@ TEST(Prio3FixedPoint, MeasurementsAsNumbersOrDecimalStrings) {
 TEST(Prio3FixedPoint, RefusesMeasurementsOutsideTheBall) {
   auto vdaf = fixed_point(16, 3);
   const Bytes nonce(16, 0);
-  for (const json& bad :
-       {json::array({0.25, 0.125}), json::array({0.25, 0.125, 0, 0}), json(0.25),
-        json::array({1.0, 0, 0}), json::array({-1.5, 0, 0}), json::array({-1, 0, 0}),
-        json::array({0.75, 0.75, 0}), json::array({0.6, 0.6, 0.6}), json::array({"abc", 0, 0}),
-        json::array({"1e-3", 0, 0}), json::array({"", 0, 0}), json::array({".", 0, 0}),
-        json::array({true, 0, 0}), json::array({nullptr, 0, 0}), json::array({"0.99999", 0, 0})}) {
+  for (const json& bad : {json::array({0.25, 0.125}),
+                          json::array({0.25, 0.125, 0, 0}),
+                          json(0.25),
+                          json::array({1.0, 0, 0}),
+                          json::array({-1.5, 0, 0}),
+                          json::array({-1, 0, 0}),
+                          json::array({0.75, 0.75, 0}),
+                          json::array({0.6, 0.6, 0.6}),
+                          json::array({"abc", 0, 0}),
+                          json::array({"", 0, 0}),
+                          json::array({".", 0, 0}),
+                          json::array({"-.", 0, 0}),
+                          json::array({"1.", 0, 0}),
+                          json::array({"1e0", 0, 0}),
+                          json::array({"0.1e1", 0, 0}),
+                          json::array({"1.2.3", 0, 0}),
+                          json::array({"+-0.5", 0, 0}),
+                          json::array({"e5", 0, 0}),
+                          json::array({"1e", 0, 0}),
+                          json::array({"0.5E+", 0, 0}),
+                          json::array({"0.5e1.0", 0, 0}),
+                          json::array({"0.5e--1", 0, 0}),
+                          json::array({" 0.5", 0, 0}),
+                          json::array({"0_5", 0, 0}),
+                          json::array({"1e-99999999999", 0, 0}),
+                          json::array({"5e2147483647", 0, 0}),
+                          json::array({true, 0, 0}),
+                          json::array({nullptr, 0, 0}),
+                          json::array({"0.99999", 0, 0})}) {
     EXPECT_THROW(vdaf->shard(bad, nonce), VdafInputError) << bad.dump();
   }
   // Just inside: the norm (1 − 2^−15)² and 0.5² + 0.5² + 0.5².
