@@ -20,6 +20,7 @@
 
 #include "janus/codec.h"
 #include "janus/datastore/keys.h"
+#include "janus/hpke.h"
 #include "janus/ids.h"
 #include "janus/testing/test_database.h"
 #include "poplar1.h"
@@ -178,15 +179,18 @@ class InteropProcess : public ::testing::Test {
   }
 
   struct Task {
-    std::string task_id, leader, helper;
+    std::string task_id, leader, helper, collector_token;
     json vdaf;
     int query_type = 1;
     std::uint64_t time_precision = 3600;
   };
 
-  // add_task on the collector (which returns its HPKE config) and both aggregators.
+  // add_task on the collector (which returns its HPKE config) and both aggregators; with
+  // `own_collector_key`, the collector role is left out and the task is collected with that
+  // key (by janus_cli).
   static Task add_task(const json& vdaf, int query_type, std::uint64_t min_batch_size,
-                       std::uint64_t max_batch_query_count = 1) {
+                       std::uint64_t max_batch_query_count = 1,
+                       const DapHpkeKeyPair* own_collector_key = nullptr) {
     Task task;
     task.task_id = TaskId::random().to_base64url();
     task.vdaf = vdaf;
@@ -195,13 +199,20 @@ class InteropProcess : public ::testing::Test {
     task.helper = endpoint(helper_, task.task_id, "helper");
     const std::string aggregator_token = TaskId::random().to_base64url();
     const std::string collector_token = TaskId::random().to_base64url();
-    json collector = post(collector_.port, "/internal/test/add_task",
-                          {{"task_id", task.task_id},
-                           {"leader", task.leader},
-                           {"vdaf", vdaf},
-                           {"collector_authentication_token", collector_token},
-                           {"query_type", query_type}});
-    EXPECT_EQ(collector.at("status"), "success") << collector.dump();
+    task.collector_token = collector_token;
+    json collector;
+    if (own_collector_key) {
+      collector["collector_hpke_config"] =
+          base64url_encode(encode_message(own_collector_key->config));
+    } else {
+      collector = post(collector_.port, "/internal/test/add_task",
+                       {{"task_id", task.task_id},
+                        {"leader", task.leader},
+                        {"vdaf", vdaf},
+                        {"collector_authentication_token", collector_token},
+                        {"query_type", query_type}});
+      EXPECT_EQ(collector.at("status"), "success") << collector.dump();
+    }
     Bytes verify_key(16);  // every VDAF-08 Prio3 and Poplar1 takes a 16-byte verify key
     random_bytes(verify_key);
     json request = {{"task_id", task.task_id},
@@ -396,6 +407,86 @@ TEST_F(InteropProcess, Poplar1HeavyHittersLevelByLevel) {
       poplar1::encode_aggregation_parameter(poplar1::aggregation_parameter(0, {1}));
   const json again = collect(task, query, base64url_encode(level0_again));
   EXPECT_NE(again.at("status"), "complete") << again.dump();
+}
+
+// The same search with `janus_cli collect` as the collector (the task's collector key is the
+// test's own, so the CLI can open the shares): one run per level, with the candidate prefixes
+// as --aggregation-parameter JSON, and the counts read from its "Aggregation result" line.
+TEST_F(InteropProcess, Poplar1HeavyHittersThroughJanusCliCollect) {
+  constexpr std::size_t kBits = 3;
+  const std::vector<std::uint64_t> values = {5, 5, 4, 5, 1};
+  const DapHpkeKeyPair collector = DapHpkeKeyPair::generate(3);
+  const Task task = add_task({{"type", "Poplar1"}, {"bits", std::to_string(kBits)}}, 1,
+                             values.size(), /*max_batch_query_count=*/kBits, &collector);
+  const std::uint64_t time = past_time(task.time_precision);
+  for (std::uint64_t value : values) {
+    json bits = json::array();
+    for (std::size_t i = 0; i < kBits; ++i) bits.push_back(((value >> (kBits - 1 - i)) & 1) == 1);
+    upload(task, bits, time + 3);
+  }
+  // The prefixes as the CLI takes them: '0'/'1' strings of level + 1 bits.
+  auto bit_string = [](std::uint64_t prefix, std::size_t width) {
+    std::string text;
+    for (std::size_t i = width; i-- > 0;) text.push_back(((prefix >> i) & 1) ? '1' : '0');
+    return text;
+  };
+  std::vector<std::uint64_t> candidates = {0, 1};
+  for (std::size_t level = 0; level < kBits; ++level) {
+    json prefixes = json::array();
+    for (std::uint64_t c : candidates) prefixes.push_back(bit_string(c, level + 1));
+    Process cli(JANUS_EXECUTABLE, {"janus_cli",
+                                   "collect",
+                                   "--task-id",
+                                   task.task_id,
+                                   "--leader",
+                                   task.leader,
+                                   "--vdaf",
+                                   "poplar1",
+                                   "--bits",
+                                   std::to_string(kBits),
+                                   "--dap-auth-token",
+                                   task.collector_token,
+                                   "--hpke-config",
+                                   base64url_encode(encode_message(collector.config)),
+                                   "--hpke-private-key",
+                                   base64url_encode(collector.key_pair.private_key()),
+                                   "--batch-interval-start",
+                                   std::to_string(time),
+                                   "--batch-interval-duration",
+                                   std::to_string(task.time_precision),
+                                   "--aggregation-parameter",
+                                   json{{"level", level}, {"prefixes", prefixes}}.dump(),
+                                   "--timeout",
+                                   "90"});
+    const ExitStatus status = cli.wait(120s);
+    ASSERT_TRUE(status.exited && status.exit_code == 0)
+        << "level " << level << ": " << cli.stderr_text() << cli.stdout_text();
+    const std::string out = cli.stdout_text();
+    EXPECT_NE(out.find("Number of reports: " + std::to_string(values.size()) + "\n"),
+              std::string::npos)
+        << out;
+    const std::string marker = "Aggregation result: ";
+    const auto at = out.find(marker);
+    ASSERT_NE(at, std::string::npos) << out;
+    const json counts =
+        json::parse(out.substr(at + marker.size(), out.find('\n', at) - at - marker.size()));
+    ASSERT_EQ(counts.size(), candidates.size()) << out;
+    std::vector<std::uint64_t> next;
+    for (std::size_t i = 0; i < candidates.size(); ++i) {
+      std::uint64_t expected = 0;
+      for (std::uint64_t v : values) expected += (v >> (kBits - 1 - level)) == candidates[i];
+      EXPECT_EQ(counts[i], expected) << "level " << level << " prefix " << candidates[i];
+      if (expected < 2) continue;
+      if (level + 1 < kBits) {
+        next.push_back(candidates[i] << 1);
+        next.push_back(candidates[i] << 1 | 1);
+      } else {
+        next.push_back(candidates[i]);
+      }
+    }
+    candidates = next;
+  }
+  EXPECT_EQ(candidates, std::vector<std::uint64_t>{5});
 }
 
 // fixed_size as the test runner collects it: a first collection of the current batch
