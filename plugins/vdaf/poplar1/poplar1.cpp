@@ -70,7 +70,6 @@ Bytes concat(std::initializer_list<ByteSpan> parts) {
   return out;
 }
 
-// The big-endian integer `bytes` as bits, least significant first: bit i of the packing.
 // A `length`-bit string as JSON: a '0'/'1' string, an array of Booleans (the interop test
 // API's form) or an unsigned integer (length <= 64). `what` names it in errors.
 Path path_from_json(const nlohmann::json& value, std::size_t length, const std::string& what) {
@@ -112,6 +111,7 @@ Path path_from_json(const nlohmann::json& value, std::size_t length, const std::
                        " must be an unsigned integer, a bit string or an array of Booleans");
 }
 
+// The big-endian integer `bytes` as bits, least significant first: bit i of the packing.
 bool packed_bit(ByteSpan packed, std::size_t i) {
   const std::size_t byte = packed.size() - 1 - i / 8;
   return (packed[byte] >> (i % 8)) & 1;
