@@ -966,10 +966,13 @@ class Prio3FixedPointBoundedL2VecSum final : public Prio3<Field128> {
         negative_exponent = text[i++] == '-';
       }
       if (i == text.size()) return std::nullopt;
+      // An i32, as the crate reads it: down to −2^31, up to 2^31 − 1.
+      const std::int64_t limit =
+          std::int64_t{std::numeric_limits<std::int32_t>::max()} + (negative_exponent ? 1 : 0);
       for (; i < text.size(); ++i) {
         if (text[i] < '0' || text[i] > '9') return std::nullopt;
         exponent = exponent * 10 + (text[i] - '0');
-        if (exponent > std::numeric_limits<std::int32_t>::max()) return std::nullopt;  // as i32
+        if (exponent > limit) return std::nullopt;
       }
       if (negative_exponent) exponent = -exponent;
     }
