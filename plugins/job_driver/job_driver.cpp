@@ -163,6 +163,7 @@ struct JobDriver::Loaded {
   std::optional<AggregationJob> job;
   std::vector<ReportAggregation> report_aggregations;
   std::set<Bytes, BytesLess> collected_batches;  // encoded identifiers of collected batches
+  std::set<ReportId> left_out;  // reports an earlier collection of their batch went without
 };
 
 // The request of one step and the reports it carries.
@@ -178,7 +179,7 @@ struct JobDriver::Request {
   std::vector<bool> changed;  // per report aggregation: this step writes it
 };
 
-JobDriver::Loaded JobDriver::load(const AcquiredAggregationJob& acquired) {
+JobDriver::Loaded JobDriver::load(const AcquiredAggregationJob& acquired, const Vdaf& vdaf) {
   return datastore_.run_tx("step_aggregation_job_read", [&](Transaction& tx) {
     Loaded l;
     l.task = tx.get_aggregator_task(acquired.task_id);
@@ -197,6 +198,19 @@ JobDriver::Loaded JobDriver::load(const AcquiredAggregationJob& acquired) {
       if (!checked.insert(key).second) continue;
       if (tx.is_batch_collected(acquired.task_id, batch, ByteSpan(l.job->aggregation_parameter)))
         l.collected_batches.insert(std::move(key));
+    }
+    // And, where a batch is collected under several parameters (Poplar1's levels), reports
+    // that an earlier collection of their batch went without, if it completed after the job
+    // creator made this job (DAP-09 §4.5.1.4; the helper checks too, but its batch counts
+    // as collected only once this leader has asked for its aggregate share).
+    if (vdaf.requires_aggregation_parameter()) {
+      std::vector<std::pair<ReportId, BatchIdentifier>> unsent;
+      for (const ReportAggregation& ra : l.report_aggregations) {
+        if (ra.state != ReportAggregationState::StartLeader) continue;
+        unsent.emplace_back(ra.report_id, batch_of_report(*l.task, *l.job, ra.client_timestamp));
+      }
+      l.left_out = tx.reports_left_out_of_collections(acquired.task_id, unsent,
+                                                      l.job->aggregation_parameter);
     }
     return l;
   });
@@ -222,7 +236,8 @@ JobDriver::Request JobDriver::build_request(const AggregatorTask& task, Aggregat
       if (ra.state != ReportAggregationState::StartLeader) continue;
       request.changed[i] = true;
       if (loaded.collected_batches.contains(
-              encode_batch_identifier(batch_of_report(task, job, ra.client_timestamp)))) {
+              encode_batch_identifier(batch_of_report(task, job, ra.client_timestamp))) ||
+          loaded.left_out.contains(ra.report_id)) {
         fail(ra, PrepareError::BatchCollected);
         continue;
       }
@@ -374,7 +389,8 @@ void JobDriver::step(const Lease<AcquiredAggregationJob>& lease, const StepConte
     abandon(lease, context);
     return;
   }
-  Loaded loaded = load(acquired);
+  std::shared_ptr<const Vdaf> vdaf = vdafs_.create(acquired.vdaf);
+  Loaded loaded = load(acquired, *vdaf);
   if (!loaded.task || !loaded.job || loaded.job->state != AggregationJobState::InProgress) {
     // Nothing left to do (task deleted, job finished elsewhere): give the lease back.
     datastore_.run_tx("release_aggregation_job",
@@ -386,7 +402,6 @@ void JobDriver::step(const Lease<AcquiredAggregationJob>& lease, const StepConte
   if (!task.aggregator_auth_token) {
     throw StepError("task " + acquired.task_id.to_base64url() + " has no aggregator_auth_token");
   }
-  std::shared_ptr<const Vdaf> vdaf = vdafs_.create(acquired.vdaf);
 
   Request request = build_request(task, job, *vdaf, loaded);
   std::vector<std::optional<Bytes>> outputs(loaded.report_aggregations.size());

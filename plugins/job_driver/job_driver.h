@@ -54,7 +54,7 @@ class JobDriver {
  private:
   struct Loaded;
   struct Request;
-  Loaded load(const AcquiredAggregationJob& acquired);
+  Loaded load(const AcquiredAggregationJob& acquired, const Vdaf& vdaf);
   Request build_request(const AggregatorTask& task, AggregationJob& job, const Vdaf& vdaf,
                         Loaded& loaded);
   AggregationJobResp send(const AggregatorTask& task, const AggregationJobId& job_id,

@@ -14,12 +14,14 @@
 
 #include "aggregator.h"
 #include "janus/codec.h"
+#include "janus/hpke.h"
 #include "janus/http.h"
 #include "janus/messages.h"
 #include "janus/testing/client_report_vectors.h"
 #include "janus/testing/test_database.h"
 #include "janus/vdaf.h"
 #include "job_creator.h"
+#include "poplar1.h"
 #include "prio3.h"
 
 namespace janus::job_driver {
@@ -375,6 +377,132 @@ TEST_P(JobDriverTest, ReportsOfACollectedBatchFailWithoutAsking) {
 }
 
 INSTANTIATE_TEST_SUITE_P(VectorCases, JobDriverTest, ::testing::Values(0, 1, 2, 3));
+
+// Poplar1 through the creator and the driver with the real helper, level by level: the
+// vector task's HPKE keys and tokens, with a Poplar1 task of its own on both sides and
+// reports made here.
+class Poplar1JobDriverTest : public JobDriverTest {
+ protected:
+  void SetUp() override {
+    vdafs.add(poplar1::kName, [](const VdafDescription& d) { return poplar1::make_poplar1(d); });
+    JobDriverTest::SetUp();
+    AggregatorTask helper_task = *helper_datastore->run_tx(
+        "get", [&](Transaction& tx) { return tx.get_aggregator_task(leader_task.task_id); });
+    const TaskId task_id = TaskId::random();
+    for (AggregatorTask* task : {&leader_task, &helper_task}) {
+      task->task_id = task_id;
+      task->vdaf = {poplar1::kName, {{"bits", 2}}};
+      task->max_batch_query_count = 2;
+    }
+    leader_datastore->run_tx("put", [&](Transaction& tx) { tx.put_aggregator_task(leader_task); });
+    helper_datastore->run_tx("put", [&](Transaction& tx) { tx.put_aggregator_task(helper_task); });
+    poplar1 = vdafs.create(leader_task.vdaf);
+  }
+
+  // Stores a report of `measurement` as the leader's upload would; `corrupt` breaks its
+  // helper share, so that the helper fails it (hpke_decrypt_error).
+  ReportId store_report(std::uint64_t measurement, bool corrupt = false) {
+    const ReportMetadata metadata{ReportId::random(), kBatchTime + 10};
+    const VdafShards shards = poplar1->shard(json(measurement), metadata.id.span());
+    const HpkeConfig helper_config =
+        decode_message<HpkeConfig>(vector_keypair(doc, "helper").config);
+    HpkeCiphertext helper_share =
+        dap_seal(helper_config, dap_input_share_info(Role::Helper),
+                 encode_message(InputShareAad{leader_task.task_id, metadata, shards.public_share}),
+                 encode_message(PlaintextInputShare{{}, shards.input_shares.at(1)}));
+    if (corrupt) helper_share.payload.at(0) ^= 1;
+    leader_datastore->run_tx("put_report", [&](Transaction& tx) {
+      tx.put_client_report(LeaderStoredReport{
+          leader_task.task_id, metadata.id, metadata.time, Bytes{0, 0}, shards.public_share,
+          shards.input_shares.at(0), encode_message(helper_share)});
+    });
+    return metadata.id;
+  }
+
+  // A START collection job of the batch under the parameter of `prefixes` at `level`; the
+  // creator then makes its job.
+  Bytes collect(std::uint16_t level, const std::vector<std::uint64_t>& prefixes) {
+    const Bytes parameter =
+        poplar1::encode_aggregation_parameter(poplar1::aggregation_parameter(level, prefixes));
+    leader_datastore->run_tx("collect", [&](Transaction& tx) {
+      CollectionJob job;
+      job.task_id = leader_task.task_id;
+      job.collection_job_id = CollectionJobId::random();
+      job.query = {1};
+      job.aggregation_parameter = parameter;
+      job.batch_identifier = batch();
+      tx.put_collection_job(job);
+    });
+    create_jobs();
+    return parameter;
+  }
+
+  // Steps until no job is left (both rounds of each), at most `limit` steps.
+  void drive_all(int limit = 10) {
+    for (int step = 0; step < limit && drive_once() > 0; ++step) {
+    }
+  }
+
+  // Each report's state and error under `parameter` on one side.
+  std::map<ReportId, ReportAggregation> under(Datastore& datastore, const Bytes& parameter) {
+    std::map<ReportId, ReportAggregation> found;
+    datastore.run_tx("read", [&](Transaction& tx) {
+      for (const AggregationJob& job : tx.get_aggregation_jobs_for_task(leader_task.task_id)) {
+        if (job.aggregation_parameter != parameter) continue;
+        for (const ReportAggregation& ra :
+             tx.get_report_aggregations_for_job(leader_task.task_id, job.aggregation_job_id)) {
+          found[ra.report_id] = ra;
+        }
+      }
+    });
+    return found;
+  }
+
+  Interval batch() const {
+    const Duration precision = leader_task.time_precision;
+    return Interval{kBatchTime / precision * precision, precision};
+  }
+
+  static constexpr Time kBatchTime = 1704164400;
+  std::shared_ptr<const Vdaf> poplar1;
+};
+
+// DAP-09 §4.5.1.4 on the leader's side: a level-1 job made before level 0's collection
+// completed must not send the report level 0 went without, even though the helper would still
+// take it (its batch counts as collected only once the leader asks for its aggregate share).
+TEST_P(Poplar1JobDriverTest, AReportLeftOutOfACompletedCollectionIsNotSentForTheNextLevel) {
+  const ReportId a = store_report(3), failed = store_report(2, /*corrupt=*/true),
+                 c = store_report(1);
+  const Bytes level0 = collect(0, {0, 1});
+  drive_all();
+  const auto at_level0 = under(*leader_datastore, level0);
+  ASSERT_EQ(at_level0.size(), 3u);
+  EXPECT_EQ(at_level0.at(a).state, ReportAggregationState::Finished);
+  EXPECT_EQ(at_level0.at(c).state, ReportAggregationState::Finished);
+  EXPECT_EQ(at_level0.at(failed).error_code,
+            static_cast<std::uint8_t>(PrepareError::HpkeDecryptError));
+
+  // Level 1's job is made while level 0 is still being collected, so it holds all three;
+  // then level 0's collection completes on the leader.
+  const Bytes level1 = collect(1, {0, 1, 2, 3});
+  ASSERT_EQ(under(*leader_datastore, level1).size(), 3u);
+  leader_datastore->run_tx("collected", [&](Transaction& tx) {
+    tx.mark_batch_aggregations_collected(leader_task.task_id, {batch()}, level0, 4);
+  });
+  drive_all();
+  const auto at_level1 = under(*leader_datastore, level1);
+  EXPECT_EQ(at_level1.at(a).state, ReportAggregationState::Finished);
+  EXPECT_EQ(at_level1.at(c).state, ReportAggregationState::Finished);
+  EXPECT_EQ(at_level1.at(failed).state, ReportAggregationState::Failed);
+  EXPECT_EQ(at_level1.at(failed).error_code,
+            static_cast<std::uint8_t>(PrepareError::BatchCollected));
+  // The helper never saw it at level 1.
+  const auto helper_level1 = under(*helper_datastore, level1);
+  EXPECT_EQ(helper_level1.size(), 2u);
+  EXPECT_FALSE(helper_level1.contains(failed));
+}
+
+INSTANTIATE_TEST_SUITE_P(VectorKeys, Poplar1JobDriverTest, ::testing::Values(0));
 
 class FixedSizeJobDriverTest : public JobDriverTest {
  protected:
